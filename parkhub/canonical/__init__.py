@@ -1,0 +1,33 @@
+"""The one canonical model. Imports nothing else of parkhub."""
+
+from .models import (
+    RECORD_TYPES,
+    ContractMode,
+    Device,
+    Enterprise,
+    EnterpriseMonthly,
+    Event,
+    EventKind,
+    Measurement,
+    Park,
+    ParkMonthly,
+    Period,
+    Quality,
+    Record,
+)
+
+__all__ = [
+    "RECORD_TYPES",
+    "ContractMode",
+    "Device",
+    "Enterprise",
+    "EnterpriseMonthly",
+    "Event",
+    "EventKind",
+    "Measurement",
+    "Park",
+    "ParkMonthly",
+    "Period",
+    "Quality",
+    "Record",
+]

@@ -1,0 +1,56 @@
+"""The one place for time: UTC inside, Asia/Shanghai at the edges."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+UTC = _dt.UTC
+
+
+def utcnow() -> _dt.datetime:
+    """The current time, timezone-aware, in UTC."""
+    return _dt.datetime.now(UTC)  # noqa: TID251 - the one allowed use
+
+
+def as_utc(value: _dt.datetime, *, naive_zone: _dt.tzinfo = SHANGHAI) -> _dt.datetime:
+    """Make a datetime aware UTC; a naive value is taken as Beijing time (vendors send those)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=naive_zone)
+    return value.astimezone(UTC)
+
+
+def from_epoch_ms(ms: int | float | str) -> _dt.datetime:
+    """Epoch milliseconds (as vendors send them, sometimes as strings) to an aware UTC datetime."""
+    return _dt.datetime.fromtimestamp(int(ms) / 1000, UTC)
+
+
+def to_epoch_ms(value: _dt.datetime) -> int:
+    return int(as_utc(value).timestamp() * 1000)
+
+
+def parse_local(text: str, fmt: str) -> _dt.datetime:
+    """Parse a Beijing-time string in `fmt` into an aware UTC datetime."""
+    return _dt.datetime.strptime(text, fmt).replace(tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def format_local(value: _dt.datetime, fmt: str) -> str:
+    """Format an aware datetime as Beijing time."""
+    return as_utc(value).astimezone(SHANGHAI).strftime(fmt)
+
+
+def month_bounds(period: str) -> tuple[_dt.datetime, _dt.datetime]:
+    """A `YYYY-MM` period as [start, end) in UTC, the month being a Beijing calendar month."""
+    year, month = (int(p) for p in period.split("-"))
+    start = _dt.datetime(year, month, 1, tzinfo=SHANGHAI)
+    end = _dt.datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=SHANGHAI)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def previous_period(now: _dt.datetime | None = None) -> str:
+    """The last complete Beijing calendar month as `YYYY-MM`."""
+    local = as_utc(now or utcnow()).astimezone(SHANGHAI)
+    first = local.replace(day=1)
+    prev = first - _dt.timedelta(days=1)
+    return f"{prev.year:04d}-{prev.month:02d}"

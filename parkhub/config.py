@@ -1,0 +1,219 @@
+"""parkhub.yaml: parks, sources, platforms, subscriptions and schedules, validated by pydantic.
+
+Secrets are never written here: adapter configs reference them as env:NAME or file:NAME.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from parkhub.adapters.base import Platform, VendorAdapter, platform_class, vendor_class
+from parkhub.canonical import Park
+from parkhub.canonical.codes import normalize_division
+from parkhub.errors import ConfigError
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Schedule(_Model):
+    """When a job runs: every N seconds, or a cron expression in Beijing time."""
+
+    every_seconds: float | None = Field(None, gt=0)
+    cron: str | None = Field(None, description="5-field crontab, Asia/Shanghai")
+
+    @model_validator(mode="after")
+    def _one(self) -> Schedule:
+        if (self.every_seconds is None) == (self.cron is None):
+            raise ValueError("give exactly one of every_seconds or cron")
+        return self
+
+
+class ParkConfig(_Model):
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    name: str = Field(min_length=1, description="园区名称")
+    division_code: str = Field(description="GB/T 2260, e.g. 330302 (鹿城区)")
+    functional_zone: str | None = None
+    address: str | None = None
+    operator: str | None = Field(None, description="运营主体")
+    land_area_m2: float | None = Field(None, ge=0)
+    floor_area_m2: float | None = Field(None, ge=0)
+
+    @field_validator("division_code")
+    @classmethod
+    def _division(cls, v: str) -> str:
+        return normalize_division(v)
+
+    def record(self) -> Park:
+        return Park(
+            park_id=self.id,
+            name=self.name,
+            division_code=self.division_code,
+            functional_zone=self.functional_zone,
+            address=self.address,
+            operator=self.operator,
+            land_area_m2=self.land_area_m2,
+            floor_area_m2=self.floor_area_m2,
+        )
+
+
+class SourceConfig(_Model):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    vendor: str = Field(description="adapter name (qisheng, onenet, ctwing, hj212, ...)")
+    park: str
+    enabled: bool = True
+    schedule: Schedule | None = Field(None, description="pull schedule; none for push-only")
+    streams: list[str] | None = Field(None, description="pull only these streams")
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class RetryPolicy(_Model):
+    short_retries: int = Field(2, ge=0, le=10, description="quick retries inside one attempt")
+    short_wait_seconds: float = Field(0.2, ge=0)
+    base_seconds: float = Field(30.0, gt=0, description="first persisted backoff")
+    max_backoff_seconds: float = Field(3600.0, gt=0)
+    max_attempts: int = Field(10, ge=1, description="then the delivery is dead (replayable)")
+
+
+class Subscription(_Model):
+    report: str
+    parks: list[str] | None = Field(None, description="only these parks (default: all)")
+
+
+class PlatformConfig(_Model):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    type: str = Field(description="platform adapter (provincial, econ, safety, fire, stats, ...)")
+    enabled: bool = True
+    config: dict[str, Any] = Field(default_factory=dict)
+    reports: list[Subscription | str]
+    retry: RetryPolicy = RetryPolicy()
+
+    def subscriptions(self) -> list[Subscription]:
+        return [Subscription(report=r) if isinstance(r, str) else r for r in self.reports]
+
+
+class DispatchConfig(_Model):
+    schedule: Schedule = Schedule(every_seconds=5)
+    batch_size: int = Field(200, ge=1, le=5000)
+    lease_seconds: float = Field(120.0, gt=0, description="a crashed worker's rows return after")
+    concurrency: int = Field(8, ge=1, le=64, description="parallel sends per dispatcher")
+
+
+class ReportsConfig(_Model):
+    monthly: Schedule = Schedule(cron="0 1 1 * *")
+
+
+class HubConfig(_Model):
+    """The whole of parkhub.yaml."""
+
+    database_url: str | None = Field(None, description="overridden by PARKHUB_DATABASE_URL")
+    timezone: Literal["Asia/Shanghai"] = "Asia/Shanghai"
+    parks: list[ParkConfig]
+    sources: list[SourceConfig] = Field(default_factory=list)
+    platforms: list[PlatformConfig] = Field(default_factory=list)
+    dispatch: DispatchConfig = DispatchConfig()
+    reports: ReportsConfig = ReportsConfig()
+
+    @model_validator(mode="after")
+    def _references(self) -> HubConfig:
+        parks = {p.id for p in self.parks}
+        for kind, items in (
+            ("park", self.parks),
+            ("source", self.sources),
+            ("platform", self.platforms),
+        ):
+            names = [getattr(i, "id", None) or getattr(i, "name", "") for i in items]
+            dupes = {n for n in names if names.count(n) > 1}
+            if dupes:
+                raise ValueError(f"duplicate {kind} names: {', '.join(sorted(dupes))}")
+        for s in self.sources:
+            if s.park not in parks:
+                raise ValueError(f"source {s.name}: unknown park {s.park!r}")
+        for p in self.platforms:
+            for sub in p.subscriptions():
+                for park in sub.parks or []:
+                    if park not in parks:
+                        raise ValueError(f"platform {p.name}: unknown park {park!r}")
+        return self
+
+    def park(self, park_id: str) -> ParkConfig:
+        for p in self.parks:
+            if p.id == park_id:
+                return p
+        raise ConfigError(f"unknown park {park_id!r}")
+
+    def source(self, name: str) -> SourceConfig:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        raise ConfigError(f"未知的数据源 (unknown source {name!r})")
+
+    def platform(self, name: str) -> PlatformConfig:
+        for p in self.platforms:
+            if p.name == name:
+                return p
+        raise ConfigError(f"未知的平台 (unknown platform {name!r})")
+
+
+def vendor_config(source: SourceConfig) -> tuple[type[VendorAdapter[Any]], BaseModel]:
+    cls = vendor_class(source.vendor)
+    try:
+        return cls, cls.config_model.model_validate(source.config)
+    except ValidationError as exc:
+        raise ConfigError(f"source {source.name} ({source.vendor}): {_errors(exc)}") from None
+
+
+def platform_config(platform: PlatformConfig) -> tuple[type[Platform[Any]], BaseModel]:
+    cls = platform_class(platform.type)
+    for sub in platform.subscriptions():
+        if sub.report not in cls.reports:
+            raise ConfigError(
+                f"platform {platform.name}: {platform.type} has no report {sub.report!r} "
+                f"(it has: {', '.join(cls.reports)})"
+            )
+    try:
+        return cls, cls.config_model.model_validate(platform.config)
+    except ValidationError as exc:
+        raise ConfigError(f"platform {platform.name} ({platform.type}): {_errors(exc)}") from None
+
+
+def _errors(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()
+    )
+
+
+def parse_config(
+    data: Any, *, origin: str = "parkhub.yaml", check_adapters: bool = True
+) -> HubConfig:
+    try:
+        config = HubConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{origin}: {_errors(exc)}") from None
+    if check_adapters:
+        for s in config.sources:
+            vendor_config(s)
+        for p in config.platforms:
+            platform_config(p)
+    return config
+
+
+def load_config(path: str | Path, *, check_adapters: bool = True) -> HubConfig:
+    """Read and validate parkhub.yaml; every problem names the file and the place in it."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"配置文件不存在 (config file not found: {path}); run `parkhub init`")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    return parse_config(data, origin=str(path), check_adapters=check_adapters)
+
+
+def config_json_schema() -> dict[str, Any]:
+    return HubConfig.model_json_schema()

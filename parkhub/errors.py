@@ -1,0 +1,67 @@
+"""The exception tree. Every message names the source, the record, the field and the reason."""
+
+from __future__ import annotations
+
+
+class ParkhubError(Exception):
+    """Base of every error parkhub raises on purpose."""
+
+
+class ConfigError(ParkhubError):
+    """The configuration (parkhub.yaml, an adapter's config, a mapping spec) is invalid."""
+
+
+class InputError(ParkhubError):
+    """A received record cannot be turned into canonical records.
+
+    >>> str(InputError("qisheng-lc", "enterprises#3", "creditCode", "校验位不符"))
+    '[qisheng-lc] enterprises#3 creditCode: 校验位不符'
+    """
+
+    def __init__(self, source: str, record: str, field: str | None, reason: str) -> None:
+        self.source = source
+        self.record = record
+        self.field = field
+        self.reason = reason
+        where = f" {field}" if field else ""
+        super().__init__(f"[{source}] {record}{where}: {reason}")
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {
+            "source": self.source,
+            "record": self.record,
+            "field": self.field,
+            "reason": self.reason,
+        }
+
+
+class SourceError(ParkhubError):
+    """A vendor source could not be reached or answered with an error (pull)."""
+
+
+class MappingError(ParkhubError):
+    """A mapping spec could not turn a canonical record into a payload."""
+
+    def __init__(self, spec: str, target: str, record: str, reason: str) -> None:
+        self.spec, self.target, self.record, self.reason = spec, target, record, reason
+        super().__init__(f"mapping {spec}: field {target!r} for record {record}: {reason}")
+
+
+class DeliveryError(ParkhubError):
+    """Sending a payload to a platform failed."""
+
+    transient: bool = False
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+class TransientDeliveryError(DeliveryError):
+    """Worth retrying later: timeouts, connection errors, 5xx, 429, 'busy' business codes."""
+
+    transient = True
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Retrying will not help until someone fixes data or config: 4xx, schema, business errors."""

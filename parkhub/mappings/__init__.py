@@ -1,0 +1,5 @@
+"""Canonical records to platform payloads: declarative specs and the engine that applies them."""
+
+from .engine import TRANSFORMS, CompiledMapping, MappingSpec, load_mapping
+
+__all__ = ["TRANSFORMS", "CompiledMapping", "MappingSpec", "load_mapping"]

@@ -1,0 +1,1 @@
+"""When and who works: the dispatcher, period reports and scheduled triggers."""

@@ -1,0 +1,276 @@
+"""The dispatcher: claim due deliveries, map, validate, send, and record receipt or retry.
+
+At-least-once per (record revision, platform, report): a row is claimed under a lease; a crash
+anywhere before its receipt is written lets the lease expire and the row is sent again with the
+same idempotency key, which the platform uses to drop the repeat.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import random
+import socket
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib.resources import files
+from typing import Any
+
+import jsonschema
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from parkhub.adapters.base import Platform, Receipt, ReportSpec
+from parkhub.canonical import jsonutil
+from parkhub.canonical.timeutil import utcnow
+from parkhub.errors import (
+    DeliveryError,
+    MappingError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
+from parkhub.mappings import CompiledMapping, load_mapping
+from parkhub.store import Claimed, Store
+
+log = logging.getLogger("parkhub.dispatch")
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    short_retries: int = 2
+    short_wait_seconds: float = 0.2
+    base_seconds: float = 30.0
+    max_backoff_seconds: float = 3600.0
+    max_attempts: int = 10
+
+    def next_attempt(self, attempts: int, now: dt.datetime) -> dt.datetime | None:
+        """When to try again after `attempts` failed attempts; None when it is time to give up."""
+        if attempts >= self.max_attempts:
+            return None
+        delay = min(self.max_backoff_seconds, self.base_seconds * 2 ** (attempts - 1))
+        return now + dt.timedelta(seconds=delay * random.uniform(0.8, 1.2))
+
+
+@lru_cache(maxsize=64)
+def payload_validator(schema_path: str) -> jsonschema.protocols.Validator:
+    text = (files("parkhub.schemas") / "platforms" / schema_path).read_text(encoding="utf-8")
+    schema = jsonutil.loads(text)
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    validator: jsonschema.protocols.Validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    return validator
+
+
+@dataclass
+class PlatformRuntime:
+    """A configured platform with its compiled mappings and payload validators."""
+
+    name: str
+    platform: Platform[Any]
+    retry: RetrySettings
+    reports: Mapping[str, ReportSpec]
+
+    def mapping(self, report: str) -> CompiledMapping:
+        return load_mapping(self.reports[report].mapping)
+
+    def validate(self, report: str, payload: Mapping[str, Any], record: str) -> None:
+        schema = self.reports[report].schema
+        if schema is None:
+            return
+        error = jsonschema.exceptions.best_match(payload_validator(schema).iter_errors(payload))
+        if error is not None:
+            where = "/".join(str(p) for p in error.absolute_path) or "(payload)"
+            raise PermanentDeliveryError(
+                f"{self.name}.{report}: 载荷不符合接口规范 (payload violates {schema} at "
+                f"{where}: {error.message}) record {record}"
+            )
+
+
+@dataclass
+class Outcome:
+    claimed: Claimed
+    status: str
+    payload: str | None = None
+    receipt: Receipt | None = None
+    error: DeliveryError | None = None
+
+
+@dataclass
+class DispatchStats:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+    superseded: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, other: DispatchStats) -> None:
+        self.claimed += other.claimed
+        self.sent += other.sent
+        self.failed += other.failed
+        self.dead += other.dead
+        self.superseded += other.superseded
+        self.errors.extend(other.errors)
+
+
+def default_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: Store,
+        platforms: Mapping[str, PlatformRuntime],
+        *,
+        owner: str | None = None,
+        batch_size: int = 200,
+        lease_seconds: float = 120.0,
+        concurrency: int = 8,
+        on_sent: Callable[[Outcome], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.platforms = platforms
+        self.owner = owner or default_owner()
+        self.batch_size = batch_size
+        self.lease_seconds = lease_seconds
+        self.concurrency = concurrency
+        self.on_sent = on_sent
+        self._pool: ThreadPoolExecutor | None = None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def run_once(
+        self, *, platforms: Sequence[str] | None = None, max_priority: int | None = None
+    ) -> DispatchStats:
+        """Claim one batch of due deliveries and process it."""
+        names = list(platforms) if platforms is not None else list(self.platforms)
+        claimed = self.store.claim(
+            self.owner,
+            limit=self.batch_size,
+            lease_seconds=self.lease_seconds,
+            platforms=names,
+            max_priority=max_priority,
+        )
+        stats = DispatchStats(claimed=len(claimed))
+        if not claimed:
+            return stats
+        if self.concurrency > 1 and len(claimed) > 1:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="dispatch")
+            outcomes = list(self._pool.map(self._process, claimed))
+        else:
+            outcomes = [self._process(c) for c in claimed]
+        self._record(outcomes, stats)
+        return stats
+
+    def run_until_idle(self, *, max_rounds: int = 1000, **kw: Any) -> DispatchStats:
+        total = DispatchStats()
+        for _ in range(max_rounds):
+            stats = self.run_once(**kw)
+            total.add(stats)
+            if stats.claimed == 0:
+                break
+        return total
+
+    # -- one delivery -------------------------------------------------------------------------
+
+    def _process(self, c: Claimed) -> Outcome:
+        if c.revision < c.current_revision:
+            return Outcome(c, "superseded")  # the newer revision has its own delivery
+        runtime = self.platforms.get(c.platform)
+        if runtime is None or c.report not in runtime.reports:
+            err = PermanentDeliveryError(
+                f"平台或报表未配置 (platform {c.platform}.{c.report} is not configured any more)"
+            )
+            return Outcome(c, "error", error=err)
+        payload_text: str | None = None
+        try:
+            doc = dict(c.doc)
+            doc["_meta"] = {
+                "revision": c.revision,
+                "correction": c.correction,
+                "key": c.record_key,
+                "idempotency_key": c.idempotency_key,
+            }
+            ref = f"{c.record_kind}:{c.record_key}@r{c.revision}"
+            payload = runtime.mapping(c.report).apply(doc, record=ref)
+            payload_text = jsonutil.dumps_str(payload)
+            runtime.validate(c.report, payload, ref)
+            receipt = self._send(runtime, c, payload)
+        except MappingError as exc:
+            return Outcome(c, "error", payload_text, error=PermanentDeliveryError(str(exc)))
+        except DeliveryError as exc:
+            return Outcome(c, "error", payload_text, error=exc)
+        except Exception as exc:  # a platform bug must not stop the other deliveries
+            log.exception("unexpected error sending delivery %s", c.id)
+            err = TransientDeliveryError(
+                f"{c.platform}: 内部错误 (unexpected {type(exc).__name__}: {exc})"
+            )
+            return Outcome(c, "error", payload_text, error=err)
+        return Outcome(c, "sent", payload_text, receipt=receipt)
+
+    def _send(self, runtime: PlatformRuntime, c: Claimed, payload: dict[str, Any]) -> Receipt:
+        policy = runtime.retry
+        retrying = Retrying(
+            retry=retry_if_exception_type(TransientDeliveryError),
+            stop=stop_after_attempt(policy.short_retries + 1),
+            wait=wait_exponential(multiplier=policy.short_wait_seconds, max=5),
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                return runtime.platform.send(c.report, payload, c.idempotency_key)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _record(self, outcomes: list[Outcome], stats: DispatchStats) -> None:
+        now = utcnow()
+        with self.store.begin() as conn:
+            for o in outcomes:
+                c = o.claimed
+                if o.status == "superseded":
+                    self.store.mark_superseded(conn, c.id, self.owner)
+                    stats.superseded += 1
+                elif o.status == "sent" and o.receipt is not None:
+                    self.store.mark_sent(
+                        conn,
+                        c.id,
+                        self.owner,
+                        payload=o.payload or "",
+                        receipt_id=o.receipt.receipt_id,
+                        receipt={
+                            "receipt_id": o.receipt.receipt_id,
+                            "duplicate": o.receipt.duplicate,
+                            "received_at": o.receipt.received_at.isoformat(),
+                            "detail": dict(o.receipt.detail),
+                        },
+                    )
+                    stats.sent += 1
+                else:
+                    err = o.error or TransientDeliveryError("unknown failure")
+                    runtime = self.platforms.get(c.platform)
+                    retry = runtime.retry if runtime else RetrySettings(max_attempts=1)
+                    when = retry.next_attempt(c.attempts, now) if err.transient else None
+                    status = self.store.mark_failed(
+                        conn,
+                        c.id,
+                        self.owner,
+                        error=str(err),
+                        transient=err.transient,
+                        next_attempt_at=when,
+                        payload=o.payload,
+                    )
+                    if status == "dead":
+                        stats.dead += 1
+                    else:
+                        stats.failed += 1
+                    stats.errors.append(f"#{c.id} {c.platform}.{c.report}: {err}")
+                    log.warning("delivery %s %s: %s", c.id, status, err)
+        if self.on_sent is not None:
+            for o in outcomes:
+                self.on_sent(o)

@@ -1,0 +1,15 @@
+"""Storage: raw inbox, canonical records with revisions, the delivery outbox, cursors, audit."""
+
+from .db import database_url, make_engine, migrate
+from .store import Claimed, Route, Store, UpsertResult, idempotency_key
+
+__all__ = [
+    "Claimed",
+    "Route",
+    "Store",
+    "UpsertResult",
+    "database_url",
+    "idempotency_key",
+    "make_engine",
+    "migrate",
+]

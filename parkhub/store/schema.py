@@ -1,0 +1,152 @@
+"""Tables: raw_inbox, records, deliveries (the outbox), cursors, audit. Alembic migrates them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+from parkhub.canonical.timeutil import UTC
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC in Python; timestamptz on PostgreSQL, naive UTC text on SQLite (sorts right)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+raw_inbox = Table(
+    "raw_inbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("source", String(64), nullable=False),
+    Column("stream", String(64), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("body_hash", String(32), nullable=False),
+    # received -> parsed | partial (some records failed) | rejected (refused or unparseable)
+    Column("status", String(16), nullable=False),
+    Column("reason", Text),
+    Column("errors", Text),  # JSON list of {record, field, reason}
+    Column("record_count", Integer, nullable=False, default=0),
+    Column("parse_attempts", Integer, nullable=False, default=0),
+    Column("parsed_at", UTCDateTime()),
+    Column("meta", Text),  # JSON: client ip, request id; never credentials
+    UniqueConstraint("source", "body_hash"),
+)
+Index("ix_raw_inbox_status", raw_inbox.c.source, raw_inbox.c.status)
+
+records = Table(
+    "records",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("park_id", String(64), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("content_hash", String(32), nullable=False),
+    Column("ts", UTCDateTime()),  # event time of measurements and events, for period queries
+    Column("doc", Text, nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("raw_id", Id),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("kind", "key"),
+)
+Index("ix_records_park_kind_ts", records.c.park_id, records.c.kind, records.c.ts)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("record_id", Id, nullable=False),
+    Column("record_kind", String(32), nullable=False),
+    Column("record_key", String(255), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("park_id", String(64), nullable=False),
+    Column("platform", String(64), nullable=False),
+    Column("report", String(64), nullable=False),
+    Column("mapping_version", String(32), nullable=False),
+    Column("idempotency_key", String(64), nullable=False),
+    Column("correction", Integer, nullable=False, default=0),
+    # pending -> in_flight -> sent | failed (retry at next_attempt_at) | dead | superseded
+    Column("status", String(16), nullable=False),
+    Column("priority", Integer, nullable=False, default=100),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("lease_owner", String(64)),
+    Column("lease_until", UTCDateTime()),
+    Column("payload", Text),
+    Column("payload_hash", String(32)),
+    Column("last_error", Text),
+    Column("error_kind", String(16)),  # transient | permanent
+    Column("receipt_id", String(128)),
+    Column("receipt", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("sent_at", UTCDateTime()),
+    UniqueConstraint("idempotency_key"),
+)
+Index("ix_deliveries_due", deliveries.c.status, deliveries.c.priority, deliveries.c.next_attempt_at)
+Index("ix_deliveries_platform", deliveries.c.platform, deliveries.c.status)
+Index("ix_deliveries_record", deliveries.c.record_id, deliveries.c.platform)
+
+cursors = Table(
+    "cursors",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    Column("stream", String(64), primary_key=True),
+    Column("value", Text),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("detail", Text),
+)
+Index("ix_audit_at", audit.c.at)

@@ -1,0 +1,672 @@
+"""The store: raw inbox first, then canonical records with revisions, and the delivery outbox.
+
+Every write that must happen together happens in one transaction: records, their deliveries and
+the source cursor move as one, so a crash anywhere loses nothing and duplicates nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from parkhub.canonical import Record, jsonutil
+from parkhub.canonical.timeutil import utcnow
+from parkhub.errors import InputError
+
+from . import schema as t
+from .db import make_engine, migrate
+
+UPSERT_CHUNK = 500  # rows per multi-VALUES statement: under SQLite's 32766 bind-variable limit
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A subscription: records of a kind (in a park) go to a platform's report."""
+
+    platform: str
+    report: str
+    mapping_version: str
+    priority: int = 100
+
+
+RouteFn = Callable[[str, str], Sequence[Route]]
+
+
+@dataclass(slots=True)
+class UpsertResult:
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    deliveries: int = 0
+    changed_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A delivery claimed by a dispatcher, with the record revision it carries."""
+
+    id: int
+    record_id: int
+    record_kind: str
+    record_key: str
+    revision: int
+    park_id: str
+    platform: str
+    report: str
+    mapping_version: str
+    idempotency_key: str
+    correction: bool
+    attempts: int
+    doc: dict[str, Any]
+    current_revision: int
+
+
+def idempotency_key(
+    kind: str, key: str, revision: int, platform: str, report: str, mapping_version: str
+) -> str:
+    """The key every platform gets: record key + revision + platform + mapping version."""
+    text = f"{kind}\x1f{key}\x1f{revision}\x1f{platform}\x1f{report}\x1f{mapping_version}"
+    return "ph1-" + hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
+
+
+class Store:
+    """All database access of parkhub; one instance per process, safe to share across threads."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        rc = t.records.c
+        up = self._insert(t.records)
+        self._upsert_stmt = up.on_conflict_do_update(
+            index_elements=["kind", "key"],
+            set_={
+                "revision": rc.revision + 1,
+                "content_hash": up.excluded.content_hash,
+                "doc": up.excluded.doc,
+                "park_id": up.excluded.park_id,
+                "ts": up.excluded.ts,
+                "source": up.excluded.source,
+                "raw_id": up.excluded.raw_id,
+                "updated_at": up.excluded.updated_at,
+            },
+            where=rc.content_hash != up.excluded.content_hash,
+        ).returning(rc.id, rc.kind, rc.key, rc.park_id, rc.revision)
+        self._outbox_stmt = self._insert(t.deliveries).on_conflict_do_nothing(
+            index_elements=["idempotency_key"]
+        )
+
+    @classmethod
+    def open(cls, url: str, *, migrate_schema: bool = True) -> Store:
+        store = cls(make_engine(url))
+        if migrate_schema:
+            migrate(store.engine)
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    def _insert(self, table: Any) -> Any:
+        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+
+    # -- raw inbox ----------------------------------------------------------------------------
+
+    def insert_raw(
+        self,
+        conn: Connection,
+        *,
+        source: str,
+        stream: str,
+        body: bytes,
+        content_type: str = "application/json",
+        received_at: dt.datetime | None = None,
+        status: str = "received",
+        reason: str | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> tuple[int, bool]:
+        """Keep a received message; return (raw_id, is_new). The same body twice is kept once."""
+        digest = jsonutil.bytes_hash(body)
+        stmt = (
+            self._insert(t.raw_inbox)
+            .values(
+                source=source,
+                stream=stream,
+                received_at=received_at or utcnow(),
+                content_type=content_type,
+                body=body,
+                body_hash=digest,
+                status=status,
+                reason=reason,
+                record_count=0,
+                parse_attempts=0,
+                meta=jsonutil.dumps_str(meta) if meta else None,
+            )
+            .on_conflict_do_nothing(index_elements=["source", "body_hash"])
+            .returning(t.raw_inbox.c.id)
+        )
+        row = conn.execute(stmt).first()
+        if row is not None:
+            return int(row[0]), True
+        existing = conn.execute(
+            select(t.raw_inbox.c.id).where(
+                t.raw_inbox.c.source == source, t.raw_inbox.c.body_hash == digest
+            )
+        ).scalar_one()
+        return int(existing), False
+
+    def finish_raw(
+        self,
+        conn: Connection,
+        raw_id: int,
+        *,
+        records: int,
+        errors: Sequence[InputError],
+        rejected_reason: str | None = None,
+    ) -> str:
+        if rejected_reason is not None:
+            status = "rejected"
+        elif errors:
+            status = "partial" if records else "rejected"
+        else:
+            status = "parsed"
+        conn.execute(
+            update(t.raw_inbox)
+            .where(t.raw_inbox.c.id == raw_id)
+            .values(
+                status=status,
+                reason=rejected_reason or (str(errors[0]) if errors else None),
+                errors=jsonutil.dumps_str([e.as_dict() for e in errors]) if errors else None,
+                record_count=records,
+                parse_attempts=t.raw_inbox.c.parse_attempts + 1,
+                parsed_at=utcnow(),
+            )
+        )
+        return status
+
+    def raw_messages(
+        self,
+        *,
+        source: str | None = None,
+        statuses: Iterable[str] = ("rejected", "partial"),
+        ids: Iterable[int] | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        q = select(t.raw_inbox).order_by(t.raw_inbox.c.id).limit(limit)
+        if ids is not None:
+            q = q.where(t.raw_inbox.c.id.in_(list(ids)))
+        else:
+            q = q.where(t.raw_inbox.c.status.in_(list(statuses)))
+        if source:
+            q = q.where(t.raw_inbox.c.source == source)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    # -- records and the outbox -------------------------------------------------------------
+
+    def upsert_records(
+        self,
+        conn: Connection,
+        recs: Sequence[Record],
+        *,
+        source: str,
+        raw_id: int | None,
+        routes: RouteFn,
+    ) -> UpsertResult:
+        """Store records by natural key; a changed record gets a new revision and new deliveries.
+
+        An unchanged record (same content hash) touches nothing: the same input twice gives no
+        new revision and no new delivery.
+        """
+        result = UpsertResult()
+        if not recs:
+            return result
+        now = utcnow()
+        rows: dict[tuple[str, str], dict[str, Any]] = {}
+        for rec in recs:  # last one wins inside a batch
+            blob = rec.document_json()
+            rows[(rec.kind, rec.key)] = {
+                "kind": rec.kind,
+                "key": rec.key,
+                "park_id": rec.park_id,
+                "revision": 1,
+                "content_hash": jsonutil.bytes_hash(blob),
+                "ts": getattr(rec, "ts", None),
+                "doc": blob.decode(),
+                "source": source,
+                "raw_id": raw_id,
+                "created_at": now,
+                "updated_at": now,
+            }
+        values = list(rows.values())
+        touched: list[Any] = []
+        stmt = self._upsert_stmt
+        for start in range(0, len(values), UPSERT_CHUNK):
+            # executemany: compiled once and sent as multi-row VALUES by SQLAlchemy's
+            # insertmanyvalues; RETURNING gives back only the rows that were new or changed.
+            touched.extend(conn.execute(stmt, values[start : start + UPSERT_CHUNK]).all())
+        result.unchanged = len(values) - len(touched)
+        deliveries: list[dict[str, Any]] = []
+        for rec_id, kind, key, park_id, revision in touched:
+            if revision == 1:
+                result.new += 1
+            else:
+                result.changed += 1
+                result.changed_ids.append(rec_id)
+            for route in routes(kind, park_id):
+                deliveries.append(
+                    {
+                        "record_id": rec_id,
+                        "record_kind": kind,
+                        "record_key": key,
+                        "revision": revision,
+                        "park_id": park_id,
+                        "platform": route.platform,
+                        "report": route.report,
+                        "mapping_version": route.mapping_version,
+                        "idempotency_key": idempotency_key(
+                            kind, key, revision, route.platform, route.report, route.mapping_version
+                        ),
+                        "correction": int(revision > 1),
+                        "status": "pending",
+                        "priority": route.priority,
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+        if result.changed_ids:
+            self._supersede(conn, result.changed_ids, now)
+        for start in range(0, len(deliveries), UPSERT_CHUNK):
+            conn.execute(self._outbox_stmt, deliveries[start : start + UPSERT_CHUNK])
+        result.deliveries = len(deliveries)
+        return result
+
+    def _supersede(self, conn: Connection, record_ids: list[int], now: dt.datetime) -> None:
+        # An older revision not yet delivered is replaced by the new one, never sent after it.
+        d = t.deliveries.c
+        for start in range(0, len(record_ids), UPSERT_CHUNK):
+            conn.execute(
+                update(t.deliveries)
+                .where(
+                    d.record_id.in_(record_ids[start : start + UPSERT_CHUNK]),
+                    d.status.in_(("pending", "failed", "dead")),
+                )
+                .values(status="superseded", updated_at=now, lease_owner=None, lease_until=None)
+            )
+
+    def records_of(
+        self, kind: str, *, park_id: str | None = None, conn: Connection | None = None
+    ) -> list[dict[str, Any]]:
+        q = select(t.records.c.doc).where(t.records.c.kind == kind).order_by(t.records.c.key)
+        if park_id is not None:
+            q = q.where(t.records.c.park_id == park_id)
+        if conn is not None:
+            return [jsonutil.loads(r[0]) for r in conn.execute(q)]
+        with self.engine.connect() as c:
+            return [jsonutil.loads(r[0]) for r in c.execute(q)]
+
+    def iter_docs(
+        self, kind: str, *, park_id: str, key_prefix: str | None = None, batch: int = 5000
+    ) -> Iterator[dict[str, Any]]:
+        """Stream the documents of a kind in a park, in bounded memory."""
+        rc = t.records.c
+        last = ""
+        with self.engine.connect() as conn:
+            while True:
+                q = (
+                    select(rc.key, rc.doc)
+                    .where(rc.kind == kind, rc.park_id == park_id, rc.key > last)
+                    .order_by(rc.key)
+                    .limit(batch)
+                )
+                if key_prefix:
+                    q = q.where(rc.key.startswith(key_prefix, autoescape=True))
+                rows = conn.execute(q).all()
+                if not rows:
+                    return
+                for _key, doc in rows:
+                    yield jsonutil.loads(doc)
+                last = rows[-1][0]
+
+    def docs_between(
+        self, kind: str, *, park_id: str, start: dt.datetime, end: dt.datetime, batch: int = 5000
+    ) -> Iterator[dict[str, Any]]:
+        """Stream documents of a kind in a park whose event time is in [start, end)."""
+        rc = t.records.c
+        last_id = 0
+        with self.engine.connect() as conn:
+            while True:
+                rows = conn.execute(
+                    select(rc.id, rc.doc)
+                    .where(rc.park_id == park_id, rc.kind == kind, rc.ts >= start, rc.ts < end)
+                    .where(rc.id > last_id)
+                    .order_by(rc.id)
+                    .limit(batch)
+                ).all()
+                if not rows:
+                    return
+                for _id, doc in rows:
+                    yield jsonutil.loads(doc)
+                last_id = rows[-1][0]
+
+    def record(self, kind: str, key: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(t.records).where(t.records.c.kind == kind, t.records.c.key == key)
+            ).first()
+        return dict(row._mapping) if row else None
+
+    def count_records(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.records.c.kind, func.count()).group_by(t.records.c.kind)
+            ).all()
+        return {kind: int(n) for kind, n in rows}
+
+    # -- cursors ------------------------------------------------------------------------------
+
+    def get_cursor(self, source: str, stream: str, conn: Connection | None = None) -> str | None:
+        q = select(t.cursors.c.value).where(
+            t.cursors.c.source == source, t.cursors.c.stream == stream
+        )
+        if conn is not None:
+            return conn.execute(q).scalar_one_or_none()
+        with self.engine.connect() as c:
+            return c.execute(q).scalar_one_or_none()
+
+    def set_cursor(self, conn: Connection, source: str, stream: str, value: str | None) -> None:
+        stmt = self._insert(t.cursors).values(
+            source=source, stream=stream, value=value, updated_at=utcnow()
+        )
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["source", "stream"],
+                set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
+            )
+        )
+
+    # -- dispatch -----------------------------------------------------------------------------
+
+    def claim(
+        self,
+        owner: str,
+        *,
+        limit: int = 100,
+        lease_seconds: float = 60.0,
+        platforms: Sequence[str] | None = None,
+        max_priority: int | None = None,
+    ) -> list[Claimed]:
+        """Claim due deliveries (pending, failed and due, or in flight with an expired lease).
+
+        PostgreSQL: FOR UPDATE SKIP LOCKED, so many workers claim disjoint rows. SQLite: the
+        BEGIN IMMEDIATE write lock makes the claim single-writer.
+        """
+        now = utcnow()
+        d = t.deliveries.c
+        due = or_(
+            and_(d.status.in_(("pending", "failed")), d.next_attempt_at <= now),
+            and_(d.status == "in_flight", d.lease_until < now),
+        )
+        pick = select(d.id).where(due)
+        if platforms is not None:
+            pick = pick.where(d.platform.in_(list(platforms)))
+        if max_priority is not None:
+            pick = pick.where(d.priority <= max_priority)
+        pick = pick.order_by(d.priority, d.next_attempt_at, d.id).limit(limit)
+        pick = pick.with_for_update(skip_locked=True)
+        with self.engine.begin() as conn:
+            ids = [r[0] for r in conn.execute(pick)]
+            if not ids:
+                return []
+            conn.execute(
+                update(t.deliveries)
+                .where(d.id.in_(ids))
+                .values(
+                    status="in_flight",
+                    lease_owner=owner,
+                    lease_until=now + dt.timedelta(seconds=lease_seconds),
+                    attempts=d.attempts + 1,
+                    updated_at=now,
+                )
+            )
+            rc = t.records.c
+            rows = conn.execute(
+                select(
+                    d.id,
+                    d.record_id,
+                    d.record_kind,
+                    d.record_key,
+                    d.revision,
+                    d.park_id,
+                    d.platform,
+                    d.report,
+                    d.mapping_version,
+                    d.idempotency_key,
+                    d.correction,
+                    d.attempts,
+                    rc.doc,
+                    rc.revision,
+                )
+                .join(t.records, rc.id == d.record_id)
+                .where(d.id.in_(ids))
+                .order_by(d.priority, d.next_attempt_at, d.id)
+            ).all()
+        return [
+            Claimed(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                r[8],
+                r[9],
+                bool(r[10]),
+                r[11],
+                jsonutil.loads(r[12]),
+                r[13],
+            )
+            for r in rows
+        ]
+
+    def mark_sent(
+        self,
+        conn: Connection,
+        delivery_id: int,
+        owner: str,
+        *,
+        payload: str,
+        receipt_id: str,
+        receipt: dict[str, Any],
+    ) -> bool:
+        """Record the receipt; False if our lease was lost (another worker took the row over)."""
+        d = t.deliveries.c
+        now = utcnow()
+        res = conn.execute(
+            update(t.deliveries)
+            .where(d.id == delivery_id, d.lease_owner == owner, d.status == "in_flight")
+            .values(
+                status="sent",
+                payload=payload,
+                payload_hash=jsonutil.bytes_hash(payload.encode()),
+                receipt_id=receipt_id,
+                receipt=jsonutil.dumps_str(receipt),
+                sent_at=now,
+                updated_at=now,
+                lease_owner=None,
+                lease_until=None,
+                last_error=None,
+                error_kind=None,
+            )
+        )
+        return res.rowcount == 1
+
+    def mark_failed(
+        self,
+        conn: Connection,
+        delivery_id: int,
+        owner: str,
+        *,
+        error: str,
+        transient: bool,
+        next_attempt_at: dt.datetime | None,
+        payload: str | None = None,
+    ) -> str:
+        """Failed: retry at next_attempt_at, or dead when it is None. Returns the new status."""
+        d = t.deliveries.c
+        status = "failed" if next_attempt_at is not None else "dead"
+        values: dict[str, Any] = {
+            "status": status,
+            "last_error": error[:2000],
+            "error_kind": "transient" if transient else "permanent",
+            "next_attempt_at": next_attempt_at or utcnow(),
+            "updated_at": utcnow(),
+            "lease_owner": None,
+            "lease_until": None,
+        }
+        if payload is not None:
+            values["payload"] = payload
+            values["payload_hash"] = jsonutil.bytes_hash(payload.encode())
+        conn.execute(
+            update(t.deliveries)
+            .where(d.id == delivery_id, d.lease_owner == owner, d.status == "in_flight")
+            .values(**values)
+        )
+        return status
+
+    def mark_superseded(self, conn: Connection, delivery_id: int, owner: str) -> None:
+        d = t.deliveries.c
+        conn.execute(
+            update(t.deliveries)
+            .where(d.id == delivery_id, d.lease_owner == owner)
+            .values(status="superseded", lease_owner=None, lease_until=None, updated_at=utcnow())
+        )
+
+    def previously_sent(self, record_id: int, platform: str, report: str, revision: int) -> bool:
+        """Was an earlier revision of this record delivered to this report? (then: a correction)"""
+        d = t.deliveries.c
+        q = select(func.count()).where(
+            d.record_id == record_id,
+            d.platform == platform,
+            d.report == report,
+            d.revision < revision,
+            d.status == "sent",
+        )
+        with self.engine.connect() as conn:
+            return bool(conn.execute(q).scalar_one())
+
+    # -- status, listing, replay --------------------------------------------------------------
+
+    def status_counts(self) -> dict[str, dict[str, int]]:
+        d = t.deliveries.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(d.platform, d.status, func.count()).group_by(d.platform, d.status)
+            ).all()
+        out: dict[str, dict[str, int]] = {}
+        for platform, status, n in rows:
+            out.setdefault(platform, {})[status] = int(n)
+        return out
+
+    def deliveries(
+        self,
+        *,
+        status: Sequence[str] | None = None,
+        platform: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        error_contains: str | None = None,
+        ids: Sequence[int] | None = None,
+        limit: int = 200,
+    ) -> list[dict[str, Any]]:
+        d = t.deliveries.c
+        q = select(t.deliveries).order_by(d.id.desc()).limit(limit)
+        q = q.where(*self._filters(status, platform, since, until, error_contains, ids))
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def _filters(
+        self,
+        status: Sequence[str] | None,
+        platform: str | None,
+        since: dt.datetime | None,
+        until: dt.datetime | None,
+        error_contains: str | None,
+        ids: Sequence[int] | None,
+    ) -> list[Any]:
+        d = t.deliveries.c
+        conds: list[Any] = []
+        if status:
+            conds.append(d.status.in_(list(status)))
+        if platform:
+            conds.append(d.platform == platform)
+        if since:
+            conds.append(d.updated_at >= since)
+        if until:
+            conds.append(d.updated_at < until)
+        if error_contains:
+            conds.append(d.last_error.contains(error_contains, autoescape=True))
+        if ids:
+            conds.append(d.id.in_(list(ids)))
+        return conds
+
+    def replay(
+        self,
+        *,
+        actor: str,
+        platform: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        error_contains: str | None = None,
+        ids: Sequence[int] | None = None,
+        statuses: Sequence[str] = ("dead",),
+    ) -> int:
+        """Put matching dead deliveries back in the queue (same idempotency key), audited."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                update(t.deliveries)
+                .where(*self._filters(statuses, platform, since, until, error_contains, ids))
+                .values(status="pending", attempts=0, next_attempt_at=now, updated_at=now)
+            )
+            count = res.rowcount
+            self.audit(
+                conn,
+                actor,
+                "replay",
+                {
+                    "platform": platform,
+                    "since": since.isoformat() if since else None,
+                    "until": until.isoformat() if until else None,
+                    "error": error_contains,
+                    "ids": list(ids) if ids else None,
+                    "count": count,
+                },
+            )
+        return int(count)
+
+    def audit(self, conn: Connection, actor: str, action: str, detail: dict[str, Any]) -> None:
+        conn.execute(
+            insert(t.audit).values(
+                at=utcnow(), actor=actor, action=action, detail=jsonutil.dumps_str(detail)
+            )
+        )
+
+    def audit_log(self, limit: int = 100) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.audit).order_by(t.audit.c.id.desc()).limit(limit))
+            return [dict(r._mapping) for r in rows]
