@@ -127,7 +127,9 @@ class HubConfig(_Model):
             ("source", self.sources),
             ("platform", self.platforms),
         ):
-            names = [getattr(i, "id", None) or getattr(i, "name", "") for i in items]
+            names: list[str] = [
+                str(getattr(i, "id", None) or getattr(i, "name", "")) for i in items
+            ]
             dupes = {n for n in names if names.count(n) > 1}
             if dupes:
                 raise ValueError(f"duplicate {kind} names: {', '.join(sorted(dupes))}")

@@ -31,6 +31,6 @@ def check_credit_code(value: str) -> CreditCodeCheck:
         )
     except ValidationError as exc:
         raise ValueError(
-            f"统一社会信用代码格式错误 (invalid credit code {value!r}: {exc.message})"
+            f"统一社会信用代码格式错误 (invalid credit code {value!r}: {exc})"
         ) from None
     return CreditCodeCheck(code, True)

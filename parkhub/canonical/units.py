@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import pint
 
@@ -16,7 +17,7 @@ mu = 666.6666666666666 * meter ** 2 = 亩
 wan_m3 = 10000 * meter ** 3 = 万立方米
 """
 
-_REGISTRY: pint.UnitRegistry | None = None
+_REGISTRY: Any = None
 
 # Spellings seen in vendor data and platform specs, mapped to pint names.
 ALIASES = {
@@ -43,17 +44,17 @@ ALIASES = {
 }
 
 
-def registry() -> pint.UnitRegistry:
+def registry() -> Any:
     global _REGISTRY
     if _REGISTRY is None:
-        reg = pint.UnitRegistry(cache_folder=None)
+        reg: Any = pint.UnitRegistry(cache_folder=None)
         for line in _DEFINITIONS.strip().splitlines():
             reg.define(line)
         _REGISTRY = reg
     return _REGISTRY
 
 
-def _unit(name: str) -> pint.Unit:
+def _unit(name: str) -> Any:
     return registry().parse_units(ALIASES.get(name, name))
 
 

@@ -120,7 +120,7 @@ def _period(arg: Any) -> Transform:
 
 
 _CODE_LISTS: dict[str, Callable[[str], Any]] = {
-    "division_name": lambda c: codes.DIVISIONS[codes.normalize_division(c)],
+    "division_name": lambda c: codes.DIVISIONS.get(codes.normalize_division(c)),
     "industry_section": codes.industry_section,
     "industry_name": lambda c: codes.INDUSTRY_CLASSES.get(c),
 }

@@ -42,7 +42,7 @@ NAMES = [
 
 def enterprises(division: str = "330302", count: int = 12) -> list[dict[str, object]]:
     rng = random.Random(2026)
-    out = []
+    out: list[dict[str, object]] = []
     for i in range(count):
         name, industry, above = NAMES[i % len(NAMES)]
         if i >= len(NAMES):

@@ -30,11 +30,11 @@ def _json(obj: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(obj), status_code=status, media_type="application/json")
 
 
-def _validator(name: str) -> jsonschema.protocols.Validator:
+def _validator(name: str) -> Any:
     path = files("parkhub") / "schemas" / "platforms" / "provincial" / f"{name}.schema.json"
     schema = orjson.loads(path.read_bytes())
     cls = jsonschema.validators.validator_for(schema)
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)  # type: ignore[no-any-return]
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
 @dataclass

@@ -185,16 +185,20 @@ class Dispatcher:
             return Outcome(c, "superseded")  # the newer revision has its own delivery
         runtime = self.platforms.get(c.platform)
         if runtime is None or c.report not in runtime.reports:
-            err = PermanentDeliveryError(
+            err: DeliveryError = PermanentDeliveryError(
                 f"平台或报表未配置 (platform {c.platform}.{c.report} is not configured any more)"
             )
             return Outcome(c, "error", error=err)
         payload_text: str | None = None
         try:
             doc = dict(c.doc)
+            # A correction is a revision after one the platform already has.
+            correction = c.correction and self.store.previously_sent(
+                c.record_id, c.platform, c.report, c.revision
+            )
             doc["_meta"] = {
                 "revision": c.revision,
-                "correction": c.correction,
+                "correction": correction,
                 "key": c.record_key,
                 "idempotency_key": c.idempotency_key,
             }

@@ -28,7 +28,7 @@ def _active(ent: dict[str, Any], start: dt.date, end: dt.date) -> bool:
     if entered and dt.date.fromisoformat(entered) >= end:
         return False
     if ent.get("status") == "left":
-        return bool(left) and dt.date.fromisoformat(left) >= start
+        return isinstance(left, str) and dt.date.fromisoformat(left) >= start
     return True
 
 

@@ -1,0 +1,408 @@
+"""The `parkhub` command line (typer + rich)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from parkhub.canonical import jsonutil
+from parkhub.canonical.timeutil import as_utc, previous_period
+from parkhub.config import HubConfig, config_json_schema, load_config
+from parkhub.errors import ParkhubError
+
+app = typer.Typer(
+    help="parkhub: 小微企业园数据中枢 — enter park data once, report it everywhere.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+reports_app = typer.Typer(help="Period reports (园区月报).", no_args_is_help=True)
+app.add_typer(reports_app, name="reports")
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigOpt = Annotated[
+    Path,
+    typer.Option("--config", "-c", envvar="PARKHUB_CONFIG", help="parkhub.yaml to use"),
+]
+DEFAULT_CONFIG = Path("parkhub.yaml")
+
+
+def _setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _config(path: Path) -> HubConfig:
+    try:
+        return load_config(path)
+    except ParkhubError as exc:
+        err_console.print(f"[red]配置错误 config error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _hub(path: Path) -> Any:
+    from parkhub.hub import Hub
+
+    config = _config(path)
+    try:
+        return Hub.open(config)
+    except ParkhubError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _when(value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        return as_utc(dt.datetime.fromisoformat(value))
+    except ValueError:
+        err_console.print(f"[red]bad time {value!r}[/]: use ISO 8601, e.g. 2026-11-01T08:00")
+        raise typer.Exit(2) from None
+
+
+SAMPLE_CONFIG = """\
+# parkhub.yaml — one file for parks, sources, platforms and schedules.
+# Secrets are never written here: use env:NAME (environment) or file:NAME (PARKHUB_SECRETS_FILE).
+# JSON Schema: `parkhub schema` (editors can validate this file with it).
+database_url: sqlite:///var/parkhub.db   # or postgresql://user@host/db; PARKHUB_DATABASE_URL wins
+
+parks:
+  - id: wz-lc-0001
+    name: 鹿城智造小微企业园
+    division_code: "330302"      # GB/T 2260 鹿城区
+    land_area_m2: 86000
+    floor_area_m2: 152000
+
+sources:
+  - name: qisheng-lc
+    vendor: qisheng
+    park: wz-lc-0001
+    schedule: {every_seconds: 300}
+    config:
+      base_url: https://qisheng.example.com
+      app_id: YOUR_APP_ID
+      app_secret: env:QISHENG_APP_SECRET
+
+platforms:
+  - name: provincial
+    type: provincial
+    config:
+      base_url: https://provincial.example.com
+      app_key: YOUR_APP_KEY
+      app_secret: env:PROVINCIAL_APP_SECRET
+    reports: [park_monthly, enterprise_roster]
+    retry: {max_attempts: 10, base_seconds: 30, max_backoff_seconds: 3600}
+
+dispatch:
+  schedule: {every_seconds: 5}
+reports:
+  monthly: {cron: "0 1 1 * *"}   # 01:00 on the 1st, Beijing time: build last month's reports
+"""
+
+
+@app.command()
+def init(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    force: Annotated[bool, typer.Option(help="overwrite an existing file")] = False,
+) -> None:
+    """Write a starter parkhub.yaml (if missing) and create or upgrade the database."""
+    if config.exists() and not force:
+        console.print(f"{config} exists; keeping it")
+    else:
+        config.write_text(SAMPLE_CONFIG, encoding="utf-8")
+        console.print(f"wrote {config}: edit parks, sources and platforms, then `parkhub sync`")
+    import yaml
+
+    from parkhub.config import parse_config
+    from parkhub.store import Store, database_url
+
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    try:
+        cfg = parse_config(data, origin=str(config), check_adapters=False)
+    except ParkhubError as exc:
+        err_console.print(f"[red]配置错误 config error:[/] {exc}")
+        raise typer.Exit(2) from None
+    url = database_url(cfg.database_url)
+    Store.open(url).close()
+    console.print(f"database ready: {url.split('@')[-1]}")
+
+
+@app.command()
+def sync(
+    source: Annotated[
+        str | None, typer.Argument(help="one source (default: all scheduled)")
+    ] = None,
+    config: ConfigOpt = DEFAULT_CONFIG,
+) -> None:
+    """Pull from vendor sources now, from their saved cursors."""
+    _setup_logging()
+    hub = _hub(config)
+    try:
+        results = hub.sync(source)
+    finally:
+        hub.close()
+    failed = False
+    for r in results:
+        line = (
+            f"{r.source}: {r.messages} messages, {r.new} new, {r.changed} changed, "
+            f"{r.unchanged} unchanged, {r.deliveries} deliveries queued"
+        )
+        console.print(line)
+        for e in r.errors:
+            console.print(f"  [yellow]rejected[/] {e}")
+        for w in r.warnings:
+            console.print(f"  [dim]warning[/] {w}")
+        if r.failure:
+            failed = True
+            console.print(f"  [red]failed:[/] {r.failure}")
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def dispatch(config: ConfigOpt = DEFAULT_CONFIG) -> None:
+    """Send every due delivery now (until nothing is due)."""
+    _setup_logging()
+    hub = _hub(config)
+    try:
+        stats = hub.dispatch()
+    finally:
+        hub.close()
+    console.print(
+        f"claimed {stats.claimed}: {stats.sent} sent, {stats.failed} to retry, "
+        f"{stats.dead} dead, {stats.superseded} superseded"
+    )
+    for e in stats.errors[:20]:
+        console.print(f"  [yellow]{e}[/]")
+
+
+@reports_app.command("build")
+def reports_build(
+    period: Annotated[str | None, typer.Option(help="YYYY-MM (default: last month)")] = None,
+    park: Annotated[str | None, typer.Option(help="one park id")] = None,
+    config: ConfigOpt = DEFAULT_CONFIG,
+) -> None:
+    """Build the monthly park report(s) and queue them for delivery."""
+    hub = _hub(config)
+    try:
+        out = hub.build_reports(period or previous_period(), park=park)
+    finally:
+        hub.close()
+    for inputs, res in out:
+        r = inputs.report
+        change = "new" if res.new else "revised" if res.changed else "unchanged"
+        console.print(
+            f"{r.park_id} {r.period}: {change}; {r.enterprise_count} enterprises, "
+            f"{r.reporting_enterprises} reporting, {res.deliveries} deliveries queued"
+        )
+        for m in inputs.missing:
+            console.print(f"  [yellow]missing[/] {m['credit_code']} {m['name']}")
+
+
+@app.command()
+def status(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False,
+) -> None:
+    """What reached whom: per platform sent / pending / failed / dead."""
+    from parkhub.demo import status_table
+
+    hub = _hub(config)
+    try:
+        st = hub.status()
+    finally:
+        hub.close()
+    if as_json:
+        sys.stdout.write(jsonutil.dumps_str(st) + "\n")
+        return
+    console.print(status_table(st))
+    if st["inbox_problems"]:
+        t = Table(title="收件箱问题 Inbox problems (raw kept; `parkhub reparse` after a fix)")
+        for col in ("raw", "source", "stream", "status", "reason"):
+            t.add_column(col)
+        for p in st["inbox_problems"]:
+            t.add_row(str(p["raw_id"]), p["source"], p["stream"], p["status"], p["reason"] or "")
+        console.print(t)
+
+
+@app.command()
+def deliveries(
+    status_: Annotated[
+        list[str] | None, typer.Option("--status", help="pending, failed, dead, sent, ...")
+    ] = None,
+    platform: Annotated[str | None, typer.Option()] = None,
+    limit: Annotated[int, typer.Option()] = 50,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    config: ConfigOpt = DEFAULT_CONFIG,
+) -> None:
+    """List deliveries with their attempts, last error and receipt."""
+    hub = _hub(config)
+    try:
+        rows = hub.store.deliveries(status=status_, platform=platform, limit=limit)
+    finally:
+        hub.close()
+    if as_json:
+        keep = (
+            "id",
+            "platform",
+            "report",
+            "record_kind",
+            "record_key",
+            "revision",
+            "status",
+            "attempts",
+            "last_error",
+            "receipt_id",
+            "idempotency_key",
+        )
+        out = [{k: r[k] for k in keep} | {"updated_at": r["updated_at"].isoformat()} for r in rows]
+        sys.stdout.write(jsonutil.dumps_str(out) + "\n")
+        return
+    t = Table(title="投递 Deliveries")
+    for col in ("id", "platform", "report", "record", "rev", "status", "tries", "receipt / error"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(
+            str(r["id"]),
+            r["platform"],
+            r["report"],
+            r["record_key"],
+            str(r["revision"]),
+            r["status"],
+            str(r["attempts"]),
+            r["receipt_id"] or (r["last_error"] or "")[:80],
+        )
+    console.print(t)
+
+
+@app.command()
+def replay(
+    platform: Annotated[str | None, typer.Option()] = None,
+    since: Annotated[str | None, typer.Option(help="ISO time, Beijing if no zone")] = None,
+    until: Annotated[str | None, typer.Option()] = None,
+    error: Annotated[str | None, typer.Option(help="last error contains this text")] = None,
+    delivery_id: Annotated[list[int] | None, typer.Option("--id")] = None,
+    config: ConfigOpt = DEFAULT_CONFIG,
+) -> None:
+    """Queue dead deliveries again (same idempotency key: the platform drops true repeats)."""
+    hub = _hub(config)
+    try:
+        n = hub.replay(
+            platform=platform,
+            since=_when(since),
+            until=_when(until),
+            error_contains=error,
+            ids=delivery_id,
+        )
+    finally:
+        hub.close()
+    console.print(f"{n} deliveries queued again; run `parkhub dispatch` or wait for `parkhub run`")
+
+
+@app.command()
+def reparse(
+    source: Annotated[str | None, typer.Option()] = None,
+    raw_id: Annotated[list[int] | None, typer.Option("--id")] = None,
+    config: ConfigOpt = DEFAULT_CONFIG,
+) -> None:
+    """Parse rejected or partly rejected raw messages again, after a fix."""
+    hub = _hub(config)
+    try:
+        results = hub.reparse(source=source, ids=raw_id)
+    finally:
+        hub.close()
+    for r in results:
+        console.print(f"raw {r.raw_id}: {r.status}; {r.new} new, {r.changed} changed")
+        for e in r.errors:
+            console.print(f"  [yellow]{e}[/]")
+    console.print(f"{len(results)} raw messages parsed again")
+
+
+@app.command()
+def run(config: ConfigOpt = DEFAULT_CONFIG) -> None:
+    """Run the hub: scheduled pulls, dispatch and report builds, until stopped (Ctrl-C)."""
+    from parkhub.hub import hub_jobs
+    from parkhub.scheduler.service import Service
+
+    _setup_logging(verbose=True)
+    hub = _hub(config)
+    service = Service(hub.store.engine, hub_jobs(hub))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    service.start()
+    console.print(f"parkhub running with {len(service.jobs)} jobs (pid {os.getpid()})")
+    try:
+        stop.wait()
+    finally:
+        service.stop()
+        hub.close()
+
+
+@app.command()
+def demo(
+    workdir: Annotated[Path, typer.Option(help="where the demo database goes")] = Path("var"),
+) -> None:
+    """Run the whole hub end to end on SQLite against the loopback simulators."""
+    from parkhub.demo import run_demo
+
+    logging.basicConfig(level=logging.ERROR)
+    result = run_demo(workdir=workdir, console=console)
+    counts = result["status"]["platforms"]
+    if any(c["pending"] or c["failed"] or c["dead"] for c in counts.values()):
+        raise typer.Exit(1)
+
+
+@app.command()
+def schema(
+    what: Annotated[
+        str, typer.Argument(help="config, or a vendor/platform adapter name")
+    ] = "config",
+) -> None:
+    """Print a JSON Schema: parkhub.yaml, or one adapter's config block."""
+    from parkhub.adapters.base import platform_class, platform_names, vendor_class, vendor_names
+
+    if what == "config":
+        out = config_json_schema()
+    elif what in vendor_names():
+        out = vendor_class(what).config_model.model_json_schema()
+    elif what in platform_names():
+        out = platform_class(what).config_model.model_json_schema()
+    else:
+        err_console.print(f"unknown schema {what!r}")
+        raise typer.Exit(2)
+    sys.stdout.write(jsonutil.dumps_str(out) + "\n")
+
+
+@app.command()
+def check(config: ConfigOpt = DEFAULT_CONFIG) -> None:
+    """Validate parkhub.yaml and every adapter's config (secrets resolved, never printed)."""
+    cfg = _config(config)
+    console.print(
+        f"[green]ok[/]: {len(cfg.parks)} parks, {len(cfg.sources)} sources, "
+        f"{len(cfg.platforms)} platforms"
+    )
+
+
+def main() -> None:
+    try:
+        app()
+    except ParkhubError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

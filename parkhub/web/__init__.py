@@ -1,0 +1,1 @@
+"""FastAPI: push receivers, operator pages, JSON API, /metrics."""

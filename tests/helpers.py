@@ -1,0 +1,19 @@
+"""Helpers shared by tests (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from parkhub.config import HubConfig
+from parkhub.demo import demo_config
+
+PERIOD = "2026-10"
+
+
+def make_config(qisheng_url: str, provincial_url: str, db_url: str, **retry: Any) -> HubConfig:
+    config = demo_config(qisheng_url, provincial_url, db_url)
+    if retry:
+        data = config.model_dump()
+        data["platforms"][0]["retry"].update(retry)
+        config = HubConfig.model_validate(data)
+    return config
