@@ -1,4 +1,4 @@
-"""Guarantees 3 and 4: at-least-once with idempotency keys, visible status, retries, dead, replay."""
+"""Guarantees 3 and 4: at-least-once with idempotency keys; status, retries, dead, replay."""
 
 from __future__ import annotations
 
@@ -73,8 +73,7 @@ def test_dead_after_the_cap_visible_in_status_and_replayable(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("parkhub.adapters.vendors.qisheng.previous_period", lambda now: PERIOD)
-    config = make_config(qisheng[1].url, provincial[1].url, db_url, max_attempts=3,
-                         short_retries=0)
+    config = make_config(qisheng[1].url, provincial[1].url, db_url, max_attempts=3, short_retries=0)
     hub = Hub.open(config, url=db_url)
     try:
         hub.sync()
@@ -132,7 +131,9 @@ def test_schema_violation_is_dead_with_the_field_named(hub: Hub, provincial: Sim
     stats = hub.dispatch()
     assert stats.dead == 1 and provincial[0].requests == 0  # refused before sending
     [dead] = hub.store.deliveries(status=["dead"])
-    assert "payload violates provincial/park_monthly.schema.json at divisionCode" in dead["last_error"]
+    assert (
+        "payload violates provincial/park_monthly.schema.json at divisionCode" in dead["last_error"]
+    )
     assert "park_monthly:wz-lc-0001|2026-10@r1" in dead["last_error"]
     assert dead["payload"] is not None  # what would have been sent is kept for the operator
 
@@ -147,7 +148,7 @@ def test_correction_is_delivered_again_as_a_correction(
     row = next(m for m in qisheng[0].monthly if m["period"] == PERIOD and m["tax"] != 0)
     row["tax"] = round(row["tax"] + 100, 2)
     hub.sync()
-    [(inputs, res)] = hub.build_reports(PERIOD)
+    [(_inputs, res)] = hub.build_reports(PERIOD)
     assert res.changed == 1 and res.deliveries == 1
     hub.dispatch()
     reports = sorted(provincial[0].by_report("park_monthly"), key=lambda a: a.payload["revision"])

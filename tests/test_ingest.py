@@ -58,9 +58,7 @@ def test_bad_record_fails_alone_and_names_source_record_field_reason(hub: Hub) -
     assert "约300" in raws[0]["errors"]
 
 
-def test_rejected_record_is_reparsed_after_a_fix(
-    hub: Hub, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_rejected_record_is_reparsed_after_a_fix(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
     hub.sync()
     assert hub.store.count_records()["enterprise_monthly"] == 23
     original = qisheng_mod.QishengAdapter._monthly
@@ -91,9 +89,7 @@ def test_raw_message_is_kept_even_when_unparseable(hub: Hub) -> None:
     assert "unparseable" in row["reason"]
 
 
-def test_cursor_moves_with_the_records(
-    hub: Hub, qisheng: tuple[QishengSim, ServerHandle]
-) -> None:
+def test_cursor_moves_with_the_records(hub: Hub, qisheng: tuple[QishengSim, ServerHandle]) -> None:
     hub.sync()
     assert hub.store.get_cursor("qisheng-lc", "readings") == str(12 * 31)
     sim = qisheng[0]

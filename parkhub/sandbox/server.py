@@ -24,7 +24,10 @@ class ServerHandle:
 
     def stop(self) -> None:
         self.server.should_exit = True
-        self.thread.join(timeout=10)
+        self.thread.join(timeout=2)
+        if self.thread.is_alive():  # a request is still being held (outage simulation)
+            self.server.force_exit = True
+            self.thread.join(timeout=10)
 
     def __enter__(self) -> ServerHandle:
         return self

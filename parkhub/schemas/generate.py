@@ -1,0 +1,61 @@
+"""Write the checked-in JSON Schemas: the canonical model and parkhub.yaml (`make schemas`).
+
+A test fails when the files drift from the models, so a model change ships with its schema.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from parkhub.canonical import RECORD_TYPES
+
+HERE = Path(__file__).parent
+
+
+def canonical_schemas() -> dict[str, dict[str, Any]]:
+    out = {}
+    for kind, cls in RECORD_TYPES.items():
+        schema = cls.model_json_schema()
+        schema["$id"] = f"parkhub:canonical/{kind}"
+        schema["x-parkhub-kind"] = kind
+        out[f"canonical/{kind}.schema.json"] = schema
+    return out
+
+
+def config_schemas() -> dict[str, dict[str, Any]]:
+    from parkhub.adapters.base import platform_class, platform_names, vendor_class, vendor_names
+    from parkhub.config import config_json_schema
+
+    out = {"config.schema.json": config_json_schema()}
+    for name in vendor_names():
+        out[f"adapters/vendor.{name}.schema.json"] = vendor_class(
+            name
+        ).config_model.model_json_schema()
+    for name in platform_names():
+        out[f"adapters/platform.{name}.schema.json"] = platform_class(
+            name
+        ).config_model.model_json_schema()
+    return out
+
+
+def render(schema: dict[str, Any]) -> str:
+    import orjson
+
+    return orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
+
+
+def all_schemas() -> dict[str, str]:
+    return {path: render(s) for path, s in {**canonical_schemas(), **config_schemas()}.items()}
+
+
+def main() -> None:
+    for rel, text in all_schemas().items():
+        path = HERE / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

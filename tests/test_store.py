@@ -1,0 +1,160 @@
+"""The store and outbox on SQLite and PostgreSQL: revisions, claims, leases, migrations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+from sqlalchemy import inspect
+
+from parkhub.canonical import Enterprise, Measurement
+from parkhub.store import Route, Store
+from parkhub.store import schema as t
+
+ROUTES = [Route("provincial", "enterprise_roster", "1"), Route("econ", "roster", "2", 50)]
+
+
+def routes(kind: str, park: str) -> list[Route]:
+    return ROUTES if kind == "enterprise" else []
+
+
+def ent(name: str = "温州瓯江电气有限公司", code: str = "913303020000000278") -> Enterprise:
+    return Enterprise(park_id="p1", credit_code=code, name=name)
+
+
+def upsert(store: Store, recs: list[Enterprise] | list[Measurement]) -> tuple[int, int, int, int]:
+    with store.begin() as conn:
+        r = store.upsert_records(conn, recs, source="test", raw_id=None, routes=routes)
+    return r.new, r.changed, r.unchanged, r.deliveries
+
+
+def test_revisions_and_deliveries(store: Store) -> None:
+    assert upsert(store, [ent()]) == (1, 0, 0, 2)
+    assert upsert(store, [ent()]) == (0, 0, 1, 0)
+    assert upsert(store, [ent("温州瓯江电气股份有限公司")]) == (0, 1, 0, 2)
+    row = store.record("enterprise", "913303020000000278")
+    assert row is not None and row["revision"] == 2
+    statuses = sorted((d["revision"], d["platform"], d["status"]) for d in store.deliveries())
+    assert statuses == [
+        (1, "econ", "superseded"),
+        (1, "provincial", "superseded"),
+        (2, "econ", "pending"),
+        (2, "provincial", "pending"),
+    ]
+    keys = {d["idempotency_key"] for d in store.deliveries()}
+    assert len(keys) == 4 and all(k.startswith("ph1-") for k in keys)
+
+
+def test_last_one_wins_inside_a_batch(store: Store) -> None:
+    assert upsert(store, [ent("a"), ent("b")]) == (1, 0, 0, 2)
+    row = store.record("enterprise", "913303020000000278")
+    assert row is not None and '"name":"b"' in row["doc"]
+
+
+def test_large_batch_crosses_statement_chunks(store: Store) -> None:
+    base = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+    recs = [
+        Measurement(
+            park_id="p1",
+            device_id=f"m{i % 7}",
+            metric="electricity",
+            ts=base + dt.timedelta(minutes=i),
+            value=float(i),
+        )
+        for i in range(1234)
+    ]
+    assert upsert(store, recs) == (1234, 0, 0, 0)
+    assert upsert(store, recs) == (0, 0, 1234, 0)
+    docs = list(
+        store.docs_between(
+            "measurement", park_id="p1", start=base, end=base + dt.timedelta(minutes=100), batch=30
+        )
+    )
+    assert len(docs) == 100
+
+
+def test_priority_then_age_order_and_platform_filter(store: Store) -> None:
+    upsert(store, [ent()])
+    claimed = store.claim("w1", limit=10)
+    assert [c.platform for c in claimed] == ["econ", "provincial"]  # econ has priority 50
+    upsert(store, [ent("x", "91110000600037341L")])
+    assert [c.platform for c in store.claim("w1", platforms=["provincial"])] == ["provincial"]
+
+
+def test_claims_are_disjoint_across_concurrent_workers(store: Store) -> None:
+    codes = [
+        c
+        for c in (
+            "91110000600037341L",
+            "91350200776049653A",
+            "91350503MA31DKY80A",
+            "91440101MA5CJQ4N59",
+            "9135021359498494XQ",
+            "91350213678251743X",
+        )
+    ]
+    upsert(store, [ent(f"e{i}", c) for i, c in enumerate(codes)])  # 12 deliveries
+    got: dict[str, list[int]] = {}
+    barrier = threading.Barrier(4)
+
+    def worker(name: str) -> None:
+        barrier.wait()
+        ids: list[int] = []
+        while batch := store.claim(name, limit=2):
+            ids.extend(c.id for c in batch)
+        got[name] = ids
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    all_ids = [i for ids in got.values() for i in ids]
+    assert len(all_ids) == 12 and len(set(all_ids)) == 12
+
+
+def test_expired_lease_returns_the_row(store: Store) -> None:
+    upsert(store, [ent()])
+    first = store.claim("crashed", limit=1, lease_seconds=0.5)
+    assert len(first) == 1
+    assert [c.id for c in store.claim("w2", limit=10)] != [first[0].id]
+    time.sleep(0.6)
+    again = store.claim("w2", limit=10)
+    assert first[0].id in [c.id for c in again]
+    retaken = next(c for c in again if c.id == first[0].id)
+    assert retaken.attempts == 2
+    # the crashed worker's late receipt cannot overwrite the new owner's row
+    with store.begin() as conn:
+        assert not store.mark_sent(
+            conn, first[0].id, "crashed", payload="{}", receipt_id="x", receipt={}
+        )
+        assert store.mark_sent(conn, first[0].id, "w2", payload="{}", receipt_id="y", receipt={})
+
+
+def test_raw_inbox_keeps_a_body_once(store: Store) -> None:
+    with store.begin() as conn:
+        a, new_a = store.insert_raw(conn, source="s", stream="x", body=b'{"a":1}')
+        b, new_b = store.insert_raw(conn, source="s", stream="x", body=b'{"a":1}')
+        c, new_c = store.insert_raw(conn, source="other", stream="x", body=b'{"a":1}')
+    assert a == b and new_a and not new_b and new_c and c != a
+
+
+def test_cursors(store: Store) -> None:
+    assert store.get_cursor("s", "readings") is None
+    with store.begin() as conn:
+        store.set_cursor(conn, "s", "readings", "42")
+        store.set_cursor(conn, "s", "readings", "43")
+    assert store.get_cursor("s", "readings") == "43"
+
+
+def test_migrations_create_exactly_the_models(store: Store) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), t.metadata)
+        tables = set(inspect(conn).get_table_names())
+    assert diff == []
+    assert {"raw_inbox", "records", "deliveries", "cursors", "audit"} <= tables
+    Store.open(str(store.engine.url.render_as_string(hide_password=False))).close()  # idempotent
