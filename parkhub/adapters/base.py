@@ -186,7 +186,7 @@ class VendorAdapter(abc.ABC, Generic[ConfigT]):
                 reason = f"{reason} (value {value!r})"
             result.errors.append(InputError(self.source.name, ref, loc, reason))
             return None
-        for warning in getattr(record, "warnings", ()):
+        for warning in record.warnings:
             result.warnings.append(InputError(self.source.name, ref, None, warning))
         result.records.append(record)
         return record
@@ -248,6 +248,8 @@ class Platform(abc.ABC, Generic[ConfigT]):
 
 _BUILTIN_VENDORS = {
     "qisheng": "parkhub.adapters.vendors.qisheng:QishengAdapter",
+    "onenet": "parkhub.adapters.vendors.onenet:OneNetAdapter",
+    "ctwing": "parkhub.adapters.vendors.ctwing:CtwingAdapter",
 }
 _BUILTIN_PLATFORMS = {
     "provincial": "parkhub.adapters.platforms.provincial:ProvincialPlatform",

@@ -62,6 +62,11 @@ class Record(BaseModel):
     def key(self) -> str:
         raise NotImplementedError
 
+    @property
+    def warnings(self) -> list[str]:
+        """Problems that do not reject the record (e.g. a credit code failing its check)."""
+        return []
+
     def document(self) -> dict[str, Any]:
         """The JSON document stored and fed to mappings."""
         return self.model_dump(mode="json", exclude_none=True)

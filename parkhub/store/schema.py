@@ -124,11 +124,18 @@ deliveries = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("sent_at", UTCDateTime()),
-    UniqueConstraint("idempotency_key"),
+    # The idempotency key is derived from exactly these columns, so this one index makes both
+    # unique; it also serves "deliveries of this record" (supersede, corrections).
+    UniqueConstraint("record_id", "platform", "report", "revision", "mapping_version"),
 )
-Index("ix_deliveries_due", deliveries.c.status, deliveries.c.priority, deliveries.c.next_attempt_at)
-Index("ix_deliveries_platform", deliveries.c.platform, deliveries.c.status)
-Index("ix_deliveries_record", deliveries.c.record_id, deliveries.c.platform)
+# Claims (status, then platform, priority and age) and per-platform status counts.
+Index(
+    "ix_deliveries_due",
+    deliveries.c.status,
+    deliveries.c.platform,
+    deliveries.c.priority,
+    deliveries.c.next_attempt_at,
+)
 
 cursors = Table(
     "cursors",

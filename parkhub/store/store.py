@@ -24,6 +24,11 @@ from . import schema as t
 from .db import make_engine, migrate
 
 UPSERT_CHUNK = 500  # rows per multi-VALUES statement: under SQLite's 32766 bind-variable limit
+RECORD_COLUMNS = ("kind", "key", "park_id", "revision", "content_hash", "ts", "doc", "source",
+                  "raw_id", "created_at", "updated_at")  # fmt: skip
+OUTBOX_COLUMNS = ("record_id", "record_kind", "record_key", "revision", "park_id", "platform",
+                  "report", "mapping_version", "idempotency_key", "correction", "status",
+                  "priority", "attempts", "next_attempt_at", "created_at", "updated_at")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,24 +87,13 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
-        rc = t.records.c
-        up = self._insert(t.records)
-        self._upsert_stmt = up.on_conflict_do_update(
-            index_elements=["kind", "key"],
-            set_={
-                "revision": rc.revision + 1,
-                "content_hash": up.excluded.content_hash,
-                "doc": up.excluded.doc,
-                "park_id": up.excluded.park_id,
-                "ts": up.excluded.ts,
-                "source": up.excluded.source,
-                "raw_id": up.excluded.raw_id,
-                "updated_at": up.excluded.updated_at,
-            },
-            where=rc.content_hash != up.excluded.content_hash,
-        ).returning(rc.id, rc.kind, rc.key, rc.park_id, rc.revision)
-        self._outbox_stmt = self._insert(t.deliveries).on_conflict_do_nothing(
-            index_elements=["idempotency_key"]
+        self._upsert_cache: dict[int, str] = {}
+        mark = "?" if self.dialect == "sqlite" else "%s"
+        quoted = ",".join(f'"{c}"' for c in OUTBOX_COLUMNS)
+        self._outbox_sql = (
+            f"INSERT INTO deliveries ({quoted}) "
+            f"VALUES ({','.join([mark] * len(OUTBOX_COLUMNS))}) "
+            'ON CONFLICT ("record_id","platform","report","revision","mapping_version") DO NOTHING'
         )
 
     @classmethod
@@ -232,31 +226,27 @@ class Store:
         if not recs:
             return result
         now = utcnow()
-        rows: dict[tuple[str, str], dict[str, Any]] = {}
+        when = self._db_time(now)
+        rows: dict[tuple[str, str], tuple[Any, ...]] = {}
         for rec in recs:  # last one wins inside a batch
             blob = rec.document_json()
-            rows[(rec.kind, rec.key)] = {
-                "kind": rec.kind,
-                "key": rec.key,
-                "park_id": rec.park_id,
-                "revision": 1,
-                "content_hash": jsonutil.bytes_hash(blob),
-                "ts": getattr(rec, "ts", None),
-                "doc": blob.decode(),
-                "source": source,
-                "raw_id": raw_id,
-                "created_at": now,
-                "updated_at": now,
-            }
+            key = rec.key
+            ts = getattr(rec, "ts", None)
+            rows[(rec.kind, key)] = (
+                rec.kind, key, rec.park_id, 1, jsonutil.bytes_hash(blob),
+                None if ts is None else self._db_time(ts), blob.decode(), source, raw_id,
+                when, when,
+            )  # fmt: skip
         values = list(rows.values())
         touched: list[Any] = []
-        stmt = self._upsert_stmt
         for start in range(0, len(values), UPSERT_CHUNK):
-            # executemany: compiled once and sent as multi-row VALUES by SQLAlchemy's
-            # insertmanyvalues; RETURNING gives back only the rows that were new or changed.
-            touched.extend(conn.execute(stmt, values[start : start + UPSERT_CHUNK]).all())
+            chunk = values[start : start + UPSERT_CHUNK]
+            # One multi-row statement per chunk, straight to the driver: RETURNING gives back
+            # only the rows that were new or changed (the hot path of ingest).
+            flat = tuple(v for row in chunk for v in row)
+            touched.extend(conn.exec_driver_sql(self._upsert_sql(len(chunk)), flat).all())
         result.unchanged = len(values) - len(touched)
-        deliveries: list[dict[str, Any]] = []
+        deliveries: list[tuple[Any, ...]] = []
         for rec_id, kind, key, park_id, revision in touched:
             if revision == 1:
                 result.new += 1
@@ -264,34 +254,42 @@ class Store:
                 result.changed += 1
                 result.changed_ids.append(rec_id)
             for route in routes(kind, park_id):
-                deliveries.append(
-                    {
-                        "record_id": rec_id,
-                        "record_kind": kind,
-                        "record_key": key,
-                        "revision": revision,
-                        "park_id": park_id,
-                        "platform": route.platform,
-                        "report": route.report,
-                        "mapping_version": route.mapping_version,
-                        "idempotency_key": idempotency_key(
-                            kind, key, revision, route.platform, route.report, route.mapping_version
-                        ),
-                        "correction": int(revision > 1),
-                        "status": "pending",
-                        "priority": route.priority,
-                        "attempts": 0,
-                        "next_attempt_at": now,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                )
+                deliveries.append((
+                    rec_id, kind, key, revision, park_id, route.platform, route.report,
+                    route.mapping_version,
+                    idempotency_key(kind, key, revision, route.platform, route.report,
+                                    route.mapping_version),
+                    int(revision > 1), "pending", route.priority, 0, when, when, when,
+                ))  # fmt: skip
         if result.changed_ids:
             self._supersede(conn, result.changed_ids, now)
-        for start in range(0, len(deliveries), UPSERT_CHUNK):
-            conn.execute(self._outbox_stmt, deliveries[start : start + UPSERT_CHUNK])
+        if deliveries:
+            conn.exec_driver_sql(self._outbox_sql, deliveries)
         result.deliveries = len(deliveries)
         return result
+
+    def _db_time(self, value: dt.datetime) -> Any:
+        # The raw driver path skips SQLAlchemy's types, so store what UTCDateTime would.
+        if self.dialect == "sqlite":
+            return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return value
+
+    def _upsert_sql(self, rows: int) -> str:
+        if rows not in self._upsert_cache:
+            mark = "?" if self.dialect == "sqlite" else "%s"
+            one = "(" + ",".join([mark] * len(RECORD_COLUMNS)) + ")"
+            cols = ",".join(f'"{c}"' for c in RECORD_COLUMNS)
+            self._upsert_cache[rows] = (
+                f"INSERT INTO records ({cols}) VALUES {','.join([one] * rows)} "
+                'ON CONFLICT ("kind","key") DO UPDATE SET "revision"=records."revision"+1,'
+                '"content_hash"=excluded."content_hash","ts"=excluded."ts",'
+                '"doc"=excluded."doc","park_id"=excluded."park_id",'
+                '"source"=excluded."source","raw_id"=excluded."raw_id",'
+                '"updated_at"=excluded."updated_at" '
+                'WHERE records."content_hash" <> excluded."content_hash" '
+                'RETURNING "id","kind","key","park_id","revision"'
+            )
+        return self._upsert_cache[rows]
 
     def _supersede(self, conn: Connection, record_ids: list[int], now: dt.datetime) -> None:
         # An older revision not yet delivered is replaced by the new one, never sent after it.

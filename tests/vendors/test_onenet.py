@@ -19,6 +19,7 @@ from parkhub.adapters.vendors import onenet_protocol
 from parkhub.adapters.vendors.onenet import OneNetAdapter, OneNetConfig, api_token, push_signature
 from parkhub.adapters.vendors.onenet_protocol import raw_member
 from parkhub.canonical import Event, EventKind, Measurement
+from parkhub.canonical.timeutil import utcnow
 from parkhub.errors import SourceError
 from parkhub.sandbox import onenet_sim
 from parkhub.sandbox.data import credit_code
@@ -94,7 +95,9 @@ def at(ms: int) -> dt.datetime:
 
 def test_push_signature_vector() -> None:
     msg = '{"type":1,"dev_id":2016617,"ds_id":"datastream_id","at":1466133706841,"value":42}'
-    assert push_signature("abcdefghijkmlnopqrstuvwxyz", "abcdefgh", msg) == "FroU5qg+JQK2SGRPSC+T9A=="
+    assert (
+        push_signature("abcdefghijkmlnopqrstuvwxyz", "abcdefgh", msg) == "FroU5qg+JQK2SGRPSC+T9A=="
+    )
 
 
 def test_api_token_vector() -> None:
@@ -170,7 +173,9 @@ def test_real_nb_push_parses_by_imei_but_its_foreign_signature_is_refused(
     # the same push signed with our token passes: its nonce has punctuation (C1z3?giR)
     msg = raw_member(body, "msg")
     assert msg is not None
-    signed = body.replace(b"9XFwVl4VRJ2Lub2ryUJK8g==", push_signature(TOKEN, "C1z3?giR", msg).encode())
+    signed = body.replace(
+        b"9XFwVl4VRJ2Lub2ryUJK8g==", push_signature(TOKEN, "C1z3?giR", msg).encode()
+    )
     assert adapter.verify_push(post(signed)).accept
 
 
@@ -213,7 +218,9 @@ def test_studio_lwm2m_property_found_by_imei_when_mapped(
     fixture_bytes: Callable[[str, str], bytes],
 ) -> None:
     devices = [{"vendor_ids": ["509830501643080"], "device_id": "nb-02"}]
-    adapter = make(device_map={"keys": {"3_0_20": {"metric": "battery", "unit": "%"}}, "devices": devices})
+    adapter = make(
+        device_map={"keys": {"3_0_20": {"metric": "battery", "unit": "%"}}, "devices": devices}
+    )
     [m] = ingest(adapter, fixture_bytes("onenet", "studio_push_lwm2m_property.json")).records
     assert isinstance(m, Measurement)
     assert (m.device_id, m.metric, m.value, m.ts) == ("nb-02", "battery", 4.0, at(1612768757420))
@@ -222,7 +229,10 @@ def test_studio_lwm2m_property_found_by_imei_when_mapped(
 def test_smoke_alarm_status_maps_to_fire_alarm_events() -> None:
     adapter = make()
     for value, expected in ((2, ("critical", "open")), (0, ("warning", "closed"))):
-        msg = f'{{"type":1,"dev_id":2016618,"ds_id":"Alarm_Status","at":1700000000000,"value":{value}}}'
+        msg = (
+            '{"type":1,"dev_id":2016618,"ds_id":"Alarm_Status","at":1700000000000,'
+            f'"value":{value}}}'
+        )
         [e] = ingest(adapter, onenet_sim.old_body(TOKEN, msg)).records
         assert isinstance(e, Event)
         assert e.event_kind is EventKind.FIRE_ALARM and (e.severity, e.status) == expected
@@ -259,7 +269,10 @@ def test_same_push_twice_gives_equal_records(fixture_bytes: Callable[[str, str],
 
 def test_signature_is_checked_on_the_raw_msg_text() -> None:
     # spacing and \\u escapes as a sender might write them; re-serialising would change them
-    msg = '{"type": 1, "dev_id": 2016617, "ds_id": "\\u6e29\\u5ea6", "at": 1466133706841, "value": 4.20}'
+    msg = (
+        '{"type": 1, "dev_id": 2016617, "ds_id": "\\u6e29\\u5ea6", '
+        '"at": 1466133706841, "value": 4.20}'
+    )
     body = onenet_sim.old_body(TOKEN, msg)
     reserialised = orjson.dumps(orjson.loads(msg))
     assert push_signature(TOKEN, "abcdefgh", reserialised) != push_signature(TOKEN, "abcdefgh", msg)
@@ -288,22 +301,34 @@ def test_forged_tampered_unsigned_and_malformed_pushes_are_refused(
     assert status == 403 and "签名" in reason and "signature mismatch" in reason
     assert _refused(adapter, good.replace(b'"value":42', b'"value":43'))[0] == 403
     assert _refused(adapter, good.replace(b'"nonce":"abcdefgh"', b'"nonce":"abcdefgX"'))[0] == 403
+    # a second "msg" appended to a genuine body: the parser would take it, unsigned
+    evil = b',"msg":{"type":1,"dev_id":2016617,"ds_id":"datastream_id","at":1,"value":9999}}'
+    assert _refused(adapter, good[:-1] + evil)[0] == 403
     status, reason = _refused(adapter, good.replace(b'"msg_signature"', b'"sig"'))
     assert status == 401 and "unsigned" in reason
     for garbage in (b"\x00\xffnot json{", b"[1,2]", b'{"nonce":"abcdefgh"}', b""):
         status, reason = _refused(adapter, garbage)
         assert status == 400, garbage
     studio = fixture_bytes("onenet", "studio_push_property.json")
-    assert _refused(adapter, studio.replace(b'"id":"3799902"', b'"id":"1"').replace(b"VHcA", b"VHcB"))[0] == 403
+    assert (
+        _refused(adapter, studio.replace(b'"id":"3799902"', b'"id":"1"').replace(b"VHcA", b"VHcB"))[
+            0
+        ]
+        == 403
+    )
 
 
 def test_stale_future_and_timeless_studio_pushes_are_refused(
     fixture_bytes: Callable[[str, str], bytes],
 ) -> None:
     body = fixture_bytes("onenet", "studio_push_property.json")
-    status, reason = _refused(make(clock_ms=FIXTURE_TIME + 3 * 3600_000), body)
+    status, reason = _refused(make(clock_ms=FIXTURE_TIME + 4 * 3600_000), body)
     assert status == 403 and "stale" in reason and "过期" in reason
-    assert make(clock_ms=FIXTURE_TIME + 3 * 3600_000, push_max_age_s=None).verify_push(post(body)).accept
+    assert (
+        make(clock_ms=FIXTURE_TIME + 4 * 3600_000, push_max_age_s=None)
+        .verify_push(post(body))
+        .accept
+    )
     assert make(clock_ms=FIXTURE_TIME + 2 * 3600_000).verify_push(post(body)).accept
     status, reason = _refused(make(clock_ms=FIXTURE_TIME - 3600_000), body)
     assert status == 403 and "future" in reason
@@ -355,8 +380,10 @@ def test_old_encrypted_push_round_trip() -> None:
     assert _refused(adapter, orjson.dumps(doc))[0] == 403
     # a correctly signed ciphertext under another key cannot be decrypted
     other = base64.b64encode(b"z" * 32).decode().rstrip("=")
-    status, reason = _refused(adapter, onenet_sim.old_encrypted_body(TOKEN, other, onenet_sim.OLD_DATAPOINT))
-    assert status == 400 and "aes_key" in reason or "decrypt" in reason
+    status, reason = _refused(
+        adapter, onenet_sim.old_encrypted_body(TOKEN, other, onenet_sim.OLD_DATAPOINT)
+    )
+    assert status == 400 and ("aes_key" in reason or "decrypt" in reason)
     assert OLD_KEY not in reason
     assert _refused(make(), body)[0] == 403  # no key configured
 
@@ -387,11 +414,9 @@ def test_config_rejects_bad_keys_and_missing_pull_credentials() -> None:
         OneNetConfig.model_validate({"datapoints": [{"device": "1", "keys": ["a"]}]})
     with pytest.raises(ValidationError, match="access_key, token_res, project_id, product_id"):
         OneNetConfig.model_validate({"property_history": [{"device": "1", "keys": ["a"]}]})
+    duplicate = [{"vendor_ids": "1", "device_id": "a"}, {"vendor_ids": "1", "device_id": "b"}]
     with pytest.raises(ValidationError, match="vendor id"):
-        OneNetConfig.model_validate(
-            {"device_map": {"devices": [{"vendor_ids": "1", "device_id": "a"},
-                                        {"vendor_ids": "1", "device_id": "b"}]}}  # fmt: skip
-        )
+        OneNetConfig.model_validate({"device_map": {"devices": duplicate}})
 
 
 # -- pushes over real HTTP ----------------------------------------------------------------------
@@ -438,7 +463,9 @@ def _studio_points(batches: list[Any]) -> list[tuple[str, str, int, float]]:
     out = []
     for batch in batches:
         page = orjson.loads(batch.message.body)
-        out += [(page["device"], page["key"], int(p["time"]), float(p["value"])) for p in page["points"]]
+        out += [
+            (page["device"], page["key"], int(p["time"]), float(p["value"])) for p in page["points"]
+        ]
     return out
 
 
@@ -456,6 +483,9 @@ def test_pull_datapoints_pages_and_resumes_without_gaps_or_duplicates(
     }
     with httpx.Client() as client:
         adapter = make(clock_ms=None, http=client, **config)
+        adapter.check()
+        with pytest.raises(SourceError, match="cursor"):
+            list(adapter.pull("datapoints", "not json"))
         batches = list(adapter.pull("datapoints", None))
         points = _old_points(batches)
         assert len(points) == len(set(points)) == len(sim.expected_old()) == 88
@@ -467,7 +497,7 @@ def test_pull_datapoints_pages_and_resumes_without_gaps_or_duplicates(
         assert first.device_id == "meter-01" and first.ts == at(sim.start_ms)
         assert first.metric == "onenet:temperature"  # not in the map: kept, flagged
         # crash after any page: resume from its cursor, neither gaps nor duplicates
-        for k in range(len(batches)):
+        for k in range(0, len(batches), 3):
             rest = list(adapter.pull("datapoints", batches[k].next_cursor))
             resumed = _old_points(batches[: k + 1]) + _old_points(rest)
             assert sorted(resumed) == sorted(points), k
@@ -499,7 +529,10 @@ def test_pull_studio_history_pages_and_resumes(serve: Callable[[Any], Any]) -> N
         for k in (0, 2, len(batches) - 2):
             rest = _studio_points(list(adapter.pull("property_history", batches[k].next_cursor)))
             assert sorted(_studio_points(batches[: k + 1]) + rest) == sorted(points)
-        assert all(r.startswith(f"{url}/application?action=QueryDevicePropertyHistory") for r in sim.requests)
+        assert all(
+            r.startswith(f"{url}/application?action=QueryDevicePropertyHistory")
+            for r in sim.requests
+        )
 
 
 def test_pull_auth_errors_are_source_errors(serve: Callable[[Any], Any]) -> None:
@@ -516,8 +549,10 @@ def test_pull_auth_errors_are_source_errors(serve: Callable[[Any], Any]) -> None
         wrong = make(clock_ms=None, http=client, access_key="env:ONENET_WRONG_KEY", **studio)
         with pytest.raises(SourceError, match="signature error") as info:
             list(wrong.pull("property_history", None))
+        with pytest.raises(SourceError, match="signature error"):
+            wrong.check()
         assert "onenet-a" in str(info.value) and "access_key" in str(info.value)
-        two_hours_ago = int((dt.datetime.now(UTC).timestamp() - 7200) * 1000)
+        two_hours_ago = int((utcnow().timestamp() - 7200) * 1000)
         expired = make(
             clock_ms=two_hours_ago, http=client, access_key="env:ONENET_ACCESS_KEY", **studio
         )
@@ -549,12 +584,24 @@ def test_pull_html_error_page_and_connection_failure_are_source_errors() -> None
     respx.get("http://onenet.test/devices/1/datapoints").mock(
         return_value=httpx.Response(502, text="<html>Bad Gateway</html>")
     )
-    respx.get("http://down.test/devices/1/datapoints").mock(side_effect=httpx.ConnectError("refused"))
+    respx.get("http://down.test/devices/1/datapoints").mock(
+        side_effect=httpx.ConnectError("refused")
+    )
     target = [{"device": "1", "keys": ["a"]}]
     with httpx.Client() as client:
-        adapter = make(http=client, api_base="http://onenet.test", api_key="env:ONENET_API_KEY", datapoints=target)
+        adapter = make(
+            http=client,
+            api_base="http://onenet.test",
+            api_key="env:ONENET_API_KEY",
+            datapoints=target,
+        )
         with pytest.raises(SourceError, match="HTTP 502"):
             list(adapter.pull("datapoints", None))
-        adapter = make(http=client, api_base="http://down.test", api_key="env:ONENET_API_KEY", datapoints=target)
+        adapter = make(
+            http=client,
+            api_base="http://down.test",
+            api_key="env:ONENET_API_KEY",
+            datapoints=target,
+        )
         with pytest.raises(SourceError, match="cannot reach"):
             list(adapter.pull("datapoints", None))

@@ -83,14 +83,19 @@ def upgrade() -> None:
         sa.Column("updated_at", parkhub.store.schema.UTCDateTime(timezone=True), nullable=False),
         sa.Column("sent_at", parkhub.store.schema.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_deliveries")),
-        sa.UniqueConstraint("idempotency_key", name=op.f("uq_deliveries_idempotency_key")),
+        sa.UniqueConstraint(
+            "record_id",
+            "platform",
+            "report",
+            "revision",
+            "mapping_version",
+            name=op.f("uq_deliveries_record_id_platform_report_revision_mapping_version"),
+        ),
     )
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_deliveries_due", ["status", "priority", "next_attempt_at"], unique=False
+            "ix_deliveries_due", ["status", "platform", "priority", "next_attempt_at"], unique=False
         )
-        batch_op.create_index("ix_deliveries_platform", ["platform", "status"], unique=False)
-        batch_op.create_index("ix_deliveries_record", ["record_id", "platform"], unique=False)
 
     op.create_table(
         "raw_inbox",
@@ -158,8 +163,6 @@ def downgrade() -> None:
 
     op.drop_table("raw_inbox")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
-        batch_op.drop_index("ix_deliveries_record")
-        batch_op.drop_index("ix_deliveries_platform")
         batch_op.drop_index("ix_deliveries_due")
 
     op.drop_table("deliveries")
