@@ -330,9 +330,32 @@ def reparse(
     console.print(f"{len(results)} raw messages parsed again")
 
 
+HostOpt = Annotated[str, typer.Option(help="address for the web app (push receivers, API)")]
+PortOpt = Annotated[int, typer.Option(help="port for the web app")]
+
+
+def _serve_web(hub: Any, host: str, port: int) -> Any:
+    import uvicorn
+
+    from parkhub.web.app import create_app
+
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(hub), host=host, port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True, name="web")
+    thread.start()
+    console.print(f"web app on http://{host}:{port} (push: /push/<vendor>/<source>, API: /docs)")
+    return server
+
+
 @app.command()
-def run(config: ConfigOpt = DEFAULT_CONFIG) -> None:
-    """Run the hub: scheduled pulls, dispatch and report builds, until stopped (Ctrl-C)."""
+def run(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    web: Annotated[bool, typer.Option(help="also serve push receivers and the API")] = True,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8000,
+) -> None:
+    """Run the hub in one process: scheduled pulls, dispatch, report builds and the web app."""
     from parkhub.hub import hub_jobs
     from parkhub.scheduler.service import Service
 
@@ -343,11 +366,31 @@ def run(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     service.start()
+    server = _serve_web(hub, host, port) if web else None
     console.print(f"parkhub running with {len(service.jobs)} jobs (pid {os.getpid()})")
     try:
         stop.wait()
     finally:
+        if server is not None:
+            server.should_exit = True
         service.stop()
+        hub.close()
+
+
+@app.command()
+def serve(
+    config: ConfigOpt = DEFAULT_CONFIG, host: HostOpt = "127.0.0.1", port: PortOpt = 8000
+) -> None:
+    """Serve only the web app: push receivers, the JSON API and /metrics (no scheduler)."""
+    import uvicorn
+
+    from parkhub.web.app import create_app
+
+    _setup_logging()
+    hub = _hub(config)
+    try:
+        uvicorn.run(create_app(hub), host=host, port=port, log_level="warning")
+    finally:
         hub.close()
 
 

@@ -26,9 +26,11 @@ from .db import make_engine, migrate
 UPSERT_CHUNK = 500  # rows per multi-VALUES statement: under SQLite's 32766 bind-variable limit
 RECORD_COLUMNS = ("kind", "key", "park_id", "revision", "content_hash", "ts", "doc", "source",
                   "raw_id", "created_at", "updated_at")  # fmt: skip
-OUTBOX_COLUMNS = ("record_id", "record_kind", "record_key", "revision", "park_id", "platform",
-                  "report", "mapping_version", "idempotency_key", "correction", "status",
-                  "priority", "attempts", "next_attempt_at", "created_at", "updated_at")  # fmt: skip
+OUTBOX_COLUMNS = (
+    "record_id", "record_kind", "record_key", "revision", "park_id", "platform", "report",
+    "mapping_version", "idempotency_key", "correction", "status", "priority", "attempts",
+    "next_attempt_at", "created_at", "updated_at",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,8 +131,13 @@ class Store:
         reason: str | None = None,
         meta: dict[str, Any] | None = None,
     ) -> tuple[int, bool]:
-        """Keep a received message; return (raw_id, is_new). The same body twice is kept once."""
-        digest = jsonutil.bytes_hash(body)
+        """Keep a received message; return (raw_id, is_new). The same body twice is kept once.
+
+        A refused message is keyed with its reason, so a forged copy of a genuine body is kept
+        beside it rather than folded into it.
+        """
+        salt = b"" if status != "rejected" else f"rejected\x00{reason}\x00".encode()
+        digest = jsonutil.bytes_hash(salt + body)
         stmt = (
             self._insert(t.raw_inbox)
             .values(
