@@ -149,12 +149,9 @@ class VendorAdapter(abc.ABC, Generic[ConfigT]):
             self.parse(raw, result)
         except InputError as exc:
             result.errors.append(exc)
-        except (ValueError, KeyError, TypeError) as exc:
-            result.errors.append(
-                InputError(
-                    self.source.name, f"{raw.stream}#raw", None, f"无法解析 (unparseable: {exc})"
-                )
-            )
+        except Exception as exc:  # an adapter bug or a shape it never saw: the message fails alone
+            reason = f"无法解析 (unparseable: {type(exc).__name__}: {exc})"
+            result.errors.append(InputError(self.source.name, f"{raw.stream}#raw", None, reason))
         return result
 
     @final
