@@ -6,6 +6,7 @@ status; replay; reparse. One Hub per process.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -296,14 +297,23 @@ class Hub:
         return verdict, result
 
     def reparse(
-        self, *, source: str | None = None, ids: Sequence[int] | None = None
+        self,
+        *,
+        source: str | None = None,
+        ids: Sequence[int] | None = None,
+        statuses: Sequence[str] = ("rejected", "partial"),
+        older_than: dt.timedelta | None = None,
+        actor: str = "cli",
     ) -> list[IngestResult]:
         """Parse kept raw messages again (after an adapter or data fix); idempotent."""
-        rows = self.store.raw_messages(source=source, ids=ids)
+        rows = self.store.raw_messages(source=source, ids=ids, statuses=statuses)
+        cutoff = utcnow() - older_than if older_than is not None else None
         results = []
         for row in rows:
             if row["stream"] == "rejected":
                 continue  # refused at the door (forged, unsigned): not data
+            if cutoff is not None and row["received_at"] > cutoff:
+                continue
             try:
                 adapter = self.adapter(row["source"])
             except ConfigError:
@@ -320,10 +330,17 @@ class Hub:
             with self.store.begin() as conn:
                 self._parse_into(conn, adapter, raw, row["id"], result)
                 self.store.audit(
-                    conn, "cli", "reparse", {"raw_id": row["id"], "status": result.status}
+                    conn, actor, "reparse", {"raw_id": row["id"], "status": result.status}
                 )
             results.append(result)
         return results
+
+    def recover_inbox(self) -> list[IngestResult]:
+        """Parse pushes committed to the inbox whose parse never ran (the process died between
+        the two transactions). Run at start and periodically by `parkhub run`."""
+        return self.reparse(
+            statuses=("received",), older_than=dt.timedelta(seconds=10), actor="recover"
+        )
 
     def ingest_records(self, records: Iterable[Record], *, source: str) -> IngestResult:
         """Store records built inside parkhub (reports, operator entry)."""
@@ -438,6 +455,7 @@ def hub_jobs(hub: Hub) -> list[Job]:
             )
     d = hub.config.dispatch.schedule
     jobs.append(Job("dispatch", partial(hub.dispatch), d.every_seconds, d.cron, exclusive=False))
+    jobs.append(Job("inbox:recover", hub.recover_inbox, every_seconds=60))
     m = hub.config.reports.monthly
     jobs.append(
         Job(

@@ -117,3 +117,26 @@ def test_expired_token_logs_in_again(hub: Hub, qisheng: tuple[QishengSim, Server
     qisheng[0].add_reading(meter="DB-E0002", credit=None, read_time="2026-11-02 00:00:00", value=1)
     [result] = hub.sync()
     assert result.failure is None and result.new == 1
+
+
+def test_push_kept_but_never_parsed_is_recovered(hub: Hub) -> None:
+    """The process died between committing a push and parsing it: the recovery job parses it."""
+    import datetime as dt
+
+    from parkhub.sandbox.qisheng_sim import QishengSim as _Sim
+
+    body = __import__("orjson").dumps(
+        {"code": 0, "data": {"records": _Sim(enterprise_count=2).readings[:3]}}
+    )
+    with hub.store.begin() as conn:
+        raw_id, _ = hub.store.insert_raw(
+            conn,
+            source="qisheng-lc",
+            stream="readings",
+            body=body,
+            received_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5),
+        )
+    assert hub.store.count_records().get("measurement", 0) == 0
+    [result] = hub.recover_inbox()
+    assert result.raw_id == raw_id and result.status == "parsed" and result.new == 3
+    assert hub.recover_inbox() == []  # parsed now: nothing left to recover

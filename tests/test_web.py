@@ -138,3 +138,35 @@ def test_status_api_and_metrics(web: tuple[Hub, ServerHandle]) -> None:
     assert 'parkhub_pushes_total{outcome="accepted",source="ctwing-lc"} 1.0' in metrics
     assert 'parkhub_pushes_total{outcome="rejected",source="ctwing-lc"} 1.0' in metrics
     assert "/push/ctwing/{source}" in openapi["paths"]
+
+
+def test_pushes_under_load_are_all_stored_and_answered_fast(
+    web: tuple[Hub, ServerHandle],
+) -> None:
+    """100 distinct pushes from 8 senders at once: every one stored, each answered well inside
+    OneNET's 5 s timeout (the platform retries anything slower)."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    hub, server = web
+    url = f"{server.url}/push/onenet/onenet-lc"
+    bodies = [
+        onenet_sim.old_body(
+            onenet_sim.DEMO_TOKEN,
+            onenet_sim.OLD_DATAPOINT.replace("1466133706841", str(1466133706841 + i)),
+            nonce=f"n{i:07d}",
+        )
+        for i in range(100)
+    ]
+
+    def send(body: bytes) -> tuple[int, float]:
+        started = time.monotonic()
+        with httpx.Client(timeout=5.0) as client:
+            r = client.post(url, content=body, headers={"content-type": "application/json"})
+        return r.status_code, time.monotonic() - started
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(send, bodies))
+    assert [code for code, _ in answers] == [200] * 100
+    assert max(seconds for _, seconds in answers) < 4.0
+    assert hub.store.count_records()["measurement"] == 100

@@ -1,0 +1,250 @@
+"""Asyncio TCP server for HJ 212 data loggers: frames to a handler, then the 9014 answer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from parkhub.canonical import timeutil
+
+from .codec import (
+    MAX_FRAME_BYTES,
+    Frame,
+    FrameError,
+    FrameSplitter,
+    Reassembler,
+    ack_frame,
+    encode_frame,
+    parse_frame,
+    peek_mn,
+)
+
+log = logging.getLogger(__name__)
+
+FrameKind = Literal["frame", "packet", "reassembled"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedFrame:
+    """What the listener hands over: the raw bytes, who sent them, and the frame or the error.
+
+    `kind` is "frame" for an ordinary frame (or an unreadable one: `error` set), "packet" for one
+    packet of a split upload, and "reassembled" for the whole upload rebuilt from its packets
+    (its `raw` is the packets' bytes joined, `packets` the parsed packets).
+    """
+
+    raw: bytes
+    peer: tuple[str, int]
+    received_at: dt.datetime
+    frame: Frame | None = None
+    error: FrameError | None = None
+    kind: FrameKind = "frame"
+    packets: tuple[Frame, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.frame is not None
+
+
+Handler = Callable[[ReceivedFrame], Awaitable[None]]
+Tolerance = bool | Callable[[str], bool]
+
+
+@dataclass(slots=True)
+class ListenerStats:
+    """Counters since start, for logs and health checks."""
+
+    connections: int = 0
+    frames: int = 0
+    bad_frames: int = 0
+    acks: int = 0
+    handler_errors: int = 0
+    garbage_bytes: int = 0
+    dropped_connections: int = 0
+    reassembled: int = 0
+
+
+class Hj212Listener:
+    """TCP server that data loggers (数采仪) connect to.
+
+    Every complete frame is passed to `await handler(ReceivedFrame)`. When the frame asks for an
+    answer (Flag bit A) the listener writes the 9014 data answer with the same QN, and only after
+    the handler returned: the handler is where the raw frame is stored durably, so a logger never
+    sees an answer for data that was not kept. If the handler raises, no answer is sent and the
+    logger resends after its timeout. Unreadable frames go to the handler with `error` set and are
+    never answered (the standard has no negative answer to an upload; the logger's retry is the
+    recovery).
+
+    `tolerant` is a bool or a function of the MN deciding per device; see `parse_frame`.
+    Connections idle for `idle_timeout` seconds are closed; a connection that sends a frame
+    larger than `max_frame_bytes` is logged and dropped. Split packets are answered one by one
+    and, once all have arrived, handed over again as one "reassembled" frame.
+    """
+
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tolerant: Tolerance = False,
+        max_frame_bytes: int = MAX_FRAME_BYTES,
+        idle_timeout: float = 900.0,
+        tail_grace: float = 0.5,
+        reassembler: Reassembler | None = None,
+    ) -> None:
+        self.handler = handler
+        self.host = host
+        self.tolerant = tolerant
+        self.max_frame_bytes = max_frame_bytes
+        self.idle_timeout = idle_timeout
+        self.tail_grace = tail_grace
+        self.reassembler = reassembler or Reassembler()
+        self.stats = ListenerStats()
+        self._port = port
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful with port=0)."""
+        return self._port
+
+    async def start(self) -> None:
+        """Bind and start accepting loggers."""
+        self._server = await asyncio.start_server(self._on_connect, self.host, self._port)
+        self._port = self._server.sockets[0].getsockname()[1]
+        log.info("HJ 212 listener on %s:%d", self.host, self._port)
+
+    async def stop(self) -> None:
+        """Stop accepting, close every logger connection and wait for them to finish."""
+        if self._server is None:
+            return
+        self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._server.wait_closed()
+        self._server = None
+
+    async def __aenter__(self) -> Hj212Listener:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        peername = writer.get_extra_info("peername")
+        peer = (str(peername[0]), int(peername[1])) if peername else ("?", 0)
+        self.stats.connections += 1
+        try:
+            await self._serve(reader, writer, peer)
+        except (ConnectionError, OSError) as exc:
+            log.info("connection from %s:%d lost: %s", *peer, exc)
+        except asyncio.CancelledError:
+            # stop() cancels connections; on 3.11 a cancelled client_connected_cb task is
+            # reported by asyncio as an error, so end it normally instead.
+            pass
+        finally:
+            self._tasks.discard(task)
+            writer.close()
+            with contextlib.suppress(ConnectionError, OSError, asyncio.CancelledError):
+                await writer.wait_closed()
+
+    async def _serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: tuple[str, int]
+    ) -> None:
+        splitter = FrameSplitter(max_frame_bytes=self.max_frame_bytes)
+        while True:
+            # A frame complete but for its CR LF is released after a short quiet period.
+            untailed = splitter.untailed_frame_ready()
+            try:
+                async with asyncio.timeout(self.tail_grace if untailed else self.idle_timeout):
+                    data = await reader.read(65536)
+            except TimeoutError:
+                if untailed:
+                    for raw in splitter.flush():
+                        await self._process(raw, peer, writer)
+                    continue
+                log.info("closing %s:%d: idle for %.1f s", *peer, self.idle_timeout)
+                return
+            if not data:
+                for raw in splitter.flush():
+                    await self._process(raw, peer, writer)
+                return
+            garbage = splitter.garbage_bytes
+            for raw in splitter.feed(data):
+                await self._process(raw, peer, writer)
+            if splitter.garbage_bytes != garbage:
+                self.stats.garbage_bytes += splitter.garbage_bytes - garbage
+                log.info(
+                    "skipped %d bytes of non-frame data from %s:%d",
+                    splitter.garbage_bytes - garbage,
+                    *peer,
+                )
+            if splitter.oversized:
+                self.stats.dropped_connections += 1
+                log.warning("dropping %s:%d: %s", *peer, splitter.last_oversize)
+                return
+
+    async def _process(
+        self, raw: bytes, peer: tuple[str, int], writer: asyncio.StreamWriter
+    ) -> None:
+        now = timeutil.utcnow()
+        mn = peek_mn(raw)
+        tolerant = self.tolerant(mn) if callable(self.tolerant) else self.tolerant
+        try:
+            frame = parse_frame(raw, tolerant=tolerant)
+        except FrameError as exc:
+            self.stats.bad_frames += 1
+            log.warning("bad HJ 212 frame from %s:%d (MN %s): %s", *peer, mn or "?", exc)
+            await self._deliver(ReceivedFrame(raw, peer, now, error=exc))
+            return
+        self.stats.frames += 1
+        split = frame.is_split and frame.pnum is not None and frame.pno is not None
+        received = ReceivedFrame(raw, peer, now, frame=frame, kind="packet" if split else "frame")
+        if not await self._deliver(received):
+            return
+        if frame.needs_ack and not frame.cn.startswith("9"):
+            writer.write(encode_frame(ack_frame(frame), crc_variant=frame.crc_variant or "hj212"))
+            await writer.drain()
+            self.stats.acks += 1
+        if split:
+            try:
+                whole = self.reassembler.add(frame, raw)
+            except FrameError as exc:
+                log.warning("split packet from %s:%d (MN %s) not usable: %s", *peer, mn, exc)
+                return
+            if whole is not None:
+                self.stats.reassembled += 1
+                await self._deliver(
+                    ReceivedFrame(
+                        b"".join(whole.raws),
+                        peer,
+                        now,
+                        frame=whole.frame,
+                        kind="reassembled",
+                        packets=whole.packets,
+                    )
+                )
+
+    async def _deliver(self, received: ReceivedFrame) -> bool:
+        try:
+            await self.handler(received)
+        except Exception:
+            self.stats.handler_errors += 1
+            log.exception(
+                "handler failed on a frame from %s:%d; not answered, the logger will resend",
+                *received.peer,
+            )
+            return False
+        return True
