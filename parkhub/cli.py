@@ -27,6 +27,10 @@ app = typer.Typer(
 )
 reports_app = typer.Typer(help="Period reports (园区月报).", no_args_is_help=True)
 app.add_typer(reports_app, name="reports")
+hj212_app = typer.Typer(
+    help="HJ 212 tools for debugging a data logger on site.", no_args_is_help=True
+)
+app.add_typer(hj212_app, name="hj212")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -365,16 +369,28 @@ def run(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    hub.recover_inbox()
     service.start()
     server = _serve_web(hub, host, port) if web else None
+    tcp = _listen_tcp(hub)
     console.print(f"parkhub running with {len(service.jobs)} jobs (pid {os.getpid()})")
     try:
         stop.wait()
     finally:
         if server is not None:
             server.should_exit = True
+        tcp.stop()
         service.stop()
         hub.close()
+
+
+def _listen_tcp(hub: Any) -> Any:
+    from parkhub.web.tcp import TcpListeners
+
+    tcp = TcpListeners(hub)
+    for source, port in tcp.start().items():
+        console.print(f"HJ 212 listener for {source} on port {port}")
+    return tcp
 
 
 @app.command()
@@ -388,9 +404,11 @@ def serve(
 
     _setup_logging()
     hub = _hub(config)
+    tcp = _listen_tcp(hub)
     try:
         uvicorn.run(create_app(hub), host=host, port=port, log_level="warning")
     finally:
+        tcp.stop()
         hub.close()
 
 
@@ -437,6 +455,32 @@ def check(config: ConfigOpt = DEFAULT_CONFIG) -> None:
         f"[green]ok[/]: {len(cfg.parks)} parks, {len(cfg.sources)} sources, "
         f"{len(cfg.platforms)} platforms"
     )
+
+
+@hj212_app.command("decode")
+def hj212_decode(
+    file: Annotated[str, typer.Argument(help="a log or capture file, or - for stdin")] = "-",
+    strict: Annotated[bool, typer.Option(help="refuse non-standard frames")] = False,
+) -> None:
+    """Print each HJ 212 frame found in FILE as one JSON object (fields, CP, crc_ok)."""
+    from parkhub.adapters.vendors.hj212 import decode_lines
+
+    data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    for obj in decode_lines(data, tolerant=not strict):
+        sys.stdout.write(jsonutil.dumps_str(obj) + "\n")
+
+
+@hj212_app.command("encode")
+def hj212_encode(
+    file: Annotated[str, typer.Argument(help="JSON object(s), one per line, or - for stdin")] = "-",
+) -> None:
+    """Build HJ 212 frames (CRC and length computed) from JSON such as `decode` prints."""
+    from parkhub.adapters.vendors.hj212 import encode_from_json
+
+    text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line.strip():
+            sys.stdout.buffer.write(encode_from_json(jsonutil.loads(line)))
 
 
 def main() -> None:

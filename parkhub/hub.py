@@ -296,6 +296,39 @@ class Hub:
                 self._parse_into(conn, adapter, raw, raw_id, result)
         return verdict, result
 
+    def receive_raw(
+        self,
+        source: str,
+        body: bytes,
+        *,
+        stream: str,
+        content_type: str = "application/octet-stream",
+        rejected_reason: str | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> IngestResult:
+        """A message from a listener (e.g. an HJ 212 frame): committed to the inbox first (the
+        caller answers the device only after this returns), then parsed."""
+        adapter = self.adapter(source)
+        with self.store.begin() as conn:
+            raw_id, new = self.store.insert_raw(
+                conn,
+                source=source,
+                stream=stream,
+                body=body,
+                content_type=content_type,
+                status="rejected" if rejected_reason else "received",
+                reason=rejected_reason,
+                meta=meta,
+            )
+        result = IngestResult(
+            raw_id, duplicate=not new, status="rejected" if rejected_reason else "received"
+        )
+        if new and rejected_reason is None:
+            raw = RawMessage(source, stream, body, content_type, raw_id=raw_id, meta=meta or {})
+            with self.store.begin() as conn:
+                self._parse_into(conn, adapter, raw, raw_id, result)
+        return result
+
     def reparse(
         self,
         *,

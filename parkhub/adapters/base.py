@@ -247,6 +247,7 @@ _BUILTIN_VENDORS = {
     "qisheng": "parkhub.adapters.vendors.qisheng:QishengAdapter",
     "onenet": "parkhub.adapters.vendors.onenet:OneNetAdapter",
     "ctwing": "parkhub.adapters.vendors.ctwing:CtwingAdapter",
+    "hj212": "parkhub.adapters.vendors.hj212.adapter:Hj212Adapter",
 }
 _BUILTIN_PLATFORMS = {
     "provincial": "parkhub.adapters.platforms.provincial:ProvincialPlatform",
