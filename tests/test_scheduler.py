@@ -16,7 +16,7 @@ from parkhub.scheduler.service import Job, Service, leader_lock
 
 def test_jobs_come_from_the_config(hub: Hub) -> None:
     jobs = {j.id: j for j in hub_jobs(hub)}
-    assert set(jobs) == {"sync:qisheng-lc", "dispatch", "reports:monthly"}
+    assert set(jobs) == {"sync:qisheng-lc", "dispatch", "reports:monthly", "inbox:recover"}
     assert jobs["sync:qisheng-lc"].every_seconds == 300
     assert jobs["reports:monthly"].cron == "0 1 1 * *"
     assert jobs["dispatch"].exclusive is False
