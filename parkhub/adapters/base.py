@@ -251,6 +251,7 @@ _BUILTIN_VENDORS = {
 }
 _BUILTIN_PLATFORMS = {
     "provincial": "parkhub.adapters.platforms.provincial:ProvincialPlatform",
+    "ecology": "parkhub.adapters.platforms.ecology:EcologyPlatform",
 }
 
 

@@ -284,7 +284,35 @@ class ParkMonthly(Record):
         return f"{self.park_id}|{self.period}"
 
 
+class EnvironmentalData(Record):
+    """One environmental monitoring data set: all factors of one monitor for one period.
+
+    The unit an HJ 212 upload carries (one 2011/2051/2061/2031 frame); the ecology platform
+    receives these, while the same values are also stored as single Measurements.
+    """
+
+    kind: ClassVar[str] = "environmental_data"
+    device_id: str = Field(min_length=1)
+    ts: dt.datetime = Field(description="sampling instant, or the period start")
+    period: Period
+    system_code: str | None = Field(None, description="HJ 212 ST of the source, e.g. 32")
+    credit_code: str | None = None
+    factors: dict[str, dict[str, str]] = Field(
+        description="HJ 212 factor code -> {suffix: value as sent}, e.g. "
+        "{'w01018': {'Avg': '23.5', 'Flag': 'N'}}"
+    )
+
+    _ts = field_validator("ts")(classmethod(lambda cls, v: _aware(v)))
+
+    @property
+    def key(self) -> str:
+        return f"{self.device_id}|{self.period.value}|{self.ts.isoformat()}"
+
+
 RECORD_TYPES: dict[str, type[Record]] = {
     cls.kind: cls
-    for cls in (Park, Enterprise, Device, Measurement, Event, EnterpriseMonthly, ParkMonthly)
+    for cls in (
+        Park, Enterprise, Device, Measurement, Event, EnterpriseMonthly, ParkMonthly,
+        EnvironmentalData,
+    )
 }

@@ -7,7 +7,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from parkhub.adapters.base import AdapterConfig, ParseResult, RawMessage, VendorAdapter
-from parkhub.canonical import Measurement, Period, Quality
+from parkhub.canonical import EnvironmentalData, Measurement, Period, Quality
 from parkhub.canonical.hj212_factors import metric_for, passthrough_metric
 from parkhub.errors import InputError
 
@@ -82,6 +82,19 @@ class Hj212Adapter(VendorAdapter[Hj212Config]):
             raise InputError(self.source.name, ref, "DataTime", "缺少数据时间 (no DataTime)")
         device_id = (device.device_id if device else None) or f"hj212:{frame.mn}"
         credit = device.credit_code if device else None
+        self.build(
+            EnvironmentalData,
+            ref,
+            {
+                "device_id": device_id,
+                "ts": ts,
+                "period": period,
+                "system_code": frame.st,
+                "credit_code": credit,
+                "factors": {code: dict(items) for code, items in frame.cp.factors.items()},
+            },
+            result,
+        )
         for code, items in frame.cp.factors.items():
             info = metric_for(code)
             metric = info.metric if info else passthrough_metric(code)

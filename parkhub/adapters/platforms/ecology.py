@@ -1,0 +1,142 @@
+"""生态环境 platform: environmental monitoring data uploaded as HJ 212-2017 frames over TCP.
+
+Each EnvironmentalData record becomes one 2011/2051/2061/2031 frame with Flag=5 (answer
+required); the platform's 9014 with the same QN is the receipt. The QN is derived from the
+data time and the delivery's idempotency key, so a retried upload carries the same QN and the
+platform (which deduplicates on MN + QN + CN) keeps it once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import threading
+from collections.abc import Mapping
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from parkhub.adapters.base import AdapterConfig, Platform, Receipt, ReportSpec
+from parkhub.adapters.vendors.hj212 import (
+    Frame,
+    Hj212Uplink,
+    UplinkError,
+    UplinkRefused,
+    data_frame,
+)
+from parkhub.canonical import timeutil
+from parkhub.errors import PermanentDeliveryError, TransientDeliveryError
+from parkhub.secrets import Secret
+
+CN_BY_PERIOD = {"instant": "2011", "minute": "2051", "hour": "2061", "day": "2031"}
+
+
+class EcologyDevice(BaseModel):
+    """How a monitor is registered with the ecology platform."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mn: str = Field(min_length=1, description="设备唯一标识 MN issued by the platform")
+    password: Secret = Field(description="访问密码 PW: env:NAME or file:NAME")
+    st: str | None = Field(None, description="system code (32 wastewater, 31 flue gas, ...)")
+
+
+class EcologyConfig(AdapterConfig):
+    host: str = Field(description="the platform's HJ 212 receiver")
+    port: int = Field(ge=1, le=65535)
+    timeout_seconds: float = Field(10.0, gt=0, description="HJ 212 Table 1 default: 10 s")
+    retries: int = Field(3, ge=0, le=10, description="HJ 212 Table 1 default: 3")
+    devices: dict[str, EcologyDevice] = Field(description="canonical device id -> registration")
+
+
+class EcologyPlatform(Platform[EcologyConfig]):
+    """The ecology & environment department's HJ 212 receiver."""
+
+    name: ClassVar[str] = "ecology"
+    config_model: ClassVar[type[EcologyConfig]] = EcologyConfig
+    reports: ClassVar[Mapping[str, ReportSpec]] = {
+        "monitoring_data": ReportSpec(
+            record_kind="environmental_data",
+            mapping="ecology.monitoring_data.yaml",
+            schema="ecology/monitoring_data.schema.json",
+            priority=50,
+            description="污染源在线监测数据 (HJ 212 data uploads)",
+        ),
+    }
+
+    def __init__(self, config: EcologyConfig, **kw: Any) -> None:
+        super().__init__(config, **kw)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._uplink: Hj212Uplink | None = None
+        self._lock = threading.Lock()
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(
+                target=self._loop.run_forever, daemon=True, name="ecology-uplink"
+            )
+            self._thread.start()
+            self._uplink = Hj212Uplink(
+                self.config.host,
+                self.config.port,
+                timeout=self.config.timeout_seconds,
+                retries=self.config.retries,
+            )
+        return self._loop
+
+    def build_frame(self, payload: Mapping[str, Any], idempotency_key: str) -> Frame:
+        device = self.config.devices.get(str(payload["deviceId"]))
+        if device is None:
+            raise PermanentDeliveryError(
+                f"{self.name}: 设备未在生态环境平台登记 (device {payload['deviceId']} has no MN "
+                "in the ecology platform config)"
+            )
+        cn = CN_BY_PERIOD[str(payload["period"])]
+        data_time = timeutil.as_utc(dt.datetime.fromisoformat(str(payload["dataTime"])))
+        # Stable per delivery: DataTime (Beijing) + 3 digits of the idempotency key.
+        digits = int(hashlib.blake2b(idempotency_key.encode(), digest_size=4).hexdigest(), 16)
+        qn = timeutil.format_local(data_time, "%Y%m%d%H%M%S") + f"{digits % 1000:03d}"
+        return data_frame(
+            cn,
+            st=device.st or str(payload.get("st") or "32"),
+            mn=device.mn,
+            pw=device.password.get_secret_value(),
+            data_time=data_time,
+            factors=payload["factors"],
+            qn=qn,
+            ack=True,
+        )
+
+    def send(self, report: str, payload: Mapping[str, Any], idempotency_key: str) -> Receipt:
+        frame = self.build_frame(payload, idempotency_key)
+        loop = self._ensure_loop()
+        assert self._uplink is not None
+        budget = self.config.timeout_seconds * (self.config.retries + 1) + 15
+        with self._lock:  # one upload at a time on the connection, as loggers do
+            future = asyncio.run_coroutine_threadsafe(self._uplink.send(frame), loop)
+            try:
+                answer = future.result(timeout=budget)
+            except UplinkRefused as exc:
+                raise PermanentDeliveryError(f"{self.name}: 平台拒收 (refused: {exc})") from None
+            except UplinkError as exc:
+                raise TransientDeliveryError(f"{self.name}: {exc}") from None
+            except FutureTimeout:
+                future.cancel()
+                raise TransientDeliveryError(
+                    f"{self.name}: 超时 (no answer in {budget:.0f} s)"
+                ) from None
+        return Receipt(f"{frame.mn}/{frame.qn}/{frame.cn}", detail={"answer_cn": answer.cn})
+
+    def close(self) -> None:
+        if self._loop is not None and self._uplink is not None:
+            asyncio.run_coroutine_threadsafe(self._uplink.close(), self._loop).result(10)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            if self._thread is not None:
+                self._thread.join(timeout=10)
+            self._loop.close()
+            self._loop = None
+        super().close()
