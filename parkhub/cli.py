@@ -242,6 +242,79 @@ def status(
 
 
 @app.command()
+def calendar(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Next deadlines per park and platform report, and which enterprises have no data yet."""
+    hub = _hub(config)
+    try:
+        entries = [e.as_dict() for e in hub.calendar()]
+    finally:
+        hub.close()
+    if as_json:
+        sys.stdout.write(jsonutil.dumps_str(entries) + "\n")
+        return
+    t = Table(title="报送日历 Reporting calendar")
+    for col in ("park", "platform", "report", "period", "deadline", "state", "sent", "missing"):
+        t.add_column(col)
+    colours = {"delivered": "green", "late": "red", "failed": "red", "at_risk": "yellow"}
+    for e in entries:
+        colour = colours.get(e["state"], "white")
+        names = "、".join(m["name"] for m in e["missing"][:5])
+        more = f" +{len(e['missing']) - 5}" if len(e["missing"]) > 5 else ""
+        t.add_row(
+            e["park"],
+            e["platform"],
+            e["report"],
+            e["period"],
+            e["deadline"][:16],
+            f"[{colour}]{e['state']}[/]",
+            f"{e['delivered']}/{e['expected']}",
+            f"{len(e['missing'])} {names}{more}".strip(),
+        )
+    console.print(t)
+
+
+@app.command()
+def platforms(config: ConfigOpt = DEFAULT_CONFIG) -> None:
+    """The configured platforms with their reports, record kinds, cadences and deadlines."""
+    from parkhub.adapters.base import platform_class
+    from parkhub.scheduler.calendar import PERIODIC_KINDS
+
+    cfg = _config(config)
+    t = Table(title="平台与报表 Platforms and reports")
+    for col in (
+        "platform",
+        "type",
+        "report",
+        "records",
+        "cadence",
+        "deadline",
+        "priority",
+        "description",
+    ):
+        t.add_column(col)
+    for pc in cfg.platforms:
+        cls = platform_class(pc.type)
+        for sub in pc.subscriptions():
+            spec = cls.reports[sub.report]
+            cadence = sub.cadence or PERIODIC_KINDS.get(spec.record_kind, "realtime")
+            due = f"by the {sub.deadline_day}th" if cadence in ("monthly", "quarterly") else "-"
+            t.add_row(
+                pc.name + ("" if pc.enabled else " (disabled)"),
+                pc.type,
+                sub.report,
+                spec.record_kind,
+                cadence,
+                due,
+                str(spec.priority),
+                spec.description,
+            )
+    console.print(t)
+
+
+@app.command()
 def deliveries(
     status_: Annotated[
         list[str] | None, typer.Option("--status", help="pending, failed, dead, sent, ...")
@@ -370,6 +443,7 @@ def run(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     hub.recover_inbox()
+    hub.start_fast_lane()
     service.start()
     server = _serve_web(hub, host, port) if web else None
     tcp = _listen_tcp(hub)

@@ -80,9 +80,18 @@ class RetryPolicy(_Model):
     max_attempts: int = Field(10, ge=1, description="then the delivery is dead (replayable)")
 
 
+Cadence = Literal["realtime", "daily", "monthly", "quarterly"]
+
+
 class Subscription(_Model):
     report: str
     parks: list[str] | None = Field(None, description="only these parks (default: all)")
+    cadence: Cadence | None = Field(
+        None, description="default: monthly for monthly records, realtime for the rest"
+    )
+    deadline_day: int = Field(
+        10, ge=1, le=28, description="monthly/quarterly: due by this day of the next month"
+    )
 
 
 class PlatformConfig(_Model):
@@ -106,6 +115,11 @@ class DispatchConfig(_Model):
 
 class ReportsConfig(_Model):
     monthly: Schedule = Schedule(cron="0 1 1 * *")
+    rebuild: Schedule = Field(
+        Schedule(cron="0 2 * * *"),
+        description="rebuild last period's reports daily until the deadlines pass, so late "
+        "data goes out as a correction",
+    )
 
 
 class HubConfig(_Model):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -20,14 +21,16 @@ from parkhub.adapters.base import (
     PushRequest,
     PushVerdict,
     RawMessage,
+    ReportSpec,
     SourceContext,
     VendorAdapter,
 )
 from parkhub.canonical import Record
 from parkhub.canonical.timeutil import previous_period, utcnow
-from parkhub.config import HubConfig, PlatformConfig, platform_config, vendor_config
+from parkhub.config import HubConfig, PlatformConfig, Subscription, platform_config, vendor_config
 from parkhub.errors import ConfigError, InputError, SourceError
 from parkhub.mappings import load_mapping
+from parkhub.scheduler.calendar import PERIODIC_KINDS, CalendarEntry, deadline_for, entry_for
 from parkhub.scheduler.dispatcher import (
     Dispatcher,
     DispatchStats,
@@ -91,6 +94,9 @@ class Hub:
         self._platforms: dict[str, PlatformRuntime] | None = None
         self._routes: dict[tuple[str, str], list[Route]] = {}
         self._dispatcher: Dispatcher | None = None
+        self._fast_wake = threading.Event()
+        self._fast_stop = threading.Event()
+        self._fast_thread: threading.Thread | None = None
 
     @classmethod
     def open(cls, config: HubConfig, *, url: str | None = None) -> Hub:
@@ -100,6 +106,7 @@ class Hub:
         return hub
 
     def close(self) -> None:
+        self.stop_fast_lane()
         for adapter in self._adapters.values():
             adapter.close()
         for runtime in (self._platforms or {}).values():
@@ -216,6 +223,7 @@ class Hub:
         result.new, result.changed, result.unchanged = up.new, up.changed, up.unchanged
         result.deliveries = up.deliveries
         result.errors, result.warnings = parsed.errors, parsed.warnings
+        self._woke(up.deliveries)
         for err in parsed.errors:
             log.warning("rejected record: %s", err)
 
@@ -382,6 +390,7 @@ class Hub:
             up = self.store.upsert_records(
                 conn, recs, source=source, raw_id=None, routes=self.routes
             )
+        self._woke(up.deliveries)
         return IngestResult(
             0, new=up.new, changed=up.changed, unchanged=up.unchanged, deliveries=up.deliveries
         )
@@ -423,6 +432,92 @@ class Hub:
             return dispatcher.run_until_idle(platforms=platforms)
         return dispatcher.run_once(platforms=platforms)
 
+    # -- calendar -----------------------------------------------------------------------------
+
+    def subscriptions(self) -> list[tuple[PlatformConfig, Subscription, ReportSpec, str]]:
+        """(platform, subscription, report spec, cadence) for every enabled subscription."""
+        out = []
+        for pc in self.config.platforms:
+            if not pc.enabled:
+                continue
+            cls, _ = platform_config(pc)
+            for sub in pc.subscriptions():
+                spec = cls.reports[sub.report]
+                cadence = sub.cadence or PERIODIC_KINDS.get(spec.record_kind, "realtime")
+                out.append((pc, sub, spec, cadence))
+        return out
+
+    def calendar(self, *, now: dt.datetime | None = None) -> list[CalendarEntry]:
+        """Next deadlines per park and periodic platform report, and what is still missing."""
+        entries = []
+        for park in self.config.parks:
+            doc = park.record().document()
+            for pc, sub, spec, cadence in self.subscriptions():
+                if cadence not in ("monthly", "quarterly"):
+                    continue
+                if sub.parks and park.id not in sub.parks:
+                    continue
+                entries.append(
+                    entry_for(
+                        self.store,
+                        doc,
+                        pc.name,
+                        sub.report,
+                        spec.record_kind,
+                        cadence,
+                        sub.deadline_day,
+                        now=now,
+                    )
+                )
+        return entries
+
+    def rebuild_until_deadline(self, *, now: dt.datetime | None = None) -> None:
+        """Rebuild last period's reports while any monthly deadline is still ahead, so data
+        that arrives late goes out as a correction rather than never."""
+        now = now or utcnow()
+        period = previous_period(now)
+        days = [
+            sub.deadline_day
+            for _, sub, _, cadence in self.subscriptions()
+            if cadence in ("monthly", "quarterly")
+        ]
+        if days and now <= deadline_for(period, "monthly", max(days)):
+            self.build_reports(period)
+
+    # -- the fast lane ------------------------------------------------------------------------
+
+    def start_fast_lane(self, *, max_priority: int = 0) -> threading.Thread:
+        """Send priority deliveries (fire alarms) as soon as they are stored, not at the next
+        dispatch tick: every ingest wakes this thread."""
+        self._fast_stop.clear()
+
+        def loop() -> None:
+            while not self._fast_stop.is_set():
+                self._fast_wake.wait(timeout=1.0)
+                self._fast_wake.clear()
+                if self._fast_stop.is_set():
+                    break
+                try:
+                    self.dispatcher().run_until_idle(max_priority=max_priority)
+                except Exception:
+                    log.exception("fast lane dispatch failed")
+
+        thread = threading.Thread(target=loop, daemon=True, name="fast-lane")
+        thread.start()
+        self._fast_thread = thread
+        return thread
+
+    def stop_fast_lane(self) -> None:
+        self._fast_stop.set()
+        self._fast_wake.set()
+        if self._fast_thread is not None:
+            self._fast_thread.join(timeout=10)
+            self._fast_thread = None
+
+    def _woke(self, deliveries: int) -> None:
+        if deliveries:
+            self._fast_wake.set()
+
     # -- status -------------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
@@ -449,6 +544,7 @@ class Hub:
                 },
             )
         rejected = self.store.raw_messages(statuses=("rejected", "partial"), limit=50)
+        calendar = [e.as_dict() for e in self.calendar()]
         return {
             "platforms": platforms,
             "records": self.store.count_records(),
@@ -462,6 +558,8 @@ class Hub:
                 }
                 for r in rejected
             ],
+            "calendar": calendar,
+            "late": [e for e in calendar if e["state"] in ("late", "at_risk", "failed")],
             "generated_at": utcnow().isoformat(),
         }
 
@@ -489,6 +587,8 @@ def hub_jobs(hub: Hub) -> list[Job]:
     d = hub.config.dispatch.schedule
     jobs.append(Job("dispatch", partial(hub.dispatch), d.every_seconds, d.cron, exclusive=False))
     jobs.append(Job("inbox:recover", hub.recover_inbox, every_seconds=60))
+    r = hub.config.reports.rebuild
+    jobs.append(Job("reports:rebuild", hub.rebuild_until_deadline, r.every_seconds, r.cron))
     m = hub.config.reports.monthly
     jobs.append(
         Job(
