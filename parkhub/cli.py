@@ -531,6 +531,118 @@ def check(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     )
 
 
+entry_app = typer.Typer(
+    help="人工填报 Operator data entry: Excel templates out, filled files in.",
+    no_args_is_help=True,
+)
+app.add_typer(entry_app, name="entry")
+
+
+@entry_app.command("template")
+def entry_template(
+    park: Annotated[str, typer.Option(help="park id")],
+    period: Annotated[str | None, typer.Option(help="YYYY-MM (default: last month)")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="default: <park name>_<period>_<sheet>.xlsx"),
+    ] = None,
+    kind: Annotated[
+        str, typer.Option(help="enterprise_monthly (月度数据) or enterprise_roster (企业名录)")
+    ] = "enterprise_monthly",
+    config: ConfigOpt = DEFAULT_CONFIG,
+) -> None:
+    """Write the Excel entry template of a park, prefilled with its enterprises."""
+    from parkhub.entry.template import template_filename
+
+    period = period or previous_period()
+    hub = _hub(config)
+    try:
+        body = hub.entry_template(park, period, kind=kind)
+        target = output or Path(template_filename(hub.config.park(park), period, kind))
+    except (ParkhubError, ValueError) as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    finally:
+        hub.close()
+    target.write_bytes(body)
+    console.print(f"wrote {target}: fill it in Excel or WPS, then `parkhub entry import {target}`")
+
+
+@entry_app.command("import")
+def entry_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".xlsx or .csv")],
+    park: Annotated[
+        str | None, typer.Option(help="park id (default: the template's, or the only park)")
+    ] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="enterprise_monthly or enterprise_roster (default: detect)")
+    ] = None,
+    period: Annotated[
+        str | None, typer.Option(help="YYYY-MM, for a CSV without a period column")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False,
+    config: ConfigOpt = DEFAULT_CONFIG,
+) -> None:
+    """Import a filled workbook or CSV: valid rows are stored, invalid rows are listed."""
+    from parkhub.entry.importer import format_report
+
+    hub = _hub(config)
+    try:
+        result = hub.import_entry(file, park, stream=kind, period=period)
+    except ParkhubError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    finally:
+        hub.close()
+    problems = format_report(result, include_warnings=True)
+    if as_json:
+        sys.stdout.write(
+            jsonutil.dumps_str(
+                {
+                    "raw_id": result.raw_id,
+                    "duplicate": result.duplicate,
+                    "status": result.status,
+                    "new": result.new,
+                    "changed": result.changed,
+                    "unchanged": result.unchanged,
+                    "deliveries": result.deliveries,
+                    "problems": problems,
+                }
+            )
+            + "\n"
+        )
+        raise typer.Exit(1 if result.errors else 0)
+    if result.duplicate:
+        console.print(f"{file}: 已导入过 (already imported, raw #{result.raw_id}): nothing changed")
+    else:
+        console.print(
+            f"{file}: {result.new} new, {result.changed} changed, {result.unchanged} unchanged, "
+            f"{len(result.errors)} row errors, {result.deliveries} deliveries queued"
+        )
+    if problems:
+        t = Table(title="需要修改的行 Rows to fix (fix them in the file and import it again)")
+        for col in (
+            "级别 level",
+            "工作表 sheet",
+            "行 row",
+            "列 column",
+            "填写的值 value",
+            "原因 reason",
+        ):
+            t.add_column(col)
+        for p in problems:
+            t.add_row(
+                "错误 error" if p["level"] == "error" else "提示 warning",
+                p["sheet"],
+                str(p["row"] or ""),
+                p["column"] or "",
+                p["value"],
+                f"{p['reason_zh']}\n{p['reason_en']}",
+            )
+        console.print(t)
+    raise typer.Exit(1 if result.errors else 0)
+
+
 @hj212_app.command("decode")
 def hj212_decode(
     file: Annotated[str, typer.Argument(help="a log or capture file, or - for stdin")] = "-",

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,9 +26,12 @@ from parkhub.adapters.base import (
     SourceContext,
     VendorAdapter,
 )
-from parkhub.canonical import Record
+from parkhub.adapters.vendors.manual import ManualAdapter, ManualConfig
+from parkhub.canonical import Record, jsonutil
 from parkhub.canonical.timeutil import previous_period, utcnow
 from parkhub.config import HubConfig, PlatformConfig, Subscription, platform_config, vendor_config
+from parkhub.entry.importer import MONTHLY, content_type_for, read_metadata
+from parkhub.entry.template import template_bytes
 from parkhub.errors import ConfigError, InputError, SourceError
 from parkhub.mappings import load_mapping
 from parkhub.scheduler.calendar import PERIODIC_KINDS, CalendarEntry, deadline_for, entry_for
@@ -44,6 +48,7 @@ from parkhub.store import Route, Store, database_url
 log = logging.getLogger("parkhub")
 CONFIG_SOURCE = "parkhub.config"
 REPORT_SOURCE = "parkhub.reports"
+ENTRY_PREFIX = "entry:"
 
 
 @dataclass
@@ -119,10 +124,92 @@ class Hub:
 
     def adapter(self, source: str) -> VendorAdapter[Any]:
         if source not in self._adapters:
-            sc = self.config.source(source)
-            cls, cfg = vendor_config(sc)
-            self._adapters[source] = cls(SourceContext(sc.name, sc.park), cfg, http=self._http)
+            if source.startswith(ENTRY_PREFIX):  # operator entry: one per park, no config
+                park = self.config.park(source.removeprefix(ENTRY_PREFIX))
+                self._adapters[source] = ManualAdapter(
+                    SourceContext(source, park.id), ManualConfig()
+                )
+            else:
+                sc = self.config.source(source)
+                cls, cfg = vendor_config(sc)
+                self._adapters[source] = cls(SourceContext(sc.name, sc.park), cfg, http=self._http)
         return self._adapters[source]
+
+    # -- operator entry -----------------------------------------------------------------------
+
+    def import_entry(
+        self,
+        path_or_bytes: str | Path | bytes,
+        park_id: str | None = None,
+        *,
+        filename: str | None = None,
+        stream: str | None = None,
+        period: str | None = None,
+        actor: str = "cli",
+    ) -> IngestResult:
+        """Import an operator's workbook or CSV. The same file twice stores nothing new, but
+        its row problems are reported again."""
+        if isinstance(path_or_bytes, bytes):
+            body, name = path_or_bytes, filename
+        else:
+            path = Path(path_or_bytes)
+            body, name = path.read_bytes(), filename or path.name
+        meta = read_metadata(body)
+        only = self.config.parks[0].id if len(self.config.parks) == 1 else None
+        park_id = park_id or meta.get("park_id") or only
+        if park_id is None:
+            raise ConfigError(
+                "请用 --park 指定园区 (name the park: the file is not a parkhub template)"
+            )
+        self.config.park(park_id)
+        source = f"{ENTRY_PREFIX}{park_id}"
+        adapter = self.adapter(source)
+        raw_meta: dict[str, Any] = {"filename": name, "actor": actor}
+        if period:
+            raw_meta["period"] = period
+        raw = RawMessage(
+            source,
+            stream or meta.get("kind") or "auto",
+            body,
+            content_type_for(name or ""),
+            meta=raw_meta,
+        )
+        result = self.ingest(adapter, raw)
+        if result.duplicate:  # stored before: show the operator the file's problems again
+            parsed = adapter.parse_message(raw)
+            result.errors, result.warnings = parsed.errors, parsed.warnings
+            result.unchanged = len(parsed.records)
+        with self.store.begin() as conn:
+            self.store.audit(
+                conn,
+                actor,
+                "entry_import",
+                {
+                    "raw_id": result.raw_id,
+                    "park_id": park_id,
+                    "filename": name,
+                    "duplicate": result.duplicate,
+                    "new": result.new,
+                    "changed": result.changed,
+                    "errors": len(result.errors),
+                },
+            )
+        return result
+
+    def entry_template(self, park_id: str, period: str, *, kind: str = MONTHLY) -> bytes:
+        """The Excel entry template of a park, prefilled with its enterprises and stored data."""
+        park = self.config.park(park_id)
+        enterprises = self.store.records_of("enterprise", park_id=park_id)
+        values = (
+            [
+                d
+                for d in self.store.iter_docs("enterprise_monthly", park_id=park_id)
+                if d["period"] == period
+            ]
+            if kind == MONTHLY
+            else []
+        )
+        return template_bytes(park, period, enterprises, kind=kind, values=values)
 
     def platforms(self) -> dict[str, PlatformRuntime]:
         if self._platforms is None:
@@ -366,6 +453,7 @@ class Hub:
                 row["content_type"],
                 row["received_at"],
                 row["id"],
+                jsonutil.loads(row["meta"]) if row["meta"] else {},
             )
             result = IngestResult(row["id"])
             with self.store.begin() as conn:
