@@ -253,7 +253,8 @@ class Hub:
                     if spec.record_kind != kind or (sub.parks and park_id not in sub.parks):
                         continue
                     version = load_mapping(spec.mapping).version
-                    found.append(Route(pc.name, sub.report, version, spec.priority))
+                    accepts = spec.accepts if spec.when is not None else None
+                    found.append(Route(pc.name, sub.report, version, spec.priority, accepts))
             self._routes[key] = found
         return self._routes[key]
 

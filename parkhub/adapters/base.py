@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, ClassVar, Generic, TypeVar, final
@@ -199,6 +199,10 @@ class Receipt:
     received_at: dt.datetime = field(default_factory=utcnow)
 
 
+RecordFilter = Mapping[str, Collection[str]]
+"""{dotted field path: accepted values (compared as text)}."""
+
+
 @dataclass(frozen=True, slots=True)
 class ReportSpec:
     """One report a platform takes: which canonical records feed it and how they are mapped."""
@@ -211,6 +215,33 @@ class ReportSpec:
     priority: int = 100
     """Lower goes first: fire alarms use 0."""
     description: str = ""
+    when: RecordFilter | tuple[RecordFilter, ...] | None = None
+    """Only records matching this filter, e.g. `{"event_kind": ("hidden_danger", "incident")}`:
+    {dotted field path: accepted values}, every path must match; a tuple of filters takes a
+    record matching any of them. None (the default) takes every record of `record_kind`."""
+
+    def accepts(self, record: Mapping[str, Any] | Record) -> bool:
+        """Whether a record (its document or the record itself) goes to this report."""
+        if self.when is None:
+            return True
+        clauses = (self.when,) if isinstance(self.when, Mapping) else self.when
+        return any(
+            all(_matches(_field_text(record, path), values) for path, values in clause.items())
+            for clause in clauses
+        )
+
+
+def _matches(text: str | None, values: Collection[str]) -> bool:
+    return text == values if isinstance(values, str) else text in values
+
+
+def _field_text(record: Mapping[str, Any] | Record, path: str) -> str | None:
+    value: Any = record
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else getattr(value, part, None)
+        if value is None:
+            return None
+    return str(value)
 
 
 class Platform(abc.ABC, Generic[ConfigT]):
@@ -248,10 +279,15 @@ _BUILTIN_VENDORS = {
     "onenet": "parkhub.adapters.vendors.onenet:OneNetAdapter",
     "ctwing": "parkhub.adapters.vendors.ctwing:CtwingAdapter",
     "hj212": "parkhub.adapters.vendors.hj212.adapter:Hj212Adapter",
+    "manual": "parkhub.adapters.vendors.manual:ManualAdapter",
 }
 _BUILTIN_PLATFORMS = {
     "provincial": "parkhub.adapters.platforms.provincial:ProvincialPlatform",
     "ecology": "parkhub.adapters.platforms.ecology:EcologyPlatform",
+    "econ": "parkhub.adapters.platforms.econ:EconPlatform",
+    "safety": "parkhub.adapters.platforms.safety:SafetyPlatform",
+    "fire": "parkhub.adapters.platforms.fire:FirePlatform",
+    "stats": "parkhub.adapters.platforms.stats:StatsPlatform",
 }
 
 

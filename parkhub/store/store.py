@@ -41,6 +41,8 @@ class Route:
     report: str
     mapping_version: str
     priority: int = 100
+    accepts: Callable[[Any], bool] | None = field(default=None, compare=False)
+    """Per-record filter (ReportSpec.accepts) when the report takes only some of the kind."""
 
 
 RouteFn = Callable[[str, str], Sequence[Route]]
@@ -97,6 +99,11 @@ class Store:
             f"VALUES ({','.join([mark] * len(OUTBOX_COLUMNS))}) "
             'ON CONFLICT ("record_id","platform","report","revision","mapping_version") DO NOTHING'
         )
+        self._mark_sent_sql = (
+            "UPDATE deliveries SET status='sent',payload={m},payload_hash={m},receipt_id={m},"
+            "receipt={m},sent_at={m},updated_at={m},lease_owner=NULL,lease_until=NULL,"
+            "last_error=NULL,error_kind=NULL WHERE id={m} AND lease_owner={m} AND status='in_flight'"
+        ).format(m=mark)
 
     @classmethod
     def open(cls, url: str, *, migrate_schema: bool = True) -> Store:
@@ -235,10 +242,12 @@ class Store:
         now = utcnow()
         when = self._db_time(now)
         rows: dict[tuple[str, str], tuple[Any, ...]] = {}
+        by_key: dict[tuple[str, str], Record] = {}
         for rec in recs:  # last one wins inside a batch
             blob = rec.document_json()
             key = rec.key
             ts = getattr(rec, "ts", None)
+            by_key[(rec.kind, key)] = rec
             rows[(rec.kind, key)] = (
                 rec.kind, key, rec.park_id, 1, jsonutil.bytes_hash(blob),
                 None if ts is None else self._db_time(ts), blob.decode(), source, raw_id,
@@ -261,6 +270,8 @@ class Store:
                 result.changed += 1
                 result.changed_ids.append(rec_id)
             for route in routes(kind, park_id):
+                if route.accepts is not None and not route.accepts(by_key[(kind, key)]):
+                    continue
                 deliveries.append((
                     rec_id, kind, key, revision, park_id, route.platform, route.report,
                     route.mapping_version,
@@ -520,6 +531,32 @@ class Store:
         )
         return res.rowcount == 1
 
+    def mark_sent_many(
+        self, conn: Connection, owner: str, sent: Sequence[tuple[int, str, str, dict[str, Any]]]
+    ) -> None:
+        """Record many receipts at once: (delivery id, payload, receipt id, receipt) each.
+
+        One prepared statement for the whole batch, straight to the driver; a row whose lease
+        was lost (another worker took it over) is left to its new owner, as in `mark_sent`.
+        """
+        if not sent:
+            return
+        when = self._db_time(utcnow())
+        rows = [
+            (
+                payload,
+                jsonutil.bytes_hash(payload.encode()),
+                receipt_id,
+                jsonutil.dumps_str(receipt),
+                when,
+                when,
+                delivery_id,
+                owner,
+            )
+            for delivery_id, payload, receipt_id, receipt in sent
+        ]
+        conn.exec_driver_sql(self._mark_sent_sql, rows)
+
     def mark_failed(
         self,
         conn: Connection,
@@ -560,6 +597,26 @@ class Store:
             .where(d.id == delivery_id, d.lease_owner == owner)
             .values(status="superseded", lease_owner=None, lease_until=None, updated_at=utcnow())
         )
+
+    def first_sent_revisions(
+        self, keys: Iterable[tuple[int, str, str]]
+    ) -> dict[tuple[int, str, str], int]:
+        """The lowest revision delivered, per (record id, platform, report) that has one."""
+        d = t.deliveries.c
+        wanted = set(keys)
+        out: dict[tuple[int, str, str], int] = {}
+        ids = sorted({k[0] for k in wanted})
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), UPSERT_CHUNK):
+                rows = conn.execute(
+                    select(d.record_id, d.platform, d.report, func.min(d.revision))
+                    .where(d.record_id.in_(ids[start : start + UPSERT_CHUNK]), d.status == "sent")
+                    .group_by(d.record_id, d.platform, d.report)
+                )
+                for record_id, platform, report, revision in rows:
+                    if (record_id, platform, report) in wanted:
+                        out[(record_id, platform, report)] = int(revision)
+        return out
 
     def previously_sent(self, record_id: int, platform: str, report: str, revision: int) -> bool:
         """Was an earlier revision of this record delivered to this report? (then: a correction)"""

@@ -350,6 +350,9 @@ class MapSession:
             data["detail"] = detail
         if dev.credit_code:
             data["credit_code"] = dev.credit_code
+        if dev.entry is not None and dev.entry.device_type:
+            # Platforms route on it: a fire platform takes offline events of fire devices only.
+            data["extra"]["device_type"] = dev.entry.device_type
         self.mapper.build(Event, ref, data, self.result)
 
     def _measurement(

@@ -1,0 +1,51 @@
+"""Run one simulator in its own process: `python -m parkhub.sandbox provincial|qisheng [--port N]`.
+
+The first line on stdout is the URL it serves on 127.0.0.1; it serves until killed. A simulator in
+its own process keeps its CPU and its GIL apart from the client being measured (bench/dispatch.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import uvicorn
+
+from .provincial_sim import ProvincialSim
+from .qisheng_sim import QishengSim
+
+SIMULATORS: dict[str, Callable[[], Any]] = {
+    "provincial": lambda: ProvincialSim().app,
+    "qisheng": lambda: QishengSim().app,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m parkhub.sandbox", description=__doc__)
+    parser.add_argument("simulator", choices=sorted(SIMULATORS))
+    parser.add_argument("--port", type=int, default=0, help="0 (default): any free port")
+    args = parser.parse_args(argv)
+    app = SIMULATORS[args.simulator]()
+    # Bind and listen before printing the URL: a client that reads it can connect at once.
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and
+    # without it every keep-alive response (headers, then body) waits ~40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", args.port))
+    sock.listen(1024)
+    print(f"http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=30
+    )
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
