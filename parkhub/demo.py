@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 from pathlib import Path
@@ -10,30 +11,156 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from parkhub.adapters.vendors.hj212 import data_frame
 from parkhub.canonical.timeutil import previous_period, utcnow
 from parkhub.config import HubConfig, parse_config
 from parkhub.hub import Hub
+from parkhub.sandbox.econ_sim import EconSim
+from parkhub.sandbox.fire_sim import FireSim
+from parkhub.sandbox.hj212_platform import Hj212PlatformThread, send_frames
 from parkhub.sandbox.provincial_sim import ProvincialSim
 from parkhub.sandbox.qisheng_sim import QishengSim
+from parkhub.sandbox.safety_sim import SafetySim
 from parkhub.sandbox.server import ServerHandle, serve_in_thread
+from parkhub.sandbox.stats_sim import StatsSim
+from parkhub.web.tcp import TcpListeners
 
 PARK_ID = "wz-lc-0001"
+PARK_NAME = "鹿城智造小微企业园"
+LOGGER_MN = "LCWS0000000000000001"
+LOGGER_CREDIT_CODE = "913303020000000278"
 DEMO_SECRETS = {  # sandbox-only credentials, known to the simulators
     "PARKHUB_DEMO_QISHENG_SECRET": "demo-secret",
     "PARKHUB_DEMO_PROVINCIAL_SECRET": "demo-secret",
+    "PARKHUB_DEMO_ECON_SECRET": "demo-secret",
+    "PARKHUB_DEMO_SAFETY_SECRET": "demo-secret",
+    "PARKHUB_DEMO_FIRE_KEY": "demo-fire-key",
+    "PARKHUB_DEMO_STATS_TOKEN": "demo-upload-token",
+    "PARKHUB_DEMO_ECOLOGY_PW": "987654",
+}
+DEMO_RETRY = {
+    "short_retries": 1,
+    "short_wait_seconds": 0.05,
+    "base_seconds": 1,
+    "max_backoff_seconds": 4,
+    "max_attempts": 8,
 }
 
 
-def demo_config(qisheng_url: str, provincial_url: str, database_url: str) -> HubConfig:
+def demo_config(
+    urls: dict[str, str], database_url: str, export_dir: Path | None = None, hj212_port: int = 0
+) -> HubConfig:
+    """The demo's parkhub.yaml: one park, two sources, every platform (sandbox URLs)."""
     for name, value in DEMO_SECRETS.items():
         os.environ.setdefault(name, value)
+    platforms: list[dict[str, Any]] = [
+        {
+            "name": "provincial",
+            "type": "provincial",
+            "config": {
+                "base_url": urls["provincial"],
+                "app_key": "demo-key",
+                "app_secret": "env:PARKHUB_DEMO_PROVINCIAL_SECRET",
+                "timeout_seconds": 5,
+            },
+            "reports": ["park_monthly", "enterprise_roster"],
+            "retry": DEMO_RETRY,
+        }
+    ]
+    if "econ" in urls:
+        platforms += [
+            {
+                "name": "econ",
+                "type": "econ",
+                "reports": ["enterprise_monthly", "park_monthly"],
+                "config": {
+                    "base_url": urls["econ"],
+                    "client_id": "demo-client",
+                    "client_secret": "env:PARKHUB_DEMO_ECON_SECRET",
+                },
+                "retry": DEMO_RETRY,
+            },
+            {
+                "name": "safety",
+                "type": "safety",
+                "reports": ["hazards"],
+                "config": {
+                    "base_url": urls["safety"],
+                    "api_key": "demo-key",
+                    "api_secret": "env:PARKHUB_DEMO_SAFETY_SECRET",
+                },
+                "retry": DEMO_RETRY,
+            },
+            {
+                "name": "fire",
+                "type": "fire",
+                "reports": ["fire_events"],
+                "config": {"base_url": urls["fire"], "api_key": "env:PARKHUB_DEMO_FIRE_KEY"},
+                "retry": DEMO_RETRY,
+            },
+            {
+                "name": "stats",
+                "type": "stats",
+                "reports": ["enterprise_monthly"],
+                "config": {
+                    "export_dir": str(export_dir or Path("var/stats-export")),
+                    "upload_url": urls["stats"] + "/upload",
+                    "upload_token": "env:PARKHUB_DEMO_STATS_TOKEN",
+                    "park_names": {PARK_ID: PARK_NAME},
+                },
+                "retry": DEMO_RETRY,
+            },
+            {
+                "name": "ecology",
+                "type": "ecology",
+                "reports": ["monitoring_data"],
+                "config": {
+                    "host": "127.0.0.1",
+                    "port": int(urls["ecology"].rsplit(":", 1)[1]),
+                    "timeout_seconds": 2,
+                    "retries": 1,
+                    "devices": {
+                        "ww-outlet-1": {
+                            "mn": "33030200ECO00001",
+                            "password": "env:PARKHUB_DEMO_ECOLOGY_PW",
+                            "st": "32",
+                        }
+                    },
+                },
+                "retry": DEMO_RETRY,
+            },
+        ]
+    sources: list[dict[str, Any]] = [
+        {
+            "name": "qisheng-lc",
+            "vendor": "qisheng",
+            "park": PARK_ID,
+            "schedule": {"every_seconds": 300},
+            "config": {
+                "base_url": urls["qisheng"],
+                "app_id": "demo-app",
+                "app_secret": "env:PARKHUB_DEMO_QISHENG_SECRET",
+            },
+        },
+        {
+            "name": "hj212-lc",
+            "vendor": "hj212",
+            "park": PARK_ID,
+            "config": {
+                "port": hj212_port,
+                "devices": {
+                    LOGGER_MN: {"device_id": "ww-outlet-1", "credit_code": LOGGER_CREDIT_CODE}
+                },
+            },
+        },
+    ]
     return parse_config(
         {
             "database_url": database_url,
             "parks": [
                 {
                     "id": PARK_ID,
-                    "name": "鹿城智造小微企业园",
+                    "name": PARK_NAME,
                     "division_code": "330302",
                     "address": "温州市鹿城区双屿街道",
                     "operator": "温州鹿城园区运营有限公司",
@@ -41,39 +168,8 @@ def demo_config(qisheng_url: str, provincial_url: str, database_url: str) -> Hub
                     "floor_area_m2": 152000,
                 }
             ],
-            "sources": [
-                {
-                    "name": "qisheng-lc",
-                    "vendor": "qisheng",
-                    "park": PARK_ID,
-                    "schedule": {"every_seconds": 300},
-                    "config": {
-                        "base_url": qisheng_url,
-                        "app_id": "demo-app",
-                        "app_secret": "env:PARKHUB_DEMO_QISHENG_SECRET",
-                    },
-                }
-            ],
-            "platforms": [
-                {
-                    "name": "provincial",
-                    "type": "provincial",
-                    "config": {
-                        "base_url": provincial_url,
-                        "app_key": "demo-key",
-                        "app_secret": "env:PARKHUB_DEMO_PROVINCIAL_SECRET",
-                        "timeout_seconds": 5,
-                    },
-                    "reports": ["park_monthly", "enterprise_roster"],
-                    "retry": {
-                        "short_retries": 1,
-                        "short_wait_seconds": 0.05,
-                        "base_seconds": 1,
-                        "max_backoff_seconds": 4,
-                        "max_attempts": 8,
-                    },
-                }
-            ],
+            "sources": sources,
+            "platforms": platforms,
             "dispatch": {"schedule": {"every_seconds": 1}, "batch_size": 100},
         },
         origin="demo",
@@ -81,28 +177,44 @@ def demo_config(qisheng_url: str, provincial_url: str, database_url: str) -> Hub
 
 
 class Sandbox:
-    """The simulators of the demo, each a real HTTP server on 127.0.0.1."""
+    """The simulators of the demo, each a real HTTP or TCP server on 127.0.0.1."""
 
     def __init__(self, period: str) -> None:
         self.qisheng = QishengSim(period=period)
         self.provincial = ProvincialSim()
-        self.handles: list[ServerHandle] = []
+        self.econ = EconSim()
+        self.safety = SafetySim()
+        self.fire = FireSim()
+        self.stats = StatsSim()
+        self.ecology = Hj212PlatformThread()
+        self.handles: dict[str, ServerHandle] = {}
 
     def start(self) -> Sandbox:
-        self.handles = [serve_in_thread(self.qisheng.app), serve_in_thread(self.provincial.app)]
+        for name in ("qisheng", "provincial", "econ", "safety", "fire", "stats"):
+            self.handles[name] = serve_in_thread(getattr(self, name).app)
+        self.ecology.start()
         return self
 
     @property
-    def qisheng_url(self) -> str:
-        return self.handles[0].url
+    def urls(self) -> dict[str, str]:
+        urls = {name: h.url for name, h in self.handles.items()}
+        urls["ecology"] = f"tcp://127.0.0.1:{self.ecology.port}"
+        return urls
 
-    @property
-    def provincial_url(self) -> str:
-        return self.handles[1].url
+    def accepted(self) -> dict[str, int]:
+        return {
+            "provincial": len(self.provincial.accepted),
+            "econ": len(self.econ.accepted),
+            "safety": len(self.safety.accepted),
+            "fire": len(self.fire.accepted),
+            "stats": len(self.stats.latest),
+            "ecology": len(self.ecology.received),
+        }
 
     def stop(self) -> None:
-        for h in self.handles:
+        for h in self.handles.values():
             h.stop()
+        self.ecology.stop()
 
 
 def status_table(status: dict[str, Any]) -> Table:
@@ -112,6 +224,27 @@ def status_table(status: dict[str, Any]) -> Table:
     for name, c in status["platforms"].items():
         table.add_row(name, str(c["sent"]), str(c["pending"]), str(c["failed"]), str(c["dead"]))
     return table
+
+
+def _logger_frames(period: str) -> list[Any]:
+    """Two hours of wastewater outlet data, as the park's data logger (数采仪) uploads it."""
+    year, month = (int(x) for x in period.split("-"))
+    start = dt.datetime(year, month, 28, 0, 0, tzinfo=dt.UTC)
+    return [
+        data_frame(
+            "2061",
+            st="32",
+            mn=LOGGER_MN,
+            pw="123456",
+            data_time=start + dt.timedelta(hours=h),
+            factors={
+                "w01018": {"Avg": f"{38.2 + h:.1f}", "Flag": "N"},
+                "w21003": {"Avg": f"{1.83 + h / 10:.2f}", "Flag": "N"},
+                "w00000": {"Cou": f"{120.5 + h:.1f}", "Flag": "N"},
+            },
+        )
+        for h in range(2)
+    ]
 
 
 def run_demo(
@@ -124,10 +257,12 @@ def run_demo(
     db = workdir / "demo.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    config = demo_config(sandbox.qisheng_url, sandbox.provincial_url, f"sqlite:///{db}")
+    export_dir = workdir / "stats-export"
+    config = demo_config(sandbox.urls, f"sqlite:///{db}", export_dir)
     hub = Hub.open(config, url=f"sqlite:///{db}")
+    tcp = TcpListeners(hub)
     try:
-        console.rule("[bold]1. 拉取启盛平台数据 Pull from the Qisheng sandbox")
+        console.rule("[bold]1. 采集 Collect: pull Qisheng, receive HJ 212 from a data logger")
         for r in hub.sync():
             console.print(
                 f"  {r.source}: {r.messages} pages, {r.new} new records, "
@@ -139,6 +274,12 @@ def run_demo(
         console.print(
             f"  re-sync: {sum(r.new + r.changed for r in again)} new or changed "
             f"records (idempotent ingest)"
+        )
+        port = tcp.start()["hj212-lc"]
+        answers = send_frames("127.0.0.1", port, _logger_frames(period))
+        console.print(
+            f"  data logger {LOGGER_MN} → HJ 212 listener :{port}: {len(answers)} uploads, "
+            f"answered {', '.join(a.cn for a in answers)} (after storing)"
         )
 
         console.rule(f"[bold]2. 生成园区月报 Build the park monthly report for {period}")
@@ -156,7 +297,7 @@ def run_demo(
                     f"  [yellow]missing monthly data for {len(inputs.missing)}: {names}[/]"
                 )
 
-        console.rule("[bold]3. 报送省平台 Deliver to the provincial sandbox (with an outage)")
+        console.rule("[bold]3. 报送 Deliver to every platform (the provincial one has an outage)")
         sandbox.provincial.outage(outage_seconds)
         console.print(f"  provincial platform down for {outage_seconds:.0f} s (HTTP 503)")
         deadline = time.monotonic() + 40
@@ -166,35 +307,46 @@ def run_demo(
                 console.print(
                     f"  dispatch: {stats.sent} sent, {stats.failed} to retry, {stats.dead} dead"
                 )
-            counts = hub.status()["platforms"]["provincial"]
-            if counts["pending"] == 0 and counts["failed"] == 0:
+            platforms = hub.status()["platforms"].values()
+            if all(c["pending"] == 0 and c["failed"] == 0 for c in platforms):
                 break
             time.sleep(0.5)
 
         console.rule("[bold]4. 状态 Status")
         status = hub.status()
         console.print(status_table(status))
-        receipts = Table(title="回执 Receipts (provincial)")
-        for col in ("id", "report", "record", "rev", "attempts", "receipt"):
+        receipts = Table(title="回执 Receipts (latest per platform)")
+        for col in ("id", "platform", "report", "record", "rev", "tries", "receipt"):
             receipts.add_column(col)
-        for d in hub.store.deliveries(status=["sent"], limit=8):
-            receipts.add_row(
-                str(d["id"]),
-                d["report"],
-                d["record_key"],
-                str(d["revision"]),
-                str(d["attempts"]),
-                d["receipt_id"] or "",
-            )
+        for name in status["platforms"]:
+            for d in hub.store.deliveries(status=["sent"], platform=name, limit=2):
+                receipts.add_row(
+                    str(d["id"]),
+                    name,
+                    d["report"],
+                    d["record_key"][:28],
+                    str(d["revision"]),
+                    str(d["attempts"]),
+                    d["receipt_id"] or "",
+                )
         console.print(receipts)
-        accepted = len(sandbox.provincial.accepted)
+        accepted = sandbox.accepted()
         console.print(
-            f"  provincial sandbox accepted {accepted} payloads, "
-            f"{sandbox.provincial.duplicates} repeats dropped by idempotency key"
+            "  sandboxes accepted: "
+            + ", ".join(f"{k} {v}" for k, v in accepted.items())
+            + f"; {sandbox.provincial.duplicates} repeats dropped by idempotency key"
         )
+        for f in sorted(export_dir.glob("*.xlsx")):
+            console.print(f"  统计报表 stats workbook: {f}")
         elapsed = time.monotonic() - started
         console.print(f"[bold green]demo finished in {elapsed:.1f} s[/]  database: {db}")
-        return {"status": status, "accepted": accepted, "elapsed": elapsed}
+        return {
+            "status": status,
+            "accepted": accepted,
+            "elapsed": elapsed,
+            "export_dir": export_dir,
+        }
     finally:
+        tcp.stop()
         hub.close()
         sandbox.stop()

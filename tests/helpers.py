@@ -11,7 +11,7 @@ PERIOD = "2026-10"
 
 
 def make_config(qisheng_url: str, provincial_url: str, db_url: str, **retry: Any) -> HubConfig:
-    config = demo_config(qisheng_url, provincial_url, db_url)
+    config = demo_config({"qisheng": qisheng_url, "provincial": provincial_url}, db_url)
     if retry:
         data = config.model_dump()
         data["platforms"][0]["retry"].update(retry)

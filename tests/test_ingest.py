@@ -26,7 +26,7 @@ def test_sync_stores_roster_monthly_readings_and_alarms(hub: Hub) -> None:
     assert counts["enterprise"] == 12
     assert counts["enterprise_monthly"] == 23  # 24 rows, one with revenue "约300"
     assert counts["measurement"] == 12 * 31
-    assert counts["event"] == 2
+    assert counts["event"] == 3
     # the roster goes to the provincial platform: one delivery per enterprise
     assert hub.status()["platforms"]["provincial"]["pending"] == 12
 

@@ -16,7 +16,9 @@ from parkhub.scheduler.service import Job, Service, leader_lock
 
 def test_jobs_come_from_the_config(hub: Hub) -> None:
     jobs = {j.id: j for j in hub_jobs(hub)}
-    assert set(jobs) == {"sync:qisheng-lc", "dispatch", "reports:monthly", "inbox:recover"}
+    assert set(jobs) == {
+        "sync:qisheng-lc", "dispatch", "reports:monthly", "reports:rebuild", "inbox:recover"
+    }
     assert jobs["sync:qisheng-lc"].every_seconds == 300
     assert jobs["reports:monthly"].cron == "0 1 1 * *"
     assert jobs["dispatch"].exclusive is False
@@ -81,9 +83,13 @@ def test_demo_runs_end_to_end(tmp_path: object) -> None:
 
     console = Console(record=True, width=120)
     result = run_demo(workdir=Path(str(tmp_path)), console=console, outage_seconds=1.5)
-    counts = result["status"]["platforms"]["provincial"]
-    assert counts["sent"] == 13 and counts["pending"] == counts["failed"] == counts["dead"] == 0
-    assert result["accepted"] == 13
+    platforms = result["status"]["platforms"]
+    assert set(platforms) == {"provincial", "econ", "safety", "fire", "stats", "ecology"}
+    for name, counts in platforms.items():
+        assert counts["sent"] > 0, name
+        assert counts["pending"] == counts["failed"] == counts["dead"] == 0, name
+    assert result["accepted"]["provincial"] == 13 and result["accepted"]["ecology"] == 2
+    assert list(result["export_dir"].glob("*.xlsx"))
     text = console.export_text()
     assert "HTTP 503" in text and "to retry" in text and "ZJ" in text
     assert result["elapsed"] < 60

@@ -73,6 +73,9 @@ class QishengSim:
                 )
         self.add_alarm("smoke", 3, "SD-0301", "3号楼2层东侧", f"{period}-05 14:22:10", "已处理")
         self.add_alarm("fault", 1, "FP-0102", "1号楼消防泵房", f"{period}-12 09:01:44", "未处理")
+        self.add_alarm(
+            "danger", 2, "XJ-0007", "2号楼安全通道堆放杂物", f"{period}-18 10:30:00", "未处理"
+        )
         if bad_row and len(self.monthly) > 2:
             # A vendor data-entry slip: the operator typed text into a number field.
             self.monthly[2]["revenue"] = "约300"

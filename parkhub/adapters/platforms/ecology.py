@@ -113,10 +113,10 @@ class EcologyPlatform(Platform[EcologyConfig]):
 
     def send(self, report: str, payload: Mapping[str, Any], idempotency_key: str) -> Receipt:
         frame = self.build_frame(payload, idempotency_key)
-        loop = self._ensure_loop()
-        assert self._uplink is not None
         budget = self.config.timeout_seconds * (self.config.retries + 1) + 15
         with self._lock:  # one upload at a time on the connection, as loggers do
+            loop = self._ensure_loop()
+            assert self._uplink is not None
             future = asyncio.run_coroutine_threadsafe(self._uplink.send(frame), loop)
             try:
                 answer = future.result(timeout=budget)
