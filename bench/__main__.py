@@ -1,4 +1,8 @@
-"""Run the benchmarks and write docs/performance.md (`make bench`)."""
+"""Run the benchmarks and write docs/performance.md (`make bench`).
+
+PARKHUB_BENCH_RECORDS sets the ingest size (default 200,000 readings); PostgreSQL runs when
+PARKHUB_BENCH_POSTGRES_URL or PARKHUB_TEST_POSTGRES_URL is set.
+"""
 
 from __future__ import annotations
 
@@ -6,28 +10,21 @@ import os
 import platform
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from bench import dispatch, ingest
 
 N_INGEST = int(os.environ.get("PARKHUB_BENCH_RECORDS", "200000"))
+Row = tuple[str, str, str]
 
 
 def main() -> None:
-    results: list[tuple[str, str, str]] = []
+    started = time.perf_counter()
+    results: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
-        small = ingest.run(f"sqlite:///{tmp}/small.db", N_INGEST // 4)
-        big = ingest.run(f"sqlite:///{tmp}/big.db", N_INGEST)
-        results.append(
-            (
-                "ingest, SQLite",
-                f"{big['per_second']:,.0f} records/s",
-                f"{big['records']:,} readings with {big['outbox_rows']:,} outbox rows; "
-                f"RSS growth {small['rss_growth_mb']:.0f} MB at {small['records']:,} "
-                f"vs {big['rss_growth_mb']:.0f} MB at {big['records']:,}",
-            )
-        )
-        print(results[-1])
+        r = ingest.run(f"sqlite:///{tmp}/ingest.db", N_INGEST)
+        results.append(_ingest_row("ingest, SQLite", r))
         pg = os.environ.get("PARKHUB_BENCH_POSTGRES_URL") or os.environ.get(
             "PARKHUB_TEST_POSTGRES_URL"
         )
@@ -36,36 +33,82 @@ def main() -> None:
 
             with fresh_schema(pg) as url:
                 r = ingest.run(url, N_INGEST)
-            results.append(
-                (
-                    "ingest, PostgreSQL",
-                    f"{r['per_second']:,.0f} records/s",
-                    f"{r['records']:,} readings with {r['outbox_rows']:,} outbox rows",
-                )
+            results.append(_ingest_row("ingest, PostgreSQL", r))
+        # Python heap (tracemalloc, slow) at two sizes, process RSS at three: a fresh process
+        # each, so that no size inherits another's high-water mark
+        sizes = (N_INGEST // 4, N_INGEST, 2 * N_INGEST)
+        mem = [
+            ingest.memory(f"sqlite:///{tmp}/memory{n}.db", n, trace=n <= N_INGEST) for n in sizes
+        ]
+        heap = " / ".join(f"{m['heap_peak_mb']:.1f}" for m in mem[:2])
+        rss = " / ".join(f"{m['rss_growth_mb']:.0f}" for m in mem)
+        at = " / ".join(f"{n:,}" for n in sizes)
+        results.append(
+            (
+                "ingest memory, SQLite",
+                f"{heap} MB Python heap peak",
+                f"tracemalloc peak at {sizes[0]:,} / {sizes[1]:,} readings: flat. Process RSS "
+                f"growth {rss} MB at {at} readings: the SQLite page cache filling up to its cap "
+                "(PRAGMA cache_size, 256 MiB), then flat",
             )
-            print(results[-1])
+        )
+        _show(results[-1])
         d = dispatch.run(f"sqlite:///{tmp}/dispatch.db")
         results.append(
             (
-                "dispatch to provincial sandbox, SQLite",
+                "dispatch to the provincial sandbox (own process), SQLite",
                 f"{d['per_second']:,.0f} deliveries/s",
                 f"raw httpx to the same sandbox: {d['raw_per_second']:,.0f} requests/s "
-                f"(same 8 threads); ratio {d['ratio']:.0%}",
+                f"({dispatch.THREADS} threads; one shared client {d['raw_shared']:,.0f}, one "
+                f"client per thread {d['raw_per_thread']:,.0f}); ratio {d['ratio']:.0%}, the "
+                f"median of {d['rounds']} rounds of {d['deliveries']:,} "
+                f"({', '.join(f'{x:.0%}' for x in d['ratios'])})",
             )
         )
-        print(results[-1])
-    write(results)
+        _show(results[-1])
+    try:
+        from bench.bench_hj212 import bench_parse
+    except ImportError:
+        pass
+    else:
+        h = bench_parse()
+        results.append(
+            (
+                "HJ 212 frames parsed (strict)",
+                f"{h['simple_frames_per_s']:,} frames/s",
+                f"Annex A frame ({h['simple_frame_bytes']} B); a 2051 minute frame with 11 "
+                f"factors ({h['minute_frame_bytes']} B): {h['minute_frames_per_s']:,} frames/s",
+            )
+        )
+        _show(results[-1])
+    write(results, time.perf_counter() - started)
 
 
-def write(results: list[tuple[str, str, str]]) -> None:
+def _ingest_row(step: str, r: dict[str, float]) -> Row:
+    row = (
+        step,
+        f"{r['per_second']:,.0f} records/s",
+        f"{r['records']:,.0f} readings in pages of {ingest.PAGE:,} -> as many Measurements and "
+        f"{r['outbox_rows']:,.0f} outbox rows; one transaction per page (raw message, records, "
+        "outbox rows, cursor)",
+    )
+    _show(row)
+    return row
+
+
+def _show(row: Row) -> None:
+    print(" | ".join(row), flush=True)
+
+
+def write(results: list[Row], seconds: float) -> None:
     path = Path("docs/performance.md")
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     marker = "<!-- bench:results -->"
     table = [
         marker,
         "",
-        f"Measured by `make bench` on {platform.machine()}, "
-        f"Python {sys.version.split()[0]}, {os.cpu_count()} cores.",
+        f"Measured by `make bench` on {platform.machine()}, Python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} cores ({seconds:.0f} s for the whole run).",
         "",
         "| step | rate | notes |",
         "|---|---|---|",

@@ -1,11 +1,20 @@
-"""Ingest: raw vendor JSON pages -> canonical records + outbox rows, stored (records/s)."""
+"""Ingest: raw vendor JSON pages -> canonical records + outbox rows, stored (records/s).
+
+Each page is what one Qisheng pull returns (1000 meter readings, ~180 bytes of JSON each) and
+goes through `Hub.ingest` as in production: one transaction with the raw message, its records,
+their outbox rows and the source cursor. Pages are made in bounded chunks outside the clock.
+"""
 
 from __future__ import annotations
 
 import gc
+import json
 import os
 import resource
+import subprocess
+import sys
 import time
+import tracemalloc
 from typing import Any
 
 import orjson
@@ -17,6 +26,8 @@ from parkhub.hub import Hub
 from parkhub.store import Route, Store
 
 PAGE = 1000
+CHUNK = 20 * PAGE  # readings generated at a time: input memory stays bounded too
+METERS = 500  # distinct meters: each page touches 500 places of the (kind, key) index
 
 
 def pages(n: int, *, offset: int = 0) -> list[bytes]:
@@ -26,7 +37,7 @@ def pages(n: int, *, offset: int = 0) -> list[bytes]:
         rows = [
             {
                 "id": i + 1,
-                "meterNo": f"DB-E{i % 500:04d}",
+                "meterNo": f"DB-E{i % METERS:04d}",
                 "meterType": "electric",
                 "entCreditCode": "913303020000000278",
                 "readTime": f"2026-{1 + (i // 40000) % 12:02d}-{1 + (i // 1440) % 28:02d} "
@@ -69,10 +80,13 @@ def _hub(url: str) -> Hub:
 
 
 def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Resident set size now (not the high-water mark), in MB."""
+    with open("/proc/self/statm", encoding="ascii") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
 
 
-def run(url: str, n: int) -> dict[str, Any]:
+def run(url: str, n: int, *, trace: bool = False) -> dict[str, Any]:
+    """Ingest n readings into a fresh database at `url`; with `trace`, follow the Python heap."""
     hub = _hub(url)
     adapter = QishengAdapter(
         SourceContext("bench-qs", "bench"),
@@ -85,26 +99,62 @@ def run(url: str, n: int) -> dict[str, Any]:
         ),
     )
     try:
-        # warm up (imports, statement compilation) on data outside the measured set
+        # warm up (imports, statement preparation) on data outside the measured set
         for body in pages(2 * PAGE, offset=10_000_000):
-            hub.ingest(adapter, RawMessage("bench-qs", "readings", body))
+            hub.ingest(adapter, RawMessage("bench-qs", "readings", body), cursor=("readings", "0"))
         gc.collect()
         rss_before = rss_mb()
-        stored = 0
-        started = time.perf_counter()
-        # generate pages lazily in chunks so input memory stays bounded too
-        for chunk_start in range(0, n, 20 * PAGE):
-            for body in pages(min(20 * PAGE, n - chunk_start), offset=chunk_start):
-                res = hub.ingest(adapter, RawMessage("bench-qs", "readings", body))
+        if trace:
+            tracemalloc.start()
+        stored = outbox = 0
+        elapsed = 0.0
+        for chunk_start in range(0, n, CHUNK):
+            bodies = pages(min(CHUNK, n - chunk_start), offset=chunk_start)
+            started = time.perf_counter()
+            for i, body in enumerate(bodies):
+                raw = RawMessage("bench-qs", "readings", body)
+                cursor = ("readings", str(chunk_start + (i + 1) * PAGE))
+                res = hub.ingest(adapter, raw, cursor=cursor)
                 stored += res.new
-        elapsed = time.perf_counter() - started
-        deliveries = hub.store.status_counts().get("bench", {}).get("pending", 0)
+                outbox += res.deliveries
+            elapsed += time.perf_counter() - started
+            del bodies
+        peak = tracemalloc.get_traced_memory()[1] if trace else 0
+        if trace:
+            tracemalloc.stop()
+        pending = hub.store.status_counts().get("bench", {}).get("pending", 0)
+        assert pending == outbox + 2 * PAGE, (pending, outbox)  # + the warm-up's
         return {
             "records": stored,
             "seconds": elapsed,
             "per_second": stored / elapsed,
-            "outbox_rows": deliveries,
+            "outbox_rows": outbox,
             "rss_growth_mb": rss_mb() - rss_before,
+            "heap_peak_mb": peak / 2**20,
         }
     finally:
         hub.close()
+
+
+def memory(url: str, n: int, *, trace: bool = True) -> dict[str, Any]:
+    """`run` in a fresh process (sizes must not share a high-water mark); `trace`: tracemalloc."""
+    flag = "--memory" if trace else "--rss"
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.ingest", flag, url, str(n)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] in (["--memory"], ["--rss"]):
+        print(json.dumps(run(sys.argv[2], int(sys.argv[3]), trace=sys.argv[1] == "--memory")))
+    else:
+        import tempfile
+
+        size = int(os.environ.get("PARKHUB_BENCH_RECORDS", "50000"))
+        with tempfile.TemporaryDirectory() as tmp:
+            print(run(f"sqlite:///{tmp}/ingest.db", size))

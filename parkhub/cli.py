@@ -489,12 +489,24 @@ def serve(
 @app.command()
 def demo(
     workdir: Annotated[Path, typer.Option(help="where the demo database goes")] = Path("var"),
+    serve: Annotated[
+        bool, typer.Option(help="keep the console running on the demo's data")
+    ] = False,
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8000,
 ) -> None:
     """Run the whole hub end to end on SQLite against the loopback simulators."""
     from parkhub.demo import run_demo
 
     logging.basicConfig(level=logging.ERROR)
-    result = run_demo(workdir=workdir, console=console)
+    then = None
+    if serve:
+        from parkhub.web.console import serve_demo_console
+
+        def then(hub: Any) -> None:
+            serve_demo_console(hub, host=host, port=port, echo=console.print)
+
+    result = run_demo(workdir=workdir, console=console, then=then)
     counts = result["status"]["platforms"]
     if any(c["pending"] or c["failed"] or c["dead"] for c in counts.values()):
         raise typer.Exit(1)
@@ -641,6 +653,142 @@ def entry_import(
             )
         console.print(t)
     raise typer.Exit(1 if result.errors else 0)
+
+
+user_app = typer.Typer(help="Console accounts (控制台账号).", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+def _read_password(from_stdin: bool) -> str:
+    import getpass
+
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("密码 Password: ")
+    if getpass.getpass("再输一次 Again: ") != password:
+        err_console.print("[red]两次输入不一致 (the passwords differ)[/]")
+        raise typer.Exit(2)
+    return password
+
+
+def _user_action(config: Path, action: Any) -> Any:
+    """Run `action(hub, accounts)`; account and config errors exit 2 with the reason."""
+    from parkhub.store.accounts import AccountError, Accounts
+
+    hub = _hub(config)
+    try:
+        return action(hub, Accounts(hub.store))
+    except (AccountError, ParkhubError) as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    finally:
+        hub.close()
+
+
+ParkOpt = Annotated[
+    list[str] | None, typer.Option("--park", help="park id; repeat for several parks")
+]
+StdinOpt = Annotated[
+    bool, typer.Option("--password-stdin", help="read the password from standard input")
+]
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="user name for signing in")],
+    role: Annotated[
+        str, typer.Option(help="operator (its parks) or admin (all parks)")
+    ] = "operator",
+    park: ParkOpt = None,
+    display_name: Annotated[str | None, typer.Option(help="name shown in the console")] = None,
+    password_stdin: StdinOpt = False,
+    config: ConfigOpt = DEFAULT_CONFIG,
+) -> None:
+    """Add a console account. The password is asked for (or read from stdin), never an argument."""
+    password = _read_password(password_stdin)
+
+    def add(hub: Any, accounts: Any) -> Any:
+        for p in park or []:
+            hub.config.park(p)  # unknown park: error
+        return accounts.create_user(
+            name, password, role=role, parks=park or [], display_name=display_name
+        )
+
+    user = _user_action(config, add)
+    console.print(f"created {user.username} ({user.role}; parks: {', '.join(user.parks) or 'all'})")
+
+
+@user_app.command("list")
+def user_list(
+    as_json: Annotated[bool, typer.Option("--json")] = False, config: ConfigOpt = DEFAULT_CONFIG
+) -> None:
+    """List console accounts with their role, parks and state."""
+    users = _user_action(config, lambda hub, accounts: accounts.list_users())
+    if as_json:
+        rows = [
+            {"username": u.username, "display_name": u.display_name, "role": u.role,
+             "parks": list(u.parks), "active": u.active, "api_token": u.has_api_token}
+            for u in users
+        ]  # fmt: skip
+        sys.stdout.write(jsonutil.dumps_str(rows) + "\n")
+        return
+    t = Table(title="控制台账号 Console accounts")
+    for col in ("user", "name", "role", "parks", "active", "API token"):
+        t.add_column(col)
+    for u in users:
+        t.add_row(u.username, u.display_name or "", u.role, ", ".join(u.parks) or "(all)",
+                  "yes" if u.active else "no", "yes" if u.has_api_token else "")  # fmt: skip
+    console.print(t)
+
+
+@user_app.command("parks")
+def user_parks(
+    name: Annotated[str, typer.Argument()], park: ParkOpt = None, config: ConfigOpt = DEFAULT_CONFIG
+) -> None:
+    """Set the parks of an operator (replaces the old list)."""
+
+    def set_parks(hub: Any, accounts: Any) -> Any:
+        for p in park or []:
+            hub.config.park(p)
+        return accounts.set_parks(name, park or [])
+
+    user = _user_action(config, set_parks)
+    console.print(f"{user.username}: {', '.join(user.parks) or '(none)'}")
+
+
+@user_app.command("password")
+def user_password(
+    name: Annotated[str, typer.Argument()],
+    password_stdin: StdinOpt = False,
+    config: ConfigOpt = DEFAULT_CONFIG,
+) -> None:
+    """Set a new password (signs out every session of the user)."""
+    password = _read_password(password_stdin)
+    _user_action(config, lambda hub, accounts: accounts.set_password(name, password))
+    console.print(f"{name}: password changed")
+
+
+@user_app.command("disable")
+def user_disable(
+    name: Annotated[str, typer.Argument()], config: ConfigOpt = DEFAULT_CONFIG
+) -> None:
+    """Disable an account (its sessions end at once)."""
+    _user_action(config, lambda hub, accounts: accounts.set_active(name, False))
+    console.print(f"{name}: disabled")
+
+
+@user_app.command("enable")
+def user_enable(name: Annotated[str, typer.Argument()], config: ConfigOpt = DEFAULT_CONFIG) -> None:
+    """Enable a disabled account."""
+    _user_action(config, lambda hub, accounts: accounts.set_active(name, True))
+    console.print(f"{name}: enabled")
+
+
+@user_app.command("token")
+def user_token(name: Annotated[str, typer.Argument()], config: ConfigOpt = DEFAULT_CONFIG) -> None:
+    """Make a new API token for NAME (replaces the old one); printed once, stored hashed."""
+    token = _user_action(config, lambda hub, accounts: accounts.create_api_token(name))
+    sys.stdout.write(token + "\n")
 
 
 @hj212_app.command("decode")

@@ -15,6 +15,7 @@ from parkhub.adapters.base import Platform, VendorAdapter, platform_class, vendo
 from parkhub.canonical import Park
 from parkhub.canonical.codes import normalize_division
 from parkhub.errors import ConfigError
+from parkhub.store.alerts import AlertsConfig
 
 
 class _Model(BaseModel):
@@ -132,6 +133,7 @@ class HubConfig(_Model):
     platforms: list[PlatformConfig] = Field(default_factory=list)
     dispatch: DispatchConfig = DispatchConfig()
     reports: ReportsConfig = ReportsConfig()
+    alerts: AlertsConfig = AlertsConfig()
 
     @model_validator(mode="after")
     def _references(self) -> HubConfig:
@@ -147,6 +149,9 @@ class HubConfig(_Model):
             dupes = {n for n in names if names.count(n) > 1}
             if dupes:
                 raise ValueError(f"duplicate {kind} names: {', '.join(sorted(dupes))}")
+        for park in self.alerts.parks:
+            if park not in parks:
+                raise ValueError(f"alerts: unknown park {park!r}")
         for s in self.sources:
             if s.park not in parks:
                 raise ValueError(f"source {s.name}: unknown park {s.park!r}")

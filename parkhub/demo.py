@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -248,7 +249,11 @@ def _logger_frames(period: str) -> list[Any]:
 
 
 def run_demo(
-    *, workdir: Path = Path("var"), console: Console | None = None, outage_seconds: float = 3.0
+    *,
+    workdir: Path = Path("var"),
+    console: Console | None = None,
+    outage_seconds: float = 3.0,
+    then: Callable[[Hub], None] | None = None,
 ) -> dict[str, Any]:
     console = console or Console()
     started = time.monotonic()
@@ -340,6 +345,8 @@ def run_demo(
             console.print(f"  统计报表 stats workbook: {f}")
         elapsed = time.monotonic() - started
         console.print(f"[bold green]demo finished in {elapsed:.1f} s[/]  database: {db}")
+        if then is not None:  # e.g. keep the console running while the simulators are up
+            then(hub)
         return {
             "status": status,
             "accepted": accepted,

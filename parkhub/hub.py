@@ -684,4 +684,8 @@ def hub_jobs(hub: Hub) -> list[Job]:
             "reports:monthly", lambda: hub.build_reports(previous_period()), m.every_seconds, m.cron
         )
     )
+    if hub.config.alerts.enabled and hub.config.alerts.parks:
+        from parkhub.alerts import check_alerts
+
+        jobs.append(Job("alerts", partial(check_alerts, hub), every_seconds=60))
     return jobs

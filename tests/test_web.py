@@ -130,8 +130,16 @@ def test_status_api_and_metrics(web: tuple[Hub, ServerHandle]) -> None:
     with ctwing_sim.PushSender(f"{server.url}/push/ctwing/ctwing-lc", PUSH_TOKEN) as sender:
         sender.send()
         sender.forged()
+    from parkhub.store.accounts import Accounts
+
+    accounts = Accounts(web[0].store)
+    accounts.create_user("ops", "ops-password-1", role="admin")
+    token = accounts.create_api_token("ops")
     with httpx.Client() as client:
-        status = client.get(f"{server.url}/api/status").json()
+        assert client.get(f"{server.url}/api/status").status_code == 401
+        status = client.get(
+            f"{server.url}/api/status", headers={"Authorization": f"Bearer {token}"}
+        ).json()
         metrics = client.get(f"{server.url}/metrics").text
         openapi = client.get(f"{server.url}/openapi.json").json()
     assert status["records"]["event"] == 1

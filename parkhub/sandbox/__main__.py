@@ -7,8 +7,8 @@ its own process keeps its CPU and its GIL apart from the client being measured (
 from __future__ import annotations
 
 import argparse
+import contextlib
 import socket
-import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -40,11 +40,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=30
     )
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: stop quietly
         uvicorn.Server(config).run(sockets=[sock])
-    except KeyboardInterrupt:
-        pass
-    sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Storage: raw inbox, canonical records with revisions, the delivery outbox, cursors, audit."""
 
+from . import accounts, alerts  # registers the console and alert tables on schema.metadata
 from .db import database_url, make_engine, migrate
 from .store import Claimed, Route, Store, UpsertResult, idempotency_key
 
@@ -8,6 +9,8 @@ __all__ = [
     "Route",
     "Store",
     "UpsertResult",
+    "accounts",
+    "alerts",
     "database_url",
     "idempotency_key",
     "make_engine",

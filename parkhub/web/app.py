@@ -7,9 +7,9 @@ database never blocks the event loop.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import os
 
-from fastapi import FastAPI, HTTPException, Query, Request, Response
+from fastapi import FastAPI, HTTPException, Request, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -23,6 +23,8 @@ from parkhub.adapters.base import PushRequest
 from parkhub.canonical import jsonutil
 from parkhub.errors import ConfigError
 from parkhub.hub import Hub
+from parkhub.web.console import console_secret as _console_secret
+from parkhub.web.console import mount_console
 
 PUSH_VENDORS = ("onenet", "ctwing")
 
@@ -57,7 +59,9 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-def create_app(hub: Hub) -> FastAPI:
+def create_app(
+    hub: Hub, *, console_secret: str | None = None, secure_cookies: bool = False
+) -> FastAPI:
     app = FastAPI(
         title="parkhub",
         description="小微企业园数据中枢 API: push receivers, delivery status, replay.",
@@ -125,29 +129,10 @@ def create_app(hub: Hub) -> FastAPI:
     def metrics_endpoint() -> Response:
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/api/status", tags=["api"])
-    def api_status() -> dict[str, Any]:
-        """Per platform: sent / pending / failed / dead; inbox problems."""
-        return hub.status()
-
-    @app.get("/api/deliveries", tags=["api"])
-    def api_deliveries(
-        status: Annotated[list[str] | None, Query()] = None,
-        platform: str | None = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    ) -> list[dict[str, Any]]:
-        rows = hub.store.deliveries(status=status, platform=platform, limit=limit)
-        return [_jsonable(r) for r in rows]
-
-    @app.post("/api/deliveries/{delivery_id}/replay", tags=["api"])
-    def api_replay(delivery_id: int) -> dict[str, int]:
-        return {"queued": hub.replay(actor="api", ids=[delivery_id])}
-
+    mount_console(
+        app,
+        hub,
+        secret_key=console_secret or _console_secret(os.environ),
+        secure_cookies=secure_cookies,
+    )
     return app
-
-
-def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for k, v in row.items():
-        out[k] = v.isoformat() if hasattr(v, "isoformat") else v
-    return out

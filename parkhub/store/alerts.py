@@ -1,0 +1,241 @@
+"""Alerts: what was notified to which park's robot, so each problem is notified once.
+
+A problem is a dead delivery (`dead:<delivery id>`) or a deadline at risk or late
+(`deadline:<platform>:<report>:<period>:<state>`). Each (park, channel, problem) has one row:
+pending until a message carrying it is accepted by the robot, then sent; resolved when the
+problem went away before it could be sent; failed when the robot refused it too many times.
+
+Also the alert settings model (`AlertsConfig`), which HubConfig embeds as `alerts:`.
+The table lives on `parkhub.store.schema.metadata`; migration 0003 creates it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import (
+    Column,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from parkhub.canonical.timeutil import utcnow
+from parkhub.secrets import Secret
+
+from .schema import Id, UTCDateTime, metadata
+from .store import Store
+
+CHANNELS = ("wecom", "dingtalk")
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("park_id", String(64), nullable=False),
+    Column("channel", String(16), nullable=False),  # wecom | dingtalk
+    Column("problem", String(255), nullable=False),
+    Column("kind", String(16), nullable=False),  # dead | deadline
+    Column("summary", Text, nullable=False),  # the line shown in the message; never secrets
+    # pending -> sent | resolved (gone before it was sent) | failed (robot refused, gave up)
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("sent_at", UTCDateTime()),
+    UniqueConstraint("park_id", "channel", "problem"),
+)
+Index("ix_alerts_status", alerts.c.status, alerts.c.park_id, alerts.c.channel)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ParkAlerts(_Model):
+    """Where one park's alerts go: its WeCom group robot and/or its DingTalk robot."""
+
+    wecom_webhook: Secret | None = Field(
+        None,
+        description="企业微信群机器人 webhook URL (https://qyapi.weixin.qq.com/cgi-bin/webhook/"
+        "send?key=...), as env:NAME or file:NAME: the key in it is a secret",
+    )
+    dingtalk_webhook: Secret | None = Field(
+        None,
+        description="钉钉自定义机器人 webhook URL (https://oapi.dingtalk.com/robot/send?"
+        "access_token=...), as env:NAME or file:NAME",
+    )
+    dingtalk_secret: Secret | None = Field(
+        None, description="钉钉机器人“加签”密钥 (SEC...), as env:NAME or file:NAME"
+    )
+    dead_deliveries: bool = Field(True, description="notify deliveries that stopped retrying")
+    deadlines: bool = Field(True, description="notify deadlines at risk (3 days) and late")
+
+    @model_validator(mode="after")
+    def _pairs(self) -> ParkAlerts:
+        if self.dingtalk_secret is not None and self.dingtalk_webhook is None:
+            raise ValueError("dingtalk_secret needs dingtalk_webhook")
+        return self
+
+    def channels(self) -> list[str]:
+        out = []
+        if self.wecom_webhook is not None:
+            out.append("wecom")
+        if self.dingtalk_webhook is not None:
+            out.append("dingtalk")
+        return out
+
+
+class AlertsConfig(_Model):
+    """`alerts:` in parkhub.yaml: per park, the group robots that hear about problems."""
+
+    enabled: bool = True
+    console_url: str | None = Field(
+        None, description="console address linked from messages, e.g. https://hub.example.cn"
+    )
+    timeout_seconds: float = Field(10.0, gt=0, le=60)
+    max_attempts: int = Field(
+        5, ge=1, le=100, description="checks that may retry a refused message, then give up"
+    )
+    parks: dict[str, ParkAlerts] = Field(default_factory=dict, description="park id -> robots")
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    key: str
+    kind: str
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class PendingAlert:
+    id: int
+    problem: str
+    kind: str
+    summary: str
+    attempts: int
+
+
+class AlertLog:
+    """The alerts table: new problems in, pending ones out, outcomes recorded."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _insert(self) -> Any:
+        return (postgresql.insert if self.store.dialect == "postgresql" else sqlite.insert)(alerts)
+
+    def add(self, park_id: str, channel: str, problems: Iterable[Problem]) -> int:
+        """Record problems not seen before for this park and channel; return how many were new."""
+        wanted = {p.key: p for p in problems}
+        if not wanted:
+            return 0
+        a = alerts.c
+        now = utcnow()
+        new = 0
+        keys = list(wanted)
+        with self.store.begin() as conn:
+            known: set[str] = set()
+            for start in range(0, len(keys), 500):
+                known.update(
+                    conn.execute(
+                        select(a.problem).where(
+                            a.park_id == park_id,
+                            a.channel == channel,
+                            a.problem.in_(keys[start : start + 500]),
+                        )
+                    ).scalars()
+                )
+            for key in keys:
+                if key in known:
+                    continue
+                p = wanted[key]
+                res = conn.execute(
+                    self._insert()
+                    .values(
+                        park_id=park_id,
+                        channel=channel,
+                        problem=p.key,
+                        kind=p.kind,
+                        summary=p.summary,
+                        status="pending",
+                        attempts=0,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    .on_conflict_do_nothing(index_elements=["park_id", "channel", "problem"])
+                )
+                new += res.rowcount
+        return new
+
+    def pending(self, park_id: str, channel: str) -> list[PendingAlert]:
+        a = alerts.c
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(
+                select(a.id, a.problem, a.kind, a.summary, a.attempts)
+                .where(a.park_id == park_id, a.channel == channel, a.status == "pending")
+                .order_by(a.id)
+            ).all()
+        return [PendingAlert(int(r[0]), r[1], r[2], r[3], int(r[4])) for r in rows]
+
+    def resolve(self, ids: Sequence[int]) -> None:
+        self._set(ids, status="resolved")
+
+    def mark_sent(self, ids: Sequence[int]) -> None:
+        now = utcnow()
+        self._set(ids, status="sent", sent_at=now, attempts=alerts.c.attempts + 1)
+
+    def mark_failed(self, ids: Sequence[int], error: str, *, give_up: bool) -> None:
+        self._set(
+            ids,
+            status="failed" if give_up else "pending",
+            last_error=error[:1000],
+            attempts=alerts.c.attempts + 1,
+        )
+
+    def _set(self, ids: Sequence[int], **values: Any) -> None:
+        if not ids:
+            return
+        with self.store.begin() as conn:
+            for start in range(0, len(ids), 500):
+                conn.execute(
+                    update(alerts)
+                    .where(alerts.c.id.in_(list(ids[start : start + 500])))
+                    .values(updated_at=utcnow(), **values)
+                )
+
+    def history(self, park_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        a = alerts.c
+        q = select(alerts).order_by(a.id.desc()).limit(limit)
+        if park_id is not None:
+            q = q.where(a.park_id == park_id)
+        with self.store.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def counts(self) -> Mapping[str, int]:
+        a = alerts.c
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(select(a.status, func.count()).group_by(a.status)).all()
+        return {status: int(n) for status, n in rows}
+
+
+__all__ = [
+    "CHANNELS",
+    "AlertLog",
+    "AlertsConfig",
+    "ParkAlerts",
+    "PendingAlert",
+    "Problem",
+    "alerts",
+]
