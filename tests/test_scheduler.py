@@ -17,7 +17,11 @@ from parkhub.scheduler.service import Job, Service, leader_lock
 def test_jobs_come_from_the_config(hub: Hub) -> None:
     jobs = {j.id: j for j in hub_jobs(hub)}
     assert set(jobs) == {
-        "sync:qisheng-lc", "dispatch", "reports:monthly", "reports:rebuild", "inbox:recover"
+        "sync:qisheng-lc",
+        "dispatch",
+        "reports:monthly",
+        "reports:rebuild",
+        "inbox:recover",
     }
     assert jobs["sync:qisheng-lc"].every_seconds == 300
     assert jobs["reports:monthly"].cron == "0 1 1 * *"
