@@ -343,7 +343,8 @@ class Hub:
     def receive_push(
         self, source: str, request: PushRequest
     ) -> tuple[PushVerdict, IngestResult | None]:
-        """Verify a push, commit it to the raw inbox (the answer waits for that), then parse.
+        """Verify a push; store it raw with its records and outbox rows in one transaction that
+        commits before the caller answers.
 
         A refused push is kept too, as rejected with its reason, and never parsed.
         """
@@ -377,19 +378,9 @@ class Hub:
             request.headers.get("content-type", "application/json"),
             meta=meta,
         )
-        with self.store.begin() as conn:
-            raw_id, new = self.store.insert_raw(
-                conn,
-                source=source,
-                stream=raw.stream,
-                body=raw.body,
-                content_type=raw.content_type,
-                meta=meta,
-            )
-        result = IngestResult(raw_id, duplicate=not new)
-        if new:
-            with self.store.begin() as conn:
-                self._parse_into(conn, adapter, raw, raw_id, result)
+        # Raw message, records and outbox rows in one transaction: the 200 answer waits for the
+        # commit, so an error anywhere means no answer and the platform sends it again.
+        result = self.ingest(adapter, raw)
         return verdict, result
 
     def receive_raw(
