@@ -80,3 +80,20 @@ def test_bad_spec_fails_at_load_with_the_field_named() -> None:
         _mapping({"x": {"path": "a", "transforms": [{"unit": ["yuan", "kWh"]}]}})
     with pytest.raises(ConfigError, match="bad path"):
         _mapping({"x": {"path": "a[?"}})
+
+
+def test_aggregations_and_labels() -> None:
+    m = _mapping(
+        {
+            "total": {
+                "path": "sum(items[].yuan)",
+                "transforms": [{"unit": ["yuan", "万元"]}, {"round": 2}],
+                "label": "合计(万元)",
+            },
+            "count": {"path": "length(items)", "label": "企业数"},
+            "largest": {"path": "max_by(items, &yuan).name"},
+        }
+    )
+    doc = {"items": [{"name": "甲", "yuan": 1_500_000.0}, {"name": "乙", "yuan": 2_345_678.0}]}
+    assert m.apply(doc) == {"total": 384.57, "count": 2, "largest": "乙"}
+    assert m.labels() == {"total": "合计(万元)", "count": "企业数", "largest": "largest"}
