@@ -16,6 +16,7 @@ from pathlib import Path
 from bench import dispatch, ingest
 
 N_INGEST = int(os.environ.get("PARKHUB_BENCH_RECORDS", "200000"))
+RUNS = 2
 Row = tuple[str, str, str]
 
 
@@ -23,17 +24,20 @@ def main() -> None:
     started = time.perf_counter()
     results: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
-        r = ingest.run(f"sqlite:///{tmp}/ingest.db", N_INGEST)
-        results.append(_ingest_row("ingest, SQLite", r))
+        # best of RUNS fresh databases: other jobs on a shared machine only ever slow a run down
+        runs = [ingest.run(f"sqlite:///{tmp}/ingest{i}.db", N_INGEST) for i in range(RUNS)]
+        results.append(_ingest_row("ingest, SQLite", runs))
         pg = os.environ.get("PARKHUB_BENCH_POSTGRES_URL") or os.environ.get(
             "PARKHUB_TEST_POSTGRES_URL"
         )
         if pg:
             from bench.pg import fresh_schema
 
-            with fresh_schema(pg) as url:
-                r = ingest.run(url, N_INGEST)
-            results.append(_ingest_row("ingest, PostgreSQL", r))
+            runs = []
+            for _ in range(RUNS):
+                with fresh_schema(pg) as url:
+                    runs.append(ingest.run(url, N_INGEST))
+            results.append(_ingest_row("ingest, PostgreSQL", runs))
         # Python heap (tracemalloc, slow) at two sizes, process RSS at three: a fresh process
         # each, so that no size inherits another's high-water mark
         sizes = (N_INGEST // 4, N_INGEST, 2 * N_INGEST)
@@ -66,6 +70,7 @@ def main() -> None:
             )
         )
         _show(results[-1])
+    results += _receivers()
     try:
         from bench.bench_hj212 import bench_parse
     except ImportError:
@@ -84,16 +89,50 @@ def main() -> None:
     write(results, time.perf_counter() - started)
 
 
-def _ingest_row(step: str, r: dict[str, float]) -> Row:
+def _ingest_row(step: str, runs: list[dict[str, float]]) -> Row:
+    best = max(runs, key=lambda r: r["per_second"])
     row = (
         step,
-        f"{r['per_second']:,.0f} records/s",
-        f"{r['records']:,.0f} readings in pages of {ingest.PAGE:,} -> as many Measurements and "
-        f"{r['outbox_rows']:,.0f} outbox rows; one transaction per page (raw message, records, "
-        "outbox rows, cursor)",
+        f"{best['per_second']:,.0f} records/s",
+        f"{best['records']:,.0f} readings in pages of {ingest.PAGE:,} -> as many Measurements "
+        f"and {best['outbox_rows']:,.0f} outbox rows; one transaction per page (raw message, "
+        "records, outbox rows, cursor); best of "
+        + " and ".join(f"{r['per_second']:,.0f}" for r in runs),
     )
     _show(row)
     return row
+
+
+def _receivers() -> list[Row]:
+    """bench/receivers.py: parkhub run in its own process, fed over HTTP and TCP."""
+    from bench import receivers
+
+    r = receivers.run()
+    p, f, lat = r["pushes"], r["frames"], r["fire_latency"]
+    rows = [
+        (
+            "OneNET pushes, stored before the answer (`parkhub run`)",
+            f"{p['per_second']:,.0f} pushes/s",
+            f"a trivial endpoint on the same server stack: {p['trivial_per_second']:,.0f}/s "
+            f"(ratio {p['ratio']:.0%}); {p['n']:,} pushes",
+        ),
+        (
+            "HJ 212 frames through the TCP listener into the store",
+            f"{f['per_second']:,.0f} frames/s",
+            f"{f['n']:,} frames from 4 data loggers",
+        ),
+    ]
+    if lat.get("n"):
+        rows.append(
+            (
+                "fire alarm: push received -> fire platform's acknowledgement",
+                f"p50 {lat['p50_ms']:.0f} ms",
+                f"p99 {lat['p99_ms']:.0f} ms, max {lat['max_ms']:.0f} ms over {lat['n']} alarms",
+            )
+        )
+    for row in rows:
+        _show(row)
+    return rows
 
 
 def _show(row: Row) -> None:

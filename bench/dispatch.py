@@ -91,7 +91,7 @@ def _raw_rate(url: str, payloads: list[bytes], *, per_thread: bool) -> float:
             c.close()
 
 
-def _enterprises(n: int, division: str, *, start: int = 1) -> list[Enterprise]:
+def _enterprises(n: int, division: str) -> list[Enterprise]:
     return [
         Enterprise(
             park_id="bench",
@@ -100,21 +100,21 @@ def _enterprises(n: int, division: str, *, start: int = 1) -> list[Enterprise]:
             industry_code="3823",
             floor_area_m2=100.0,
         )
-        for i in range(start, start + n)
+        for i in range(1, n + 1)
     ]
 
 
-def _payloads(n: int, division: str, *, start: int = 1) -> list[bytes]:
+def _payloads(n: int, division: str) -> list[bytes]:
     """What the dispatcher sends for such enterprises (same mapping), as raw request bodies."""
     mapping = load_mapping(ProvincialPlatform.reports["enterprise_roster"].mapping)
     meta = {"revision": 1, "correction": False, "key": "", "idempotency_key": ""}
     return [
         jsonutil.dumps(mapping.apply({**e.document(), "_meta": meta}, record=e.key))
-        for e in _enterprises(n, division, start=start)
+        for e in _enterprises(n, division)
     ]
 
 
-def run(db_url: str, n: int = 2000, rounds: int = 3) -> dict[str, Any]:
+def run(db_url: str, n: int = 2000, rounds: int = 5) -> dict[str, Any]:
     """Rounds of: raw httpx (shared client, then a client per thread), then the dispatcher
     sending n deliveries; each round's ratio is against the faster raw rate of that round, and
     the median round is reported (the other processes on the machine come and go)."""
@@ -145,10 +145,10 @@ def run(db_url: str, n: int = 2000, rounds: int = 3) -> dict[str, Any]:
             hub.ingest_records(_enterprises(WARM, "330301"), source="bench")
             assert hub.dispatch().sent == WARM
             _raw_rate(url, _payloads(WARM, "330301"), per_thread=True)
-            for r in range(rounds):
-                hub.ingest_records(_enterprises(n, "330302", start=1 + r * n), source="bench")
-                shared = _raw_rate(url, _payloads(n, "330303", start=1 + r * n), per_thread=False)
-                local = _raw_rate(url, _payloads(n, "330304", start=1 + r * n), per_thread=True)
+            for r in range(rounds):  # fresh enterprises each round (serials go to 9999)
+                hub.ingest_records(_enterprises(n, f"3303{10 + r:02d}"), source="bench")
+                shared = _raw_rate(url, _payloads(n, f"3304{10 + r:02d}"), per_thread=False)
+                local = _raw_rate(url, _payloads(n, f"3305{10 + r:02d}"), per_thread=True)
                 started = time.perf_counter()
                 stats = hub.dispatch()
                 rate = stats.sent / (time.perf_counter() - started)

@@ -8,6 +8,7 @@ the engine methods are final (after singer-sdk's `@typing.final`).
 from __future__ import annotations
 
 import abc
+import threading
 import datetime as dt
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from parkhub.canonical.timeutil import utcnow
 from parkhub.errors import ConfigError, InputError
 
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
+_HTTP_LOCK = threading.Lock()
 RecordT = TypeVar("RecordT", bound=Record)
 
 
@@ -117,7 +119,9 @@ class VendorAdapter(abc.ABC, Generic[ConfigT]):
     @property
     def http(self) -> httpx.Client:
         if self._http is None:
-            self._http = httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0))
+            with _HTTP_LOCK:  # dispatcher threads may ask at once: build one client, not eight
+                if self._http is None:
+                    self._http = httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0))
         return self._http
 
     def close(self) -> None:
@@ -260,7 +264,9 @@ class Platform(abc.ABC, Generic[ConfigT]):
     @property
     def http(self) -> httpx.Client:
         if self._http is None:
-            self._http = httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0))
+            with _HTTP_LOCK:  # dispatcher threads may ask at once: build one client, not eight
+                if self._http is None:
+                    self._http = httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0))
         return self._http
 
     def close(self) -> None:

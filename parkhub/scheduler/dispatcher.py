@@ -176,18 +176,14 @@ class Dispatcher:
         # faster than mapping while the workers send (bench/dispatch.py), as then every worker
         # with an answer in hand waits for this thread to give up the GIL.
         sent_before = self._previously_sent(claimed)
-        outcomes: list[Outcome] = []
-        ready: list[_Ready] = []
-        for c in claimed:
-            prepared = self._prepare(c, sent_before)
-            if isinstance(prepared, Outcome):
-                outcomes.append(prepared)
-            else:
-                ready.append(prepared)
+        prepared = [self._prepare(c, sent_before) for c in claimed]
+        ready = [p for p in prepared if isinstance(p, _Ready)]
         if self.concurrency > 1 and len(ready) > 1:
-            outcomes.extend(self._executor(ready).map(self._deliver, ready))
+            delivered = iter(list(self._executor(ready).map(self._deliver, ready)))
         else:
-            outcomes.extend(self._deliver(r) for r in ready)
+            delivered = (self._deliver(r) for r in ready)
+        # in claim order, as before
+        outcomes = [p if isinstance(p, Outcome) else next(delivered) for p in prepared]
         self._record(outcomes, stats)
         return stats
 

@@ -92,6 +92,25 @@ def _event_time(rec: Record) -> dt.datetime | None:
     return getattr(rec, "ts") if has_ts else None  # noqa: B009
 
 
+def _pg_columns(chunk: Sequence[tuple[tuple[str, str], Record]]) -> tuple[Any, ...]:
+    """The per-row values of an upsert, as one list per column (unnested by the server)."""
+    kinds: list[str] = []
+    keys: list[str] = []
+    parks: list[str] = []
+    hashes: list[str] = []
+    times: list[dt.datetime | None] = []
+    docs: list[str] = []
+    for (kind, key), rec in chunk:
+        blob = rec.document_json()
+        kinds.append(kind)
+        keys.append(key)
+        parks.append(rec.park_id)
+        hashes.append(bytes_hash(blob))
+        times.append(_event_time(rec))
+        docs.append(blob.decode())
+    return kinds, keys, parks, hashes, _array(times), docs
+
+
 def _array(values: list[Any]) -> list[Any] | None:
     # psycopg cannot type a list of only None; a NULL array unnests as NULLs all the same
     return values if any(v is not None for v in values) else None
@@ -449,9 +468,11 @@ class Store:
             )
         return sql
 
-    # PostgreSQL: pipeline mode. Each chunk's statement is on its way to the server (which
-    # runs it on its own core) while we build the next chunk, and the outbox rows of one chunk
-    # while the server stores the next. Statements still run in order, in our transaction.
+    # PostgreSQL: pipeline mode, so that the server (on its own core) stores one chunk while
+    # we build the next. psycopg reads pipeline results in order, all that were sent, so the
+    # next chunk is built before reading this one's RETURNING and sent only after it: each wait
+    # covers one upsert and the outbox rows of the chunk before. Statements run in order, in
+    # the caller's transaction.
 
     def _upsert_pg(
         self,
@@ -464,47 +485,26 @@ class Store:
     ) -> None:
         now = utcnow()
         items = list(latest.items())
-        pending: list[Any] = []  # cursors of sent upserts whose RETURNING is not read yet
-        with cursor.connection.pipeline():
-            for start in range(0, len(items), PG_CHUNK):
-                columns: tuple[list[Any], ...] = ([], [], [], [], [], [])
-                kinds, keys, parks, hashes, times, docs = columns
-                for (kind, key), rec in items[start : start + PG_CHUNK]:
-                    blob = rec.document_json()
-                    kinds.append(kind)
-                    keys.append(key)
-                    parks.append(rec.park_id)
-                    hashes.append(bytes_hash(blob))
-                    times.append(_event_time(rec))
-                    docs.append(blob.decode())
-                upsert = cursor.connection.cursor()
-                upsert.execute(
-                    _PG_UPSERT,
-                    (source, raw_id, now, now, kinds, keys, parks, hashes, _array(times), docs),
-                )
-                pending.append(upsert)
-                if len(pending) > 1:
-                    self._outbox_pg(cursor, pending.pop(0), routes, result, now, latest)
-            while pending:
-                self._outbox_pg(cursor, pending.pop(0), routes, result, now, latest)
+        chunks = [items[i : i + PG_CHUNK] for i in range(0, len(items), PG_CHUNK)]
+        conn = cursor.connection
+        with conn.pipeline():
+            sent = conn.cursor()
+            sent.execute(_PG_UPSERT, (source, raw_id, now, now, *_pg_columns(chunks[0])))
+            for k in range(1, len(chunks) + 1):
+                following = _pg_columns(chunks[k]) if k < len(chunks) else None
+                touched = sent.fetchall()  # chunk k-1: new and changed rows
+                if following is not None:
+                    sent = conn.cursor()
+                    sent.execute(_PG_UPSERT, (source, raw_id, now, now, *following))
+                changed_before = len(result.changed_ids)
+                deliveries = self._deliveries(touched, routes, result, latest)
+                if len(result.changed_ids) > changed_before:
+                    # before the new rows go in: they must not be superseded themselves
+                    cursor.execute(_PG_SUPERSEDE, (now, result.changed_ids[changed_before:]))
+                if deliveries:
+                    columns = map(list, zip(*deliveries, strict=True))
+                    cursor.execute(_PG_OUTBOX, (now, now, now, *columns))
         result.unchanged = len(items) - result.new - result.changed
-
-    def _outbox_pg(
-        self,
-        cursor: Any,
-        upsert: Any,
-        routes: RouteFn,
-        result: UpsertResult,
-        now: dt.datetime,
-        latest: dict[tuple[str, str], Record],
-    ) -> None:
-        changed_before = len(result.changed_ids)
-        deliveries = self._deliveries(upsert.fetchall(), routes, result, latest)
-        if len(result.changed_ids) > changed_before:
-            # before the new rows go in: they must not be superseded themselves
-            cursor.execute(_PG_SUPERSEDE, (now, result.changed_ids[changed_before:]))
-        if deliveries:
-            cursor.execute(_PG_OUTBOX, (now, now, now, *map(list, zip(*deliveries, strict=True))))
 
     def records_of(
         self, kind: str, *, park_id: str | None = None, conn: Connection | None = None
