@@ -8,8 +8,8 @@ the engine methods are final (after singer-sdk's `@typing.final`).
 from __future__ import annotations
 
 import abc
-import threading
 import datetime as dt
+import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
