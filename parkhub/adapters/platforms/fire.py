@@ -15,7 +15,7 @@ from parkhub.errors import PermanentDeliveryError, TransientDeliveryError
 from parkhub.secrets import Secret
 
 from . import fire_protocol as proto
-from .http import classify_http, post_json
+from .http import json_answer, post_json
 
 FIRE_DEVICE_TYPES = (
     "smoke_detector",
@@ -77,16 +77,7 @@ class FirePlatform(Platform[FireConfig]):
             timeout=self.config.timeout_seconds,
             platform=self.name,
         )
-        classify_http(response, self.name)
-        try:
-            answer = jsonutil.loads(response.content)
-        except jsonutil.JSONDecodeError:
-            answer = None
-        if not isinstance(answer, dict):
-            raise TransientDeliveryError(
-                f"{self.name}: 应答不是JSON对象 (response is not a JSON object: "
-                f"{response.text[:200]!r})"
-            )
+        answer = json_answer(response, self.name)
         if answer.get("result") != proto.RESULT_OK:
             code = str(answer.get("errorCode"))
             meaning, transient = proto.ERROR_CODES.get(code, ("未知错误 (unknown code)", False))

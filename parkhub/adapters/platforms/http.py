@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
+from parkhub.canonical import jsonutil
 from parkhub.errors import PermanentDeliveryError, TransientDeliveryError
 
 
@@ -35,3 +38,18 @@ def classify_http(response: httpx.Response, platform: str) -> None:
     if status >= 500 or status in (408, 425, 429):
         raise TransientDeliveryError(message, code=str(status))
     raise PermanentDeliveryError(message, code=str(status))
+
+
+def json_answer(response: httpx.Response, platform: str) -> dict[str, Any]:
+    """Classify the HTTP status, then the body must be a JSON object (else transient: a proxy
+    or gateway page in front of the platform)."""
+    classify_http(response, platform)
+    try:
+        answer = jsonutil.loads(response.content)
+    except jsonutil.JSONDecodeError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise TransientDeliveryError(
+            f"{platform}: 应答不是JSON对象 (response is not a JSON object: {response.text[:200]!r})"
+        )
+    return answer

@@ -19,7 +19,7 @@ from parkhub.errors import PermanentDeliveryError, TransientDeliveryError
 from parkhub.secrets import Secret
 
 from . import provincial_protocol as proto
-from .http import classify_http, post_json
+from .http import json_answer, post_json
 
 
 class ProvincialConfig(AdapterConfig):
@@ -77,13 +77,7 @@ class ProvincialPlatform(Platform[ProvincialConfig]):
             timeout=self.config.timeout_seconds,
             platform=self.name,
         )
-        classify_http(response, self.name)
-        try:
-            answer = jsonutil.loads(response.content)
-        except jsonutil.JSONDecodeError:
-            raise TransientDeliveryError(
-                f"{self.name}: 应答不是JSON (response is not JSON: {response.text[:200]!r})"
-            ) from None
+        answer = json_answer(response, self.name)
         code = str(answer.get("code"))
         if code != proto.SUCCESS:
             meaning, transient = proto.BUSINESS_CODES.get(code, ("未知错误 (unknown code)", False))

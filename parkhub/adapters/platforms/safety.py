@@ -17,7 +17,7 @@ from parkhub.errors import PermanentDeliveryError, TransientDeliveryError
 from parkhub.secrets import Secret
 
 from . import safety_protocol as proto
-from .http import classify_http, post_json
+from .http import json_answer, post_json
 
 HAZARD_KINDS = ("hidden_danger", "incident")
 
@@ -71,16 +71,7 @@ class SafetyPlatform(Platform[SafetyConfig]):
             timeout=self.config.timeout_seconds,
             platform=self.name,
         )
-        classify_http(response, self.name)
-        try:
-            answer = jsonutil.loads(response.content)
-        except jsonutil.JSONDecodeError:
-            answer = None
-        if not isinstance(answer, dict):
-            raise TransientDeliveryError(
-                f"{self.name}: 应答不是JSON对象 (response is not a JSON object: "
-                f"{response.text[:200]!r})"
-            )
+        answer = json_answer(response, self.name)
         code = answer.get("errcode")
         if code != proto.SUCCESS:
             meaning, transient = proto.BUSINESS_CODES.get(
