@@ -111,14 +111,24 @@ def _downloaded(folder: Path) -> Path:
 
 
 def _upload(driver: Any, path: Path) -> None:
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.wait import WebDriverWait
 
     page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.ID, "upload-file").send_keys(str(path))
     driver.find_element(By.ID, "upload").click()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(page))  # the new page
+
+    def replaced(_: Any) -> bool:
+        # While Chromium swaps documents, asking about the old node can fail with an inspector
+        # error instead of a stale-element one: either way the old page is gone.
+        try:
+            page.is_enabled()
+        except WebDriverException:
+            return True
+        return False
+
+    WebDriverWait(driver, 15).until(replaced)  # the new page
     _wait_for(lambda: driver.find_elements(By.ID, "import-result"))
 
 
