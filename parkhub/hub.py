@@ -602,27 +602,18 @@ class Hub:
 
     def status(self) -> dict[str, Any]:
         counts = self.store.status_counts()
+        # configured platforms first; ones removed from config still show while they have rows
+        names = [pc.name for pc in self.config.platforms] + sorted(counts)
         platforms: dict[str, dict[str, Any]] = {}
-        for pc in self.config.platforms:
-            c = counts.get(pc.name, {})
-            platforms[pc.name] = {
+        for name in dict.fromkeys(names):
+            c = counts.get(name, {})
+            platforms[name] = {
                 "sent": c.get("sent", 0),
                 "pending": c.get("pending", 0) + c.get("in_flight", 0),
                 "failed": c.get("failed", 0),
                 "dead": c.get("dead", 0),
                 "superseded": c.get("superseded", 0),
             }
-        for name, c in counts.items():  # platforms removed from config still show
-            platforms.setdefault(
-                name,
-                {
-                    "sent": c.get("sent", 0),
-                    "pending": c.get("pending", 0) + c.get("in_flight", 0),
-                    "failed": c.get("failed", 0),
-                    "dead": c.get("dead", 0),
-                    "superseded": c.get("superseded", 0),
-                },
-            )
         rejected = self.store.raw_messages(statuses=("rejected", "partial"), limit=50)
         calendar = [e.as_dict() for e in self.calendar()]
         return {

@@ -93,7 +93,26 @@ class SourceContext:
     park_id: str
 
 
-class VendorAdapter(abc.ABC, Generic[ConfigT]):
+class _HttpOwner:
+    """One lazily built httpx client per adapter or platform, closed with it."""
+
+    _http: httpx.Client | None
+    _timeout: ClassVar[float] = 15.0
+
+    @property
+    def http(self) -> httpx.Client:
+        if self._http is None:
+            with _HTTP_LOCK:  # dispatcher threads may ask at once: build one client, not eight
+                if self._http is None:
+                    self._http = httpx.Client(timeout=httpx.Timeout(self._timeout, connect=5.0))
+        return self._http
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+
+
+class VendorAdapter(_HttpOwner, abc.ABC, Generic[ConfigT]):
     """A vendor platform, device protocol or file format that feeds parkhub.
 
     Write `parse`; add `pull`/`streams` for sources parkhub polls and `verify_push` for sources
@@ -115,18 +134,6 @@ class VendorAdapter(abc.ABC, Generic[ConfigT]):
         self.source = source
         self.config = config
         self._http = http
-
-    @property
-    def http(self) -> httpx.Client:
-        if self._http is None:
-            with _HTTP_LOCK:  # dispatcher threads may ask at once: build one client, not eight
-                if self._http is None:
-                    self._http = httpx.Client(timeout=httpx.Timeout(15.0, connect=5.0))
-        return self._http
-
-    def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
 
     def check(self) -> None:
         """Raise SourceError if the source cannot be reached with this config."""
@@ -248,8 +255,10 @@ def _field_text(record: Mapping[str, Any] | Record, path: str) -> str | None:
     return str(value)
 
 
-class Platform(abc.ABC, Generic[ConfigT]):
+class Platform(_HttpOwner, abc.ABC, Generic[ConfigT]):
     """A destination: the provincial platform or a department's system."""
+
+    _timeout: ClassVar[float] = 10.0
 
     name: ClassVar[str]
     """Registry name used in parkhub.yaml (`type: provincial`)."""
@@ -260,18 +269,6 @@ class Platform(abc.ABC, Generic[ConfigT]):
     def __init__(self, config: ConfigT, *, http: httpx.Client | None = None) -> None:
         self.config = config
         self._http = http
-
-    @property
-    def http(self) -> httpx.Client:
-        if self._http is None:
-            with _HTTP_LOCK:  # dispatcher threads may ask at once: build one client, not eight
-                if self._http is None:
-                    self._http = httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0))
-        return self._http
-
-    def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
 
     @abc.abstractmethod
     def send(self, report: str, payload: Mapping[str, Any], idempotency_key: str) -> Receipt:
