@@ -592,15 +592,25 @@ def entry_import(
     period: Annotated[
         str | None, typer.Option(help="YYYY-MM, for a CSV without a period column")
     ] = None,
+    move: Annotated[
+        bool,
+        typer.Option(
+            "--move",
+            help="企业迁入: take enterprises stored for another park into this one (audited)",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False,
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
-    """Import a filled workbook or CSV: valid rows are stored, invalid rows are listed."""
+    """Import a filled workbook or CSV: valid rows are stored, invalid rows are listed.
+
+    A file naming an enterprise of another park is refused whole (exit 2) unless --move.
+    """
     from parkhub.entry.importer import format_report
 
     hub = _hub(config)
     try:
-        result = hub.import_entry(file, park, stream=kind, period=period)
+        result = hub.import_entry(file, park, stream=kind, period=period, allow_move=move)
     except ParkhubError as exc:
         err_console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None

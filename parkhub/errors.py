@@ -35,6 +35,21 @@ class InputError(ParkhubError):
         }
 
 
+class ForeignRecordsError(ParkhubError):
+    """An operator's file names records stored for another park: nothing of it was imported."""
+
+    def __init__(self, park_id: str, records: list[InputError]) -> None:
+        self.park_id = park_id
+        self.records = records
+        shown = "; ".join(str(r) for r in records[:5])
+        more = f" (+{len(records) - 5})" if len(records) > 5 else ""
+        super().__init__(
+            f"文件中 {len(records)} 条记录属于其他园区，整个文件未导入；企业迁入请确认后加 --move "
+            f"(records of another park, file not imported; to move them here use --move): "
+            f"{shown}{more}"
+        )
+
+
 class SourceError(ParkhubError):
     """A vendor source could not be reached or answered with an error (pull)."""
 

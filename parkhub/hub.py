@@ -32,7 +32,7 @@ from parkhub.canonical.timeutil import previous_period, utcnow
 from parkhub.config import HubConfig, PlatformConfig, Subscription, platform_config, vendor_config
 from parkhub.entry.importer import MONTHLY, content_type_for, read_metadata
 from parkhub.entry.template import template_bytes
-from parkhub.errors import ConfigError, InputError, SourceError
+from parkhub.errors import ConfigError, ForeignRecordsError, InputError, SourceError
 from parkhub.mappings import load_mapping
 from parkhub.scheduler.calendar import PERIODIC_KINDS, CalendarEntry, deadline_for, entry_for
 from parkhub.scheduler.dispatcher import (
@@ -146,9 +146,16 @@ class Hub:
         stream: str | None = None,
         period: str | None = None,
         actor: str = "cli",
+        allow_move: bool = False,
     ) -> IngestResult:
         """Import an operator's workbook or CSV. The same file twice stores nothing new, but
-        its row problems are reported again."""
+        its row problems are reported again.
+
+        Enterprises and their figures are keyed by credit code across parks, so a file naming
+        another park's enterprise would move it (and its figures) to this park: such a file is
+        refused whole with ForeignRecordsError, unless `allow_move` (an enterprise that really
+        moved in, confirmed by an administrator; audited).
+        """
         if isinstance(path_or_bytes, bytes):
             body, name = path_or_bytes, filename
         else:
@@ -174,6 +181,9 @@ class Hub:
             content_type_for(name or ""),
             meta=raw_meta,
         )
+        foreign = self.foreign_records(park_id, adapter.parse_message(raw).records)
+        if foreign and not allow_move:
+            raise ForeignRecordsError(park_id, foreign)
         result = self.ingest(adapter, raw)
         if result.duplicate:  # stored before: show the operator the file's problems again
             parsed = adapter.parse_message(raw)
@@ -192,9 +202,30 @@ class Hub:
                     "new": result.new,
                     "changed": result.changed,
                     "errors": len(result.errors),
+                    "moved": [f"{e.record} <- {e.reason}" for e in foreign] or None,
                 },
             )
         return result
+
+    def foreign_records(self, park_id: str, records: Iterable[Record]) -> list[InputError]:
+        """Which of `records` are stored for another park (for monthly figures: whose
+        enterprise is on another park's roster), each naming the park that holds it."""
+        out = []
+        for rec in records:
+            owners = [self.store.record(rec.kind, rec.key)]
+            if rec.kind == MONTHLY:
+                owners.append(self.store.record("enterprise", rec.key.partition("|")[0]))
+            other = next((o["park_id"] for o in owners if o and o["park_id"] != park_id), None)
+            if other is not None:
+                out.append(
+                    InputError(
+                        f"{ENTRY_PREFIX}{park_id}",
+                        f"{rec.kind}#{rec.key}",
+                        "统一社会信用代码",
+                        f"属于园区 {other} (stored for park {other})",
+                    )
+                )
+        return out
 
     def entry_template(self, park_id: str, period: str, *, kind: str = MONTHLY) -> bytes:
         """The Excel entry template of a park, prefilled with its enterprises and stored data."""

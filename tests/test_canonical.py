@@ -6,12 +6,14 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from parkhub.canonical import Enterprise, EnterpriseMonthly, Measurement, Park
 from parkhub.canonical.codes import industry_section, normalize_division
 from parkhub.canonical.identifiers import check_credit_code
-from parkhub.canonical.timeutil import month_bounds, previous_period
+from parkhub.canonical.timeutil import SHANGHAI, month_bounds, parse_local, previous_period
 from parkhub.schemas.generate import HERE, all_schemas
 
 # Public example codes from reference/formats.md section 4 (verified there).
@@ -68,7 +70,18 @@ def test_industry_codes() -> None:
 def test_naive_vendor_time_is_beijing_and_stored_utc() -> None:
     m = Measurement(park_id="p", device_id="d", metric="cod", ts=dt.datetime(2026, 10, 1, 8, 0))
     assert m.ts == dt.datetime(2026, 10, 1, 0, 0, tzinfo=dt.UTC)
-    assert m.key == "d|cod|instant|2026-10-01T00:00:00+00:00"
+    assert m.key == "2026-10-01T00:00:00+00:00|d|cod|instant"
+
+
+@given(st.datetimes(min_value=dt.datetime(1980, 1, 1), max_value=dt.datetime(2100, 1, 1)))
+@example(dt.datetime(1991, 7, 1, 12))  # summer time: UTC+9
+@example(dt.datetime(1992, 7, 1, 12))
+def test_vendor_time_fast_path_agrees_with_the_time_zone_database(local: dt.datetime) -> None:
+    """Beijing time -> UTC: the fixed +8 fast path equals zoneinfo, DST years 1986-91 included."""
+    local = local.replace(microsecond=0)
+    expected = local.replace(tzinfo=SHANGHAI).astimezone(dt.UTC)
+    assert parse_local(local.strftime("%Y-%m-%d %H:%M:%S")) == expected
+    assert parse_local(local.strftime("%Y%m%d%H%M%S"), "%Y%m%d%H%M%S") == expected
 
 
 def test_month_bounds_are_beijing_months() -> None:

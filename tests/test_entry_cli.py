@@ -56,3 +56,56 @@ def test_template_fill_import_and_reimport(tmp_path: Path, monkeypatch: pytest.M
     assert json.loads(result.output)["new"] == 1
     result = runner.invoke(app, ["entry", "import", "t.xlsx"])
     assert result.exit_code == 0 and "已导入过" in result.output
+
+
+def test_a_file_naming_another_parks_enterprise_is_refused_unless_moved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Credit codes key enterprises across parks: an import must not silently take one over."""
+    monkeypatch.chdir(tmp_path)
+    config = {
+        "database_url": f"sqlite:///{tmp_path / 'e.db'}",
+        "parks": [
+            {"id": "p1", "name": "鹿城智造小微企业园", "division_code": "330302"},
+            {"id": "p2", "name": "瓯海创业园", "division_code": "330304"},
+        ],
+    }
+    Path("parkhub.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    hub = Hub.open(parse_config(config))
+    from parkhub.canonical import Enterprise
+
+    hub.ingest_records(
+        [Enterprise(park_id="p1", credit_code="913303020000000278", name="温州瓯江电气有限公司")],
+        source="test",
+    )
+    hub.close()
+    Path("roster.csv").write_text(
+        "统一社会信用代码,企业名称,行业代码,是否规上企业,租用面积(平方米),入园日期,状态\r\n"
+        "913303020000000278,温州瓯江电气有限公司,3823,否,1850,2026/11/1,在园\r\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    refused = runner.invoke(app, ["entry", "import", "roster.csv", "--park", "p2"])
+    assert refused.exit_code == 2
+    assert "属于其他园区" in refused.output and "913303020000000278" in refused.output
+    assert "stored for park p1" in refused.output
+
+    def owner() -> str:
+        hub = Hub.open(parse_config(config))
+        try:
+            record = hub.store.record("enterprise", "913303020000000278")
+            assert record is not None
+            return str(record["park_id"])
+        finally:
+            hub.close()
+
+    assert owner() == "p1"  # nothing of the file was stored
+    moved = runner.invoke(app, ["entry", "import", "roster.csv", "--park", "p2", "--move"])
+    assert moved.exit_code == 0, moved.output
+    assert owner() == "p2"
+    hub = Hub.open(parse_config(config))
+    try:
+        [entry] = [a for a in hub.store.audit_log() if a["action"] == "entry_import"]
+    finally:
+        hub.close()
+    assert "enterprise#913303020000000278 <- 属于园区 p1" in entry["detail"]

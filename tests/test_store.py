@@ -6,11 +6,14 @@ import datetime as dt
 import threading
 import time
 
-from sqlalchemy import inspect
+from alembic import command
+from sqlalchemy import insert, inspect, select
 
 from parkhub.canonical import Enterprise, Measurement
+from parkhub.canonical.jsonutil import bytes_hash
 from parkhub.store import Route, Store
 from parkhub.store import schema as t
+from parkhub.store.db import alembic_config, make_engine, migrate
 
 ROUTES = [Route("provincial", "enterprise_roster", "1"), Route("econ", "roster", "2", 50)]
 
@@ -158,3 +161,72 @@ def test_migrations_create_exactly_the_models(store: Store) -> None:
     assert diff == []
     assert {"raw_inbox", "records", "deliveries", "cursors", "audit"} <= tables
     Store.open(str(store.engine.url.render_as_string(hide_password=False))).close()  # idempotent
+
+
+def test_migration_0004_moves_the_time_to_the_front_of_time_series_keys(db_url: str) -> None:
+    """A database written before 0004 keeps its readings: the same reading again is no news."""
+    engine = make_engine(db_url)
+    migrate(engine, "0003")
+    reading = Measurement(
+        park_id="p1", device_id="qs:DB-E01", metric="electricity", ts=dt.datetime(2026, 10, 1, 8)
+    )
+    old_key = "qs:DB-E01|electricity|instant|2026-10-01T00:00:00+00:00"
+    now = dt.datetime.now(dt.UTC)
+    stamps = {"created_at": now, "updated_at": now}
+    with engine.begin() as conn:
+        rid = conn.execute(
+            insert(t.records)
+            .values(
+                kind="measurement",
+                key=old_key,
+                park_id="p1",
+                revision=1,
+                content_hash=bytes_hash(reading.document_json()),
+                ts=reading.ts,
+                doc=reading.document_json().decode(),
+                source="test",
+                **stamps,
+            )
+            .returning(t.records.c.id)
+        ).scalar_one()
+        conn.execute(
+            insert(t.deliveries).values(
+                record_id=rid,
+                record_kind="measurement",
+                record_key=old_key,
+                revision=1,
+                park_id="p1",
+                platform="energy",
+                report="readings",
+                mapping_version="1",
+                idempotency_key="ph1-old",
+                status="sent",
+                next_attempt_at=now,
+                **stamps,
+            )
+        )
+        roster = {"kind": "enterprise", "key": "913303020000000278", "park_id": "p1"}
+        conn.execute(
+            insert(t.records).values(
+                **roster, revision=1, content_hash="x", doc="{}", source="test", **stamps
+            )
+        )
+    migrate(engine, "head")
+    with engine.connect() as conn:
+        keys = dict(conn.execute(select(t.records.c.kind, t.records.c.key)).all())
+        delivered = conn.execute(select(t.deliveries.c.record_key, t.deliveries.c.idempotency_key))
+        assert delivered.all() == [(reading.key, "ph1-old")]  # the key issued stays
+    assert keys == {"measurement": reading.key, "enterprise": "913303020000000278"}
+    assert reading.key == "2026-10-01T00:00:00+00:00|qs:DB-E01|electricity|instant"
+    store = Store(engine)
+    energy = [Route("energy", "readings", "1")]
+    with store.begin() as conn:
+        again = store.upsert_records(
+            conn, [reading], source="test", raw_id=None, routes=lambda k, p: energy
+        )
+    assert (again.new, again.changed, again.unchanged, again.deliveries) == (0, 0, 1, 0)
+    command.downgrade(alembic_config(engine), "0003")  # and back
+    with engine.connect() as conn:
+        key = conn.execute(select(t.records.c.key).where(t.records.c.id == rid)).scalar()
+    assert key == old_key
+    store.close()

@@ -30,12 +30,18 @@ def to_epoch_ms(value: _dt.datetime) -> int:
     return int(as_utc(value).timestamp() * 1000)
 
 
+_EIGHT_HOURS = _dt.timedelta(hours=8)
+_NO_DST_SINCE = 1992  # China kept daylight saving time from 1986 to 1991, none since
+
+
 def parse_local(text: str, fmt: str = "%Y-%m-%d %H:%M:%S") -> _dt.datetime:
     """Parse a Beijing-time string in `fmt` into an aware UTC datetime."""
     if fmt == "%Y-%m-%d %H:%M:%S" and len(text) == 19 and text[10] == " ":
         parsed = _dt.datetime.fromisoformat(text)  # C fast path for the common vendor format
     else:
         parsed = _dt.datetime.strptime(text, fmt)
+    if parsed.year >= _NO_DST_SINCE:  # a fixed UTC+8: no zoneinfo lookup on the hot path
+        return (parsed - _EIGHT_HOURS).replace(tzinfo=UTC)
     return parsed.replace(tzinfo=SHANGHAI).astimezone(UTC)
 
 

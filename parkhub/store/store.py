@@ -23,7 +23,7 @@ from parkhub.canonical.timeutil import utcnow
 from parkhub.errors import InputError
 
 from . import schema as t
-from .db import make_engine, migrate
+from .db import WalCheckpointer, make_engine, migrate, sqlite_file
 
 UPSERT_CHUNK = 500  # rows per multi-VALUES statement: under SQLite's 32766 bind-variable limit
 RECORD_COLUMNS = ("kind", "key", "park_id", "revision", "content_hash", "ts", "doc", "source",
@@ -196,6 +196,8 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        path = sqlite_file(engine)
+        self._checkpointer = WalCheckpointer(path) if path else None
         self._sql_cache: dict[tuple[str, int], str] = {}
         m = "?" if self.dialect == "sqlite" else "%s"
         # The statements of every ingest transaction, for the driver (SQLAlchemy's Core costs
@@ -234,6 +236,8 @@ class Store:
         return store
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self.engine.dispose()
 
     @contextmanager

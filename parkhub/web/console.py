@@ -56,7 +56,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from parkhub.adapters.base import RawMessage
 from parkhub.adapters.vendors.manual import MONTHLY_VALUES
 from parkhub.alerts import park_calendar
 from parkhub.canonical import jsonutil
@@ -68,11 +67,10 @@ from parkhub.entry.importer import (
     UNIT_FACTORS,
     XLSX_CONTENT_TYPE,
     Column,
-    content_type_for,
     format_report,
 )
 from parkhub.entry.template import template_filename
-from parkhub.errors import ConfigError, ParkhubError
+from parkhub.errors import ConfigError, ForeignRecordsError, ParkhubError
 from parkhub.hub import ENTRY_PREFIX, Hub, IngestResult
 from parkhub.store import schema as t
 from parkhub.store.accounts import AccountError, Accounts, Session, User, check_password_strength
@@ -1060,37 +1058,13 @@ class Console:
         )
         return response
 
-    def foreign_records(
-        self,
-        park_id: str,
-        body: bytes,
-        filename: str,
-        *,
-        stream: str | None = None,
-        period: str | None = None,
-    ) -> list[dict[str, Any]]:
-        """Rows of an entry file whose records are another park's (the same enterprise, or its
-        figures of the period, stored for another park): importing would overwrite them and move
-        them to this park, so the file is refused whole. A dry run of the importer's parse."""
-        meta: dict[str, Any] = {"filename": filename}
-        if period:
-            meta["period"] = period
-        raw = RawMessage(
-            f"{ENTRY_PREFIX}{park_id}",
-            stream or "auto",
-            body,
-            content_type_for(filename),
-            meta=meta,
-        )
-        parsed = self.hub.adapter(f"{ENTRY_PREFIX}{park_id}").parse_message(raw)
+    @staticmethod
+    def foreign_rows(exc: ForeignRecordsError) -> list[dict[str, Any]]:
+        """The refused file's rows for the page: records stored for another park would be
+        overwritten and moved to this park, so the file is refused whole."""
         out = []
-        for rec in parsed.records:
-            code, _, when = rec.key.partition("|")
-            owners = [self.hub.store.record(rec.kind, rec.key)]
-            if rec.kind == MONTHLY:  # an enterprise of another park's roster
-                owners.append(self.hub.store.record("enterprise", code))
-            if all(o is None or o["park_id"] == park_id for o in owners):
-                continue
+        for err in exc.records:
+            code, _, when = err.record.partition("#")[2].partition("|")
             out.append(
                 {
                     "level": "error",
@@ -1111,11 +1085,10 @@ class Console:
         self, body: bytes, park_id: str, filename: str, actor: str
     ) -> tuple[IngestResult | None, list[dict[str, Any]]]:
         """Import an uploaded file unless it touches another park's records."""
-        foreign = self.foreign_records(park_id, body, filename)
-        if foreign:
-            return None, foreign
         try:
             return self.hub.import_entry(body, park_id, filename=filename, actor=actor), []
+        except ForeignRecordsError as exc:
+            return None, self.foreign_rows(exc)
         except ParkhubError as exc:
             raise Denied(400, "无法导入该文件", str(exc)) from None
 
@@ -1219,10 +1192,16 @@ class Console:
         note = f"网页填报 {user} {utcnow().isoformat(timespec='microseconds')}"
         body = form_csv(credit_code, period_text, values, note)
         filename = f"网页填报_{credit_code or 'new'}.csv"
-        foreign = self.foreign_records(
-            park_id, body, filename, stream=MONTHLY, period=period_text or None
-        )
-        if foreign:
+        try:
+            result = self.hub.import_entry(
+                body,
+                park_id,
+                filename=filename,
+                stream=MONTHLY,
+                period=period_text or None,
+                actor=f"web:{user}",
+            )
+        except ForeignRecordsError as exc:
             return self._form_page(
                 request,
                 session,
@@ -1231,18 +1210,14 @@ class Console:
                 credit_code,
                 "",
                 values,
-                {"credit_code": [f"{p['reason_zh']} ({p['reason_en']})" for p in foreign]},
+                {
+                    "credit_code": [
+                        f"{p['reason_zh']} ({p['reason_en']})" for p in self.foreign_rows(exc)
+                    ]
+                },
                 [],
                 status_code=422,
             )
-        result = self.hub.import_entry(
-            body,
-            park_id,
-            filename=filename,
-            stream=MONTHLY,
-            period=period_text or None,
-            actor=f"web:{user}",
-        )
         problems = format_report(result, include_warnings=True)
         saved = result.new + result.changed + result.unchanged
         if not result.errors and saved:
