@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -44,6 +44,7 @@ from parkhub.scheduler.dispatcher import (
 from parkhub.scheduler.reports import MonthlyInputs, build_park_monthly
 from parkhub.scheduler.service import Job
 from parkhub.store import Route, Store, database_url
+from parkhub.store.pipeline import Written
 
 log = logging.getLogger("parkhub")
 CONFIG_SOURCE = "parkhub.config"
@@ -324,6 +325,67 @@ class Hub:
                 self.store.set_cursor(conn, raw.source, cursor[0], cursor[1])
         return result
 
+    def ingest_many(
+        self,
+        adapter: VendorAdapter[Any],
+        messages: Iterable[tuple[RawMessage, tuple[str, str | None] | None]],
+    ) -> Iterator[IngestResult]:
+        """`ingest` for a stream of (message, cursor), as a pull yields them; one result each,
+        once its transaction is committed.
+
+        On PostgreSQL the next message is parsed while the server stores this one
+        (parkhub.store.pipeline); on SQLite, the database being in this process, it is
+        `ingest` one message after the other.
+        """
+        if self.store.dialect != "postgresql":
+            for raw, cursor in messages:
+                yield self.ingest(adapter, raw, cursor=cursor)
+            return
+        with self.store.pipelined_writer(self.routes) as writer:
+            pulled = iter(messages)
+            while True:
+                try:
+                    raw, cursor = next(pulled)
+                except StopIteration:
+                    break
+                except BaseException:  # the source failed: what it gave before stays stored
+                    yield from self._written(writer.finish())
+                    raise
+                parsed = adapter.parse_message(raw)  # meanwhile the server stores the last one
+                done = writer.send(
+                    source=raw.source,
+                    stream=raw.stream,
+                    body=raw.body,
+                    content_type=raw.content_type,
+                    received_at=raw.received_at,
+                    meta=dict(raw.meta) or None,
+                    records=parsed.records,
+                    errors=parsed.errors,
+                    cursor=cursor,
+                    tag=parsed,
+                )
+                yield from self._written(done)
+            yield from self._written(writer.finish())
+
+    def _written(self, done: list[tuple[ParseResult, Written]]) -> Iterator[IngestResult]:
+        for parsed, w in done:
+            if w.duplicate:
+                yield IngestResult(w.raw_id, duplicate=True)
+                continue
+            self._woke(w.deliveries)
+            for err in parsed.errors:
+                log.warning("rejected record: %s", err)
+            yield IngestResult(
+                w.raw_id,
+                status=w.status,
+                new=w.new,
+                changed=w.changed,
+                unchanged=w.unchanged,
+                deliveries=w.deliveries,
+                errors=parsed.errors,
+                warnings=parsed.warnings,
+            )
+
     def _parse_into(
         self,
         conn: Any,
@@ -361,10 +423,12 @@ class Hub:
             try:
                 for stream in sc.streams or adapter.streams:
                     cursor = self.store.get_cursor(name, stream)
-                    for batch in adapter.pull(stream, cursor):
-                        result.add(
-                            self.ingest(adapter, batch.message, cursor=(stream, batch.next_cursor))
-                        )
+                    pages = (
+                        (batch.message, (stream, batch.next_cursor))
+                        for batch in adapter.pull(stream, cursor)
+                    )
+                    for ingested in self.ingest_many(adapter, pages):
+                        result.add(ingested)
             except SourceError as exc:
                 result.failure = str(exc)
                 log.error("sync %s failed: %s", name, exc)

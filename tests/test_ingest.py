@@ -9,9 +9,11 @@ import pytest
 from parkhub.adapters.base import ParseResult
 from parkhub.adapters.vendors import qisheng as qisheng_mod
 from parkhub.hub import Hub
+from parkhub.sandbox.provincial_sim import ProvincialSim
 from parkhub.sandbox.qisheng_sim import QishengSim
 from parkhub.sandbox.server import ServerHandle
 from parkhub.store import schema as t
+from tests.helpers import make_config
 
 
 def _raw_rows(hub: Hub) -> list[dict[str, Any]]:
@@ -140,3 +142,104 @@ def test_push_kept_but_never_parsed_is_recovered(hub: Hub) -> None:
     [result] = hub.recover_inbox()
     assert result.raw_id == raw_id and result.status == "parsed" and result.new == 3
     assert hub.recover_inbox() == []  # parsed now: nothing left to recover
+
+
+def _reading_pages(count: int, *, per_page: int = 3, meter: str = "DB-E0001") -> list[bytes]:
+    """Qisheng meter-reading pages (the shape of the simulator's), `per_page` readings each."""
+    import orjson
+
+    pages = []
+    for p in range(count):
+        rows = [
+            {
+                "id": p * per_page + i + 1,
+                "meterNo": meter,
+                "meterType": "electric",
+                "readTime": f"2026-10-{p + 1:02d} {i:02d}:00:00",
+                "value": 100.0 + i,
+                "unit": "kWh",
+                "periodType": "day",
+            }
+            for i in range(per_page)
+        ]
+        pages.append(orjson.dumps({"code": 0, "data": {"records": rows, "hasMore": True}}))
+    return pages
+
+
+def test_pages_stored_before_a_source_failure_stay_stored(hub: Hub) -> None:
+    """A pull that fails on its third page keeps the two before it, and the cursor with them
+    (on PostgreSQL the second page is still in flight when the source fails)."""
+    from parkhub.adapters.base import RawMessage
+    from parkhub.errors import SourceError
+
+    adapter = hub.adapter("qisheng-lc")
+    bodies = _reading_pages(2)
+
+    def pull() -> Any:
+        for n, body in enumerate(bodies, start=1):
+            yield RawMessage("qisheng-lc", "readings", body), ("readings", str(n * 3))
+        raise SourceError("qisheng-lc: HTTP 503 on page 3")
+
+    results = []
+    with pytest.raises(SourceError):
+        for res in hub.ingest_many(adapter, pull()):
+            results.append(res)
+    assert [r.new for r in results] == [3, 3]
+    assert hub.store.count_records()["measurement"] == 6
+    assert hub.store.get_cursor("qisheng-lc", "readings") == "6"
+
+
+def test_a_page_the_database_refuses_is_rolled_back_alone(
+    pg_url: str,
+    qisheng: tuple[QishengSim, ServerHandle],
+    provincial: tuple[ProvincialSim, ServerHandle],
+) -> None:
+    """PostgreSQL: a page whose transaction fails on the server leaves nothing of itself (its
+    records, raw message and cursor roll back together); pages before it stay, and the hub
+    carries on with a fresh connection."""
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
+
+    from parkhub.adapters.base import RawMessage
+
+    hub = Hub.open(make_config(qisheng[1].url, provincial[1].url, pg_url), url=pg_url)
+    try:
+        adapter = hub.adapter("qisheng-lc")
+        first, second, third = _reading_pages(3)
+        stream = [
+            (RawMessage("qisheng-lc", "readings", first), ("readings", "3")),
+            (RawMessage("qisheng-lc", "readings", second), ("readings", "6")),
+            # cursors.stream is 64 characters: the server refuses this page's transaction
+            (RawMessage("qisheng-lc", "readings", third), ("r" * 65, "9")),
+        ]
+        done = []
+        with pytest.raises((DBAPIError, psycopg.Error)):
+            for res in hub.ingest_many(adapter, stream):
+                done.append(res)
+        assert [r.new for r in done] == [3, 3]
+        assert hub.store.count_records()["measurement"] == 6
+        assert hub.store.get_cursor("qisheng-lc", "readings") == "6"
+        assert len(_raw_rows(hub)) == 2
+        [again] = hub.ingest_many(adapter, [(stream[2][0], ("readings", "9"))])
+        assert again.new == 3 and hub.store.get_cursor("qisheng-lc", "readings") == "9"
+    finally:
+        hub.close()
+
+
+def test_an_over_long_device_id_fails_alone(hub: Hub) -> None:
+    """A key longer than the store takes is a bad record of the page, not a failed page."""
+    import orjson
+
+    from parkhub.adapters.base import RawMessage
+
+    [good] = _reading_pages(1, per_page=2)
+    page = orjson.loads(good)
+    page["data"]["records"][1]["meterNo"] = "M" * 200
+    [res] = hub.ingest_many(
+        hub.adapter("qisheng-lc"),
+        [(RawMessage("qisheng-lc", "readings", orjson.dumps(page)), ("readings", "2"))],
+    )
+    assert res.status == "partial" and res.new == 1
+    [error] = res.errors
+    assert error.record == "readings#2" and error.field == "meterNo"
+    assert "128" in error.reason

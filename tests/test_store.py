@@ -14,6 +14,7 @@ from parkhub.canonical.jsonutil import bytes_hash
 from parkhub.store import Route, Store
 from parkhub.store import schema as t
 from parkhub.store.db import alembic_config, make_engine, migrate
+from parkhub.store.store import idempotency_key
 
 ROUTES = [Route("provincial", "enterprise_roster", "1"), Route("econ", "roster", "2", 50)]
 
@@ -45,8 +46,17 @@ def test_revisions_and_deliveries(store: Store) -> None:
         (2, "econ", "pending"),
         (2, "provincial", "pending"),
     ]
+    # the same key on SQLite (computed here) and PostgreSQL (computed by the server)
     keys = {d["idempotency_key"] for d in store.deliveries()}
-    assert len(keys) == 4 and all(k.startswith("ph1-") for k in keys)
+    assert keys == {
+        idempotency_key("enterprise", "913303020000000278", revision, platform, report, version)
+        for revision in (1, 2)
+        for platform, report, version in (
+            ("provincial", "enterprise_roster", "1"),
+            ("econ", "roster", "2"),
+        )
+    }
+    assert all(k.startswith("ph2-") and len(k) == 44 for k in keys)
 
 
 def test_last_one_wins_inside_a_batch(store: Store) -> None:

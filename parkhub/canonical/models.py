@@ -51,7 +51,12 @@ class Period(StrEnum):
 
 
 class Record(BaseModel):
-    """Base of every canonical record."""
+    """Base of every canonical record.
+
+    The fields a key is made of are bounded so that every key fits the store's 255 characters:
+    an over-long device id fails as a bad record with its field named, never as a database
+    error that would fail the whole batch.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -154,7 +159,7 @@ class Enterprise(Record):
 
 class Device(Record):
     kind: ClassVar[str] = "device"
-    device_id: str = Field(min_length=1)
+    device_id: str = Field(min_length=1, max_length=128)
     device_type: str = Field(description="electric_meter, water_meter, smoke_detector, ...")
     name: str | None = None
     vendor: str | None = None
@@ -180,15 +185,19 @@ class Measurement(Record):
     """One value of one metric of one device: a reading, or an aggregate over a period."""
 
     kind: ClassVar[str] = "measurement"
-    device_id: str = Field(min_length=1)
-    metric: str = Field(min_length=1, description="canonical metric, e.g. electricity, cod")
+    device_id: str = Field(min_length=1, max_length=128)
+    metric: str = Field(
+        min_length=1, max_length=64, description="canonical metric, e.g. electricity, cod"
+    )
     ts: dt.datetime = Field(description="sampling instant, or the period start")
     period: Period = Period.INSTANT
     value: float | None = None
     unit: str | None = None
     quality: Quality = Quality.NORMAL
     credit_code: str | None = None
-    stat: str | None = Field(None, description="avg, min, max, cou (HJ 212), or none")
+    stat: str | None = Field(
+        None, max_length=16, description="avg, min, max, cou (HJ 212), or none"
+    )
     extra: dict[str, Any] | None = None
 
     _ts = field_validator("ts")(classmethod(_aware_ts))
@@ -216,7 +225,7 @@ class Event(Record):
     """Something that happened: an alarm, a fault, a device going offline, a hidden danger."""
 
     kind: ClassVar[str] = "event"
-    event_id: str = Field(min_length=1, description="source-unique id")
+    event_id: str = Field(min_length=1, max_length=255, description="source-unique id")
     event_kind: EventKind
     ts: dt.datetime
     device_id: str | None = None
@@ -304,7 +313,7 @@ class EnvironmentalData(Record):
     """
 
     kind: ClassVar[str] = "environmental_data"
-    device_id: str = Field(min_length=1)
+    device_id: str = Field(min_length=1, max_length=128)
     ts: dt.datetime = Field(description="sampling instant, or the period start")
     period: Period
     system_code: str | None = Field(None, description="HJ 212 ST of the source, e.g. 32")

@@ -11,9 +11,9 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from hashlib import blake2b
+from hashlib import sha256
 from itertools import chain
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 
@@ -24,6 +24,9 @@ from parkhub.errors import InputError
 
 from . import schema as t
 from .db import WalCheckpointer, make_engine, migrate, sqlite_file
+
+if TYPE_CHECKING:
+    from .pipeline import PipelinedWriter
 
 UPSERT_CHUNK = 500  # rows per multi-VALUES statement: under SQLite's 32766 bind-variable limit
 RECORD_COLUMNS = ("kind", "key", "park_id", "revision", "content_hash", "ts", "doc", "source",
@@ -47,32 +50,55 @@ _ON_RECORD_CONFLICT = (
 _ON_OUTBOX_CONFLICT = (
     'ON CONFLICT ("record_id","platform","report","revision","mapping_version") DO NOTHING'
 )
-# PostgreSQL: one column array per varying value, bound in binary (%b) and unnested by the
-# server; the values shared by every row (revision 1, source, raw id, times, status...) are
-# bound once per statement.
-_PG_UPSERT = (
-    f"INSERT INTO records ({_RECORD_COLS}) "
-    "SELECT kind, key, park_id, 1, content_hash, ts, doc, %b::varchar, %b::bigint, %b, %b "
-    "FROM unnest(%b::varchar[], %b::varchar[], %b::varchar[], %b::varchar[], "
-    "%b::timestamptz[], %b::text[]) AS u(kind, key, park_id, content_hash, ts, doc) "
-    f"{_ON_RECORD_CONFLICT}"
+# PostgreSQL: one statement per batch does it all on the server, so nothing waits for a
+# round trip: the records come as one binary array per column (unnested by the server), the
+# upsert's RETURNING feeds the supersede and the outbox insert through CTEs, and the outbox
+# rows (one per record and route of its route set, idempotency key included) are made there.
+# `raw` is the raw message: a bound id (or NULL), or, for the pipelined writer, the insert of
+# the message itself, so a duplicate message (no row) stores no record.
+_PG_RAW_ID = "raw AS (SELECT %b::bigint AS id)"
+_PG_RAW_INSERT = (
+    "raw AS (INSERT INTO raw_inbox (source, stream, received_at, content_type, body, "
+    "body_hash, status, reason, errors, record_count, parse_attempts, parsed_at, meta) "
+    "VALUES (%b, %b, %b, %b, %b, %b, %b, %b, %b, %b, 1, %b, %b) "
+    "ON CONFLICT (source, body_hash) DO NOTHING RETURNING id)"
 )
-_PG_OUTBOX = (
-    f"INSERT INTO deliveries ({_OUTBOX_COLS}) "
-    "SELECT record_id, record_kind, record_key, revision, park_id, platform, report, "
-    "mapping_version, idempotency_key, correction, 'pending', priority, 0, %b, %b, %b "
-    "FROM unnest(%b::bigint[], %b::varchar[], %b::varchar[], %b::int[], %b::varchar[], "
-    "%b::varchar[], %b::varchar[], %b::varchar[], %b::varchar[], %b::int[], %b::int[]) "
-    "AS u(record_id, record_kind, record_key, revision, park_id, platform, report, "
-    "mapping_version, idempotency_key, correction, priority) "
-    f"{_ON_OUTBOX_CONFLICT}"
+_PG_WRITE = (
+    "WITH {raw}, "
+    "input AS (SELECT * FROM unnest(%b::varchar[], %b::varchar[], %b::varchar[], "
+    "%b::varchar[], %b::timestamptz[], %b::text[], %b::int[]) "
+    "AS u(kind, key, park_id, content_hash, ts, doc, route_set)), "
+    f"up AS (INSERT INTO records ({_RECORD_COLS}) "
+    "SELECT input.kind, input.key, input.park_id, 1, input.content_hash, input.ts, input.doc, "
+    "%b::varchar, raw.id, %b, %b FROM input, raw "
+    f"{_ON_RECORD_CONFLICT}), "
+    # an older revision not yet delivered is replaced by the new one, never sent after it
+    "sup AS (UPDATE deliveries SET status = 'superseded', updated_at = %b, lease_owner = NULL, "
+    "lease_until = NULL WHERE record_id IN (SELECT id FROM up WHERE revision > 1) "
+    "AND status IN ('pending', 'failed', 'dead')), "
+    "routes AS (SELECT * FROM unnest(%b::int[], %b::varchar[], %b::varchar[], %b::varchar[], "
+    "%b::int[]) AS r(route_set, platform, report, mapping_version, priority)), "
+    f"ins AS (INSERT INTO deliveries ({_OUTBOX_COLS}) "
+    "SELECT up.id, up.kind, up.key, up.revision, up.park_id, r.platform, r.report, "
+    "r.mapping_version, 'ph2-' || left(encode(sha256(convert_to(concat_ws(chr(31), up.kind, "
+    "up.key, up.revision, r.platform, r.report, r.mapping_version), 'UTF8')), 'hex'), 40), "
+    "(up.revision > 1)::int, 'pending', r.priority, 0, %b, %b, %b "
+    "FROM up JOIN input ON input.kind = up.kind AND input.key = up.key "
+    "JOIN routes r ON r.route_set = input.route_set "
+    f"{_ON_OUTBOX_CONFLICT} RETURNING 1) "
+    "SELECT {raw_id}, count(*) FILTER (WHERE up.revision = 1), "
+    "count(*) FILTER (WHERE up.revision > 1), (SELECT count(*) FROM ins) FROM up"
 )
-_PG_SUPERSEDE = (
-    "UPDATE deliveries SET status='superseded', updated_at=%b, lease_owner=NULL, "
-    "lease_until=NULL WHERE record_id = ANY(%b::bigint[]) "
-    "AND status IN ('pending', 'failed', 'dead')"
+# The answer: (raw id, duplicate, new, changed, deliveries). A duplicate message inserts no
+# raw row; the one kept before is named.
+_PG_UPSERT = _PG_WRITE.format(raw=_PG_RAW_ID, raw_id="NULL::bigint, false")
+_PG_INGEST = _PG_WRITE.format(
+    raw=_PG_RAW_INSERT,
+    raw_id="COALESCE((SELECT id FROM raw), "
+    "(SELECT id FROM raw_inbox WHERE source = %b AND body_hash = %b)), "
+    "NOT EXISTS (SELECT 1 FROM raw)",
 )
-PG_CHUNK = 250  # rows per statement on PostgreSQL: the server runs one while we build the next
+PG_CHUNK = 5000  # records per statement when upserting outside the pipelined writer
 _HAS_TS: dict[type[Record], bool] = {}  # record class -> has an event time (a `ts` field)
 
 
@@ -92,14 +118,25 @@ def _event_time(rec: Record) -> dt.datetime | None:
     return getattr(rec, "ts") if has_ts else None  # noqa: B009
 
 
-def _pg_columns(chunk: Sequence[tuple[tuple[str, str], Record]]) -> tuple[Any, ...]:
-    """The per-row values of an upsert, as one list per column (unnested by the server)."""
+def _pg_write_params(
+    chunk: Sequence[tuple[tuple[str, str], Record]], routes: RouteFn, source: str
+) -> tuple[Any, ...]:
+    """The parameters of a PostgreSQL write (_PG_WRITE) after its `raw` part: one list per
+    record column (unnested by the server), the shared values, and the route sets.
+
+    Each record names its route set: the platform reports it goes to (a report's `accepts`
+    filter decides per record). Records of one kind and park mostly share one set, so the
+    routes travel once per set, not once per record.
+    """
     kinds: list[str] = []
     keys: list[str] = []
     parks: list[str] = []
     hashes: list[str] = []
     times: list[dt.datetime | None] = []
     docs: list[str] = []
+    route_sets: list[int] = []
+    sets: dict[tuple[Route, ...], int] = {}
+    found: dict[tuple[str, str], tuple[tuple[Route, ...], bool]] = {}
     for (kind, key), rec in chunk:
         blob = rec.document_json()
         kinds.append(kind)
@@ -108,7 +145,35 @@ def _pg_columns(chunk: Sequence[tuple[tuple[str, str], Record]]) -> tuple[Any, .
         hashes.append(bytes_hash(blob))
         times.append(_event_time(rec))
         docs.append(blob.decode())
-    return kinds, keys, parks, hashes, _array(times), docs
+        subscribed = found.get((kind, rec.park_id))
+        if subscribed is None:
+            chosen = tuple(routes(kind, rec.park_id))
+            subscribed = found[(kind, rec.park_id)] = (
+                chosen,
+                any(r.accepts is not None for r in chosen),
+            )
+        chosen, filtered = subscribed
+        if filtered:  # the report takes only some records of this kind
+            chosen = tuple(r for r in chosen if r.accepts is None or r.accepts(rec))
+        index = sets.get(chosen)
+        if index is None:
+            index = sets[chosen] = len(sets)
+        route_sets.append(index)
+    columns: tuple[list[Any], ...] = ([], [], [], [], [])
+    for chosen, index in sets.items():
+        for r in chosen:
+            for column, value in zip(
+                columns, (index, r.platform, r.report, r.mapping_version, r.priority), strict=True
+            ):
+                column.append(value)
+    now = utcnow()
+    return (
+        kinds, keys, parks, hashes, _array(times), docs, route_sets,  # input
+        source, now, now,  # up
+        now,  # sup
+        *(c or None for c in columns),  # routes (a NULL array unnests to no rows)
+        now, now, now,  # ins
+    )  # fmt: skip
 
 
 def _array(values: list[Any]) -> list[Any] | None:
@@ -159,7 +224,6 @@ class UpsertResult:
     changed: int = 0
     unchanged: int = 0
     deliveries: int = 0
-    changed_ids: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,9 +249,14 @@ class Claimed:
 def idempotency_key(
     kind: str, key: str, revision: int, platform: str, report: str, mapping_version: str
 ) -> str:
-    """The key every platform gets: record key + revision + platform + mapping version."""
+    """The key every platform gets: record key + revision + platform + mapping version.
+
+    `ph2-` and the first 40 hex digits of SHA-256 over the six values joined by U+001F: the
+    same on SQLite (here) and PostgreSQL (computed by the server, in _PG_WRITE). Keys issued
+    before (`ph1-`, BLAKE2b) stay on their deliveries: they are what the platforms saw.
+    """
     text = f"{kind}\x1f{key}\x1f{revision}\x1f{platform}\x1f{report}\x1f{mapping_version}"
-    return "ph1-" + hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
+    return "ph2-" + hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
 class Store:
@@ -370,6 +439,7 @@ class Store:
         routes: RouteFn,
         result: UpsertResult,
         latest: dict[tuple[str, str], Record],
+        changed_ids: list[int],
     ) -> list[tuple[Any, ...]]:
         """Count what `touched` (new or changed rows) were; one outbox row per route each."""
         deliveries: list[tuple[Any, ...]] = []
@@ -379,7 +449,7 @@ class Store:
                 result.new += 1
             else:
                 result.changed += 1
-                result.changed_ids.append(rec_id)
+                changed_ids.append(rec_id)
             subscribed = found.get((kind, park_id))
             if subscribed is None:
                 subscribed = found[(kind, park_id)] = routes(kind, park_id)
@@ -388,10 +458,10 @@ class Store:
                     continue  # the report takes only some records of this kind
                 # idempotency_key(), inlined: this runs once per outbox row
                 text = f"{kind}\x1f{key}\x1f{revision}\x1f{r.platform}\x1f{r.report}\x1f"
-                digest = blake2b((text + r.mapping_version).encode(), digest_size=20).hexdigest()
+                digest = sha256((text + r.mapping_version).encode()).hexdigest()
                 deliveries.append((
                     rec_id, kind, key, revision, park_id, r.platform, r.report, r.mapping_version,
-                    "ph1-" + digest, int(revision > 1), r.priority,
+                    "ph2-" + digest[:40], int(revision > 1), r.priority,
                 ))  # fmt: skip
         result.deliveries += len(deliveries)
         return deliveries
@@ -431,10 +501,11 @@ class Store:
             cursor.execute(self._sqlite_upsert_sql(n), params)
             touched.extend(cursor.fetchall())
         result.unchanged = len(rows) - len(touched)
-        deliveries = self._deliveries(touched, routes, result, latest)
-        if result.changed_ids:
+        changed_ids: list[int] = []
+        deliveries = self._deliveries(touched, routes, result, latest, changed_ids)
+        if changed_ids:
             # An older revision not yet delivered is replaced by the new one, never sent after.
-            ids = result.changed_ids
+            ids = changed_ids
             for start in range(0, len(ids), UPSERT_CHUNK):
                 chunk = ids[start : start + UPSERT_CHUNK]
                 cursor.execute(
@@ -472,11 +543,7 @@ class Store:
             )
         return sql
 
-    # PostgreSQL: pipeline mode, so that the server (on its own core) stores one chunk while
-    # we build the next. psycopg reads pipeline results in order, all that were sent, so the
-    # next chunk is built before reading this one's RETURNING and sent only after it: each wait
-    # covers one upsert and the outbox rows of the chunk before. Statements run in order, in
-    # the caller's transaction.
+    # PostgreSQL: one statement per chunk (_PG_WRITE), in the caller's transaction.
 
     def _upsert_pg(
         self,
@@ -487,28 +554,21 @@ class Store:
         routes: RouteFn,
         result: UpsertResult,
     ) -> None:
-        now = utcnow()
         items = list(latest.items())
-        chunks = [items[i : i + PG_CHUNK] for i in range(0, len(items), PG_CHUNK)]
-        conn = cursor.connection
-        with conn.pipeline():
-            sent = conn.cursor()
-            sent.execute(_PG_UPSERT, (source, raw_id, now, now, *_pg_columns(chunks[0])))
-            for k in range(1, len(chunks) + 1):
-                following = _pg_columns(chunks[k]) if k < len(chunks) else None
-                touched = sent.fetchall()  # chunk k-1: new and changed rows
-                if following is not None:
-                    sent = conn.cursor()
-                    sent.execute(_PG_UPSERT, (source, raw_id, now, now, *following))
-                changed_before = len(result.changed_ids)
-                deliveries = self._deliveries(touched, routes, result, latest)
-                if len(result.changed_ids) > changed_before:
-                    # before the new rows go in: they must not be superseded themselves
-                    cursor.execute(_PG_SUPERSEDE, (now, result.changed_ids[changed_before:]))
-                if deliveries:
-                    columns = map(list, zip(*deliveries, strict=True))
-                    cursor.execute(_PG_OUTBOX, (now, now, now, *columns))
+        for start in range(0, len(items), PG_CHUNK):
+            chunk = items[start : start + PG_CHUNK]
+            cursor.execute(_PG_UPSERT, (raw_id, *_pg_write_params(chunk, routes, source)))
+            _, _, new, changed, deliveries = cursor.fetchone()
+            result.new += new
+            result.changed += changed
+            result.deliveries += deliveries
         result.unchanged = len(items) - result.new - result.changed
+
+    def pipelined_writer(self, routes: RouteFn) -> PipelinedWriter[Any]:
+        """PostgreSQL: a writer that stores raw messages without waiting for the server."""
+        from .pipeline import PipelinedWriter
+
+        return PipelinedWriter(self, routes)
 
     def records_of(
         self, kind: str, *, park_id: str | None = None, conn: Connection | None = None

@@ -72,7 +72,13 @@ ALARM_KINDS = {
     "accident": EventKind.INCIDENT,
 }
 METER_METRICS = {"electric": "electricity", "water": "water", "gas": "gas"}
-READING_FIELDS = {"value": "value", "ts": "readTime"}
+READING_FIELDS = {
+    "value": "value",
+    "ts": "readTime",
+    "device_id": "meterNo",
+    "unit": "unit",
+    "credit_code": "entCreditCode",
+}
 _DAY, _INSTANT = Period.DAY, Period.INSTANT
 WAN = units.factor("万元", "yuan")
 WAN_KWH = units.factor("万千瓦时", "kWh")
