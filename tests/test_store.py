@@ -240,3 +240,29 @@ def test_migration_0004_moves_the_time_to_the_front_of_time_series_keys(db_url: 
         key = conn.execute(select(t.records.c.key).where(t.records.c.id == rid)).scalar()
     assert key == old_key
     store.close()
+
+
+def test_a_period_holds_its_readings_and_no_others(store: Store) -> None:
+    """Readings are found by time range of their keys: the first instant of a month is in it,
+    the first instant of the next is not, and fractions of a second sort where they belong."""
+    utc = dt.UTC
+    times = [
+        dt.datetime(2026, 9, 30, 15, 59, 59, 999999, tzinfo=utc),  # Sept in Beijing
+        dt.datetime(2026, 9, 30, 16, 0, tzinfo=utc),  # Oct 1, 00:00 in Beijing
+        dt.datetime(2026, 9, 30, 16, 0, 0, 500000, tzinfo=utc),
+        dt.datetime(2026, 10, 15, 4, 30, tzinfo=utc),
+        dt.datetime(2026, 10, 31, 15, 59, 59, 999999, tzinfo=utc),
+        dt.datetime(2026, 10, 31, 16, 0, tzinfo=utc),  # Nov 1 in Beijing
+    ]
+    readings = [
+        Measurement(park_id=park, device_id=f"{park}:m{n}", metric="electricity", ts=ts, value=n)
+        for n, ts in enumerate(times)
+        for park in ("p1", "p2")
+    ]
+    upsert(store, readings)
+    from parkhub.canonical.timeutil import month_bounds
+
+    start, end = month_bounds("2026-10")
+    found = list(store.docs_between("measurement", park_id="p1", start=start, end=end, batch=2))
+    assert sorted(d["value"] for d in found) == [1, 2, 3, 4]
+    assert {d["park_id"] for d in found} == {"p1"}

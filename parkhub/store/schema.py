@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
+from parkhub.canonical.models import TIME_SERIES_KEYS
 from parkhub.canonical.timeutil import UTC
 
 
@@ -80,7 +81,11 @@ records = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("kind", String(32), nullable=False),
-    Column("key", String(255), nullable=False),
+    # Keys are identifiers compared byte by byte: on PostgreSQL the "C" collation, so that
+    # time-first keys sort by time whatever the database's locale (SQLite's default: binary)
+    Column(
+        "key", String(255).with_variant(String(255, collation="C"), "postgresql"), nullable=False
+    ),
     Column("park_id", String(64), nullable=False),
     Column("revision", Integer, nullable=False),
     Column("content_hash", String(32), nullable=False),
@@ -92,7 +97,18 @@ records = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     UniqueConstraint("kind", "key"),
 )
-Index("ix_records_park_kind_ts", records.c.park_id, records.c.kind, records.c.ts)
+# Period queries of the kinds whose key does not start with the time (events); time-series
+# kinds (TIME_SERIES_KEYS) are found by key range in the (kind, key) index instead, which
+# saves an index entry per reading (docs/performance.md).
+_NOT_TIME_SERIES = records.c.kind.notin_(TIME_SERIES_KEYS)
+Index(
+    "ix_records_park_kind_ts",
+    records.c.park_id,
+    records.c.kind,
+    records.c.ts,
+    sqlite_where=_NOT_TIME_SERIES,
+    postgresql_where=_NOT_TIME_SERIES,
+)
 
 deliveries = Table(
     "deliveries",

@@ -19,7 +19,8 @@ from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, upda
 
 from parkhub.canonical import Record, jsonutil
 from parkhub.canonical.jsonutil import bytes_hash
-from parkhub.canonical.timeutil import utcnow
+from parkhub.canonical.models import TIME_SERIES_KEYS
+from parkhub.canonical.timeutil import as_utc, utcnow
 from parkhub.errors import InputError
 
 from . import schema as t
@@ -607,23 +608,30 @@ class Store:
     def docs_between(
         self, kind: str, *, park_id: str, start: dt.datetime, end: dt.datetime, batch: int = 5000
     ) -> Iterator[dict[str, Any]]:
-        """Stream documents of a kind in a park whose event time is in [start, end)."""
+        """Stream documents of a kind in a park whose event time is in [start, end).
+
+        Time-series kinds (keys that start with the ISO time) are read as a key range of the
+        (kind, key) index; other kinds through the (park, kind, ts) index.
+        """
         rc = t.records.c
-        last_id = 0
+        by_key = kind in TIME_SERIES_KEYS
+        # ISO times of aware UTC values sort as text: "...:00+00:00|" < "...:00.5+00:00"
+        low, high = as_utc(start).isoformat(), as_utc(end).isoformat()
+        last: Any = "" if by_key else 0
+        order = rc.key if by_key else rc.id
         with self.engine.connect() as conn:
             while True:
-                rows = conn.execute(
-                    select(rc.id, rc.doc)
-                    .where(rc.park_id == park_id, rc.kind == kind, rc.ts >= start, rc.ts < end)
-                    .where(rc.id > last_id)
-                    .order_by(rc.id)
-                    .limit(batch)
-                ).all()
+                q = select(order, rc.doc).where(
+                    rc.kind == kind, rc.park_id == park_id, rc.ts >= start, rc.ts < end
+                )
+                if by_key:
+                    q = q.where(rc.key >= low, rc.key < high)
+                rows = conn.execute(q.where(order > last).order_by(order).limit(batch)).all()
                 if not rows:
                     return
-                for _id, doc in rows:
+                for _, doc in rows:
                     yield jsonutil.loads(doc)
-                last_id = rows[-1][0]
+                last = rows[-1][0]
 
     def record(self, kind: str, key: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:

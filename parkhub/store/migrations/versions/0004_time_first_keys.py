@@ -1,4 +1,4 @@
-"""time-first keys: measurement and environmental_data keys lead with their event time
+"""time-series keys: measurement and environmental_data keys lead with their event time
 
 Revision ID: 0004
 Revises: 0003
@@ -9,6 +9,9 @@ The key `device|metric|...|2026-10-01T00:00:00+00:00` becomes
 batch of readings lands at one edge of the (kind, key) index (docs/performance.md). The
 deliveries' copies of the key follow. Idempotency keys already issued are left as they are:
 they were sent and must stay what the platforms saw.
+
+Those kinds are then found by key range, so the (park, kind, ts) index leaves them out, and
+on PostgreSQL keys take the "C" collation (byte order, whatever the database's locale).
 """
 
 from __future__ import annotations
@@ -92,9 +95,32 @@ def _rewrite(change: Callable[[str], str]) -> None:
     )
 
 
+_INDEX = "ix_records_park_kind_ts"
+_COLUMNS = ["park_id", "kind", "ts"]
+_PARTIAL = sa.text("kind NOT IN ('measurement', 'environmental_data')")
+
+
+def _key_collation(collation: str | None) -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.alter_column(
+            "records",
+            "key",
+            type_=sa.String(255, collation=collation),
+            existing_nullable=False,
+        )
+
+
 def upgrade() -> None:
+    _key_collation("C")
     _rewrite(time_first)
+    with op.batch_alter_table("records") as batch:
+        batch.drop_index(_INDEX)
+        batch.create_index(_INDEX, _COLUMNS, sqlite_where=_PARTIAL, postgresql_where=_PARTIAL)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("records") as batch:
+        batch.drop_index(_INDEX)
+        batch.create_index(_INDEX, _COLUMNS)
     _rewrite(time_last)
+    _key_collation(None)
