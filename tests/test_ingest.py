@@ -243,3 +243,29 @@ def test_an_over_long_device_id_fails_alone(hub: Hub) -> None:
     [error] = res.errors
     assert error.record == "readings#2" and error.field == "meterNo"
     assert "128" in error.reason
+
+
+def test_an_unparseable_page_in_a_pull_is_kept_with_its_reason(hub: Hub) -> None:
+    from parkhub.adapters.base import RawMessage
+
+    [good] = _reading_pages(1)
+    bad = b"<html>502 Bad Gateway</html>"
+    results = list(
+        hub.ingest_many(
+            hub.adapter("qisheng-lc"),
+            [
+                (RawMessage("qisheng-lc", "readings", bad), ("readings", "0")),
+                (RawMessage("qisheng-lc", "readings", good), ("readings", "3")),
+                (RawMessage("qisheng-lc", "readings", good), ("readings", "3")),  # again
+            ],
+        )
+    )
+    assert [(r.status, r.new, r.duplicate) for r in results] == [
+        ("rejected", 0, False),
+        ("parsed", 3, False),
+        ("parsed", 0, True),
+    ]
+    assert results[1].raw_id == results[2].raw_id
+    [row] = [r for r in _raw_rows(hub) if r["id"] == results[0].raw_id]
+    assert row["body"] == bad and row["status"] == "rejected" and "unparseable" in row["reason"]
+    assert hub.store.get_cursor("qisheng-lc", "readings") == "3"

@@ -6,6 +6,7 @@ import datetime as dt
 import threading
 import time
 
+import pytest
 from alembic import command
 from sqlalchemy import insert, inspect, select
 
@@ -65,7 +66,10 @@ def test_last_one_wins_inside_a_batch(store: Store) -> None:
     assert row is not None and '"name":"b"' in row["doc"]
 
 
-def test_large_batch_crosses_statement_chunks(store: Store) -> None:
+def test_large_batch_crosses_statement_chunks(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("parkhub.store.store.PG_CHUNK", 500)  # SQLite's chunk is 500 already
     base = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
     recs = [
         Measurement(
@@ -77,8 +81,14 @@ def test_large_batch_crosses_statement_chunks(store: Store) -> None:
         )
         for i in range(1234)
     ]
-    assert upsert(store, recs) == (1234, 0, 0, 0)
+    energy = [Route("energy", "readings", "1")]
+    with store.begin() as conn:
+        first = store.upsert_records(
+            conn, recs, source="test", raw_id=None, routes=lambda k, p: energy
+        )
+    assert (first.new, first.deliveries) == (1234, 1234)
     assert upsert(store, recs) == (0, 0, 1234, 0)
+    assert len({d["record_id"] for d in store.deliveries(limit=5000)}) == 1234
     docs = list(
         store.docs_between(
             "measurement", park_id="p1", start=base, end=base + dt.timedelta(minutes=100), batch=30
@@ -266,3 +276,24 @@ def test_a_period_holds_its_readings_and_no_others(store: Store) -> None:
     found = list(store.docs_between("measurement", park_id="p1", start=start, end=end, batch=2))
     assert sorted(d["value"] for d in found) == [1, 2, 3, 4]
     assert {d["park_id"] for d in found} == {"p1"}
+
+
+def test_a_report_that_takes_some_records_of_a_kind_gets_only_those(store: Store) -> None:
+    """Route filters (ReportSpec.when) decide per record, on both databases."""
+    fire_only = Route("fire", "fire_events", "1", 0, accepts=lambda r: r.device_id.endswith("F"))
+    everything = Route("energy", "readings", "1")
+    base = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+    recs = [
+        Measurement(park_id="p1", device_id=f"d{i}{'F' if i % 3 == 0 else ''}", metric="smoke",
+                    ts=base + dt.timedelta(minutes=i))
+        for i in range(9)
+    ]  # fmt: skip
+    with store.begin() as conn:
+        res = store.upsert_records(
+            conn, recs, source="test", raw_id=None, routes=lambda k, p: [fire_only, everything]
+        )
+    assert (res.new, res.deliveries) == (9, 12)
+    fire = store.deliveries(platform="fire")
+    assert sorted(d["record_key"].split("|")[1] for d in fire) == ["d0F", "d3F", "d6F"]
+    assert {d["priority"] for d in fire} == {0}
+    assert len(store.deliveries(platform="energy")) == 9
