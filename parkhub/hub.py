@@ -352,18 +352,7 @@ class Hub:
                     yield from self._written(writer.finish())
                     raise
                 parsed = adapter.parse_message(raw)  # meanwhile the server stores the last one
-                done = writer.send(
-                    source=raw.source,
-                    stream=raw.stream,
-                    body=raw.body,
-                    content_type=raw.content_type,
-                    received_at=raw.received_at,
-                    meta=dict(raw.meta) or None,
-                    records=parsed.records,
-                    errors=parsed.errors,
-                    cursor=cursor,
-                    tag=parsed,
-                )
+                done = writer.send(raw, parsed.records, parsed.errors, cursor=cursor, tag=parsed)
                 yield from self._written(done)
             yield from self._written(writer.finish())
 

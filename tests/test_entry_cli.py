@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -15,22 +16,27 @@ from parkhub.config import parse_config
 from parkhub.hub import Hub
 from tests.entry.test_import import fill, row_of
 
+P1 = {"id": "p1", "name": "鹿城智造小微企业园", "division_code": "330302"}
 
-def test_template_fill_import_and_reimport(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    config = {
-        "database_url": f"sqlite:///{tmp_path / 'e.db'}",
-        "parks": [{"id": "p1", "name": "鹿城智造小微企业园", "division_code": "330302"}],
-    }
-    Path("parkhub.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    hub = Hub.open(parse_config(config))
+
+def park_with_one_enterprise(tmp_path: Path, parks: list[dict[str, str]]) -> dict[str, Any]:
+    """parkhub.yaml in the working directory, and 温州瓯江电气 on the roster of the first park."""
     from parkhub.canonical import Enterprise
 
+    config = {"database_url": f"sqlite:///{tmp_path / 'e.db'}", "parks": parks}
+    Path("parkhub.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    hub = Hub.open(parse_config(config))
     hub.ingest_records(
         [Enterprise(park_id="p1", credit_code="913303020000000278", name="温州瓯江电气有限公司")],
         source="test",
     )
     hub.close()
+    return config
+
+
+def test_template_fill_import_and_reimport(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    park_with_one_enterprise(tmp_path, [P1])
     runner = CliRunner()
     result = runner.invoke(
         app, ["entry", "template", "--park", "p1", "--period", "2026-10", "-o", "t.xlsx"]
@@ -63,22 +69,9 @@ def test_a_file_naming_another_parks_enterprise_is_refused_unless_moved(
 ) -> None:
     """Credit codes key enterprises across parks: an import must not silently take one over."""
     monkeypatch.chdir(tmp_path)
-    config = {
-        "database_url": f"sqlite:///{tmp_path / 'e.db'}",
-        "parks": [
-            {"id": "p1", "name": "鹿城智造小微企业园", "division_code": "330302"},
-            {"id": "p2", "name": "瓯海创业园", "division_code": "330304"},
-        ],
-    }
-    Path("parkhub.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    hub = Hub.open(parse_config(config))
-    from parkhub.canonical import Enterprise
-
-    hub.ingest_records(
-        [Enterprise(park_id="p1", credit_code="913303020000000278", name="温州瓯江电气有限公司")],
-        source="test",
+    config = park_with_one_enterprise(
+        tmp_path, [P1, {"id": "p2", "name": "瓯海创业园", "division_code": "330304"}]
     )
-    hub.close()
     Path("roster.csv").write_text(
         "统一社会信用代码,企业名称,行业代码,是否规上企业,租用面积(平方米),入园日期,状态\r\n"
         "913303020000000278,温州瓯江电气有限公司,3823,否,1850,2026/11/1,在园\r\n",

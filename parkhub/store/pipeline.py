@@ -13,11 +13,11 @@ reported and leaves the cursor where the last committed message put it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from parkhub.canonical import Record, jsonutil
 from parkhub.canonical.timeutil import utcnow
@@ -40,6 +40,23 @@ class Written:
     changed: int
     unchanged: int
     deliveries: int
+
+
+class RawLike(Protocol):
+    """A raw message as the adapters make it (parkhub.adapters.base.RawMessage)."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def stream(self) -> str: ...
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def received_at(self) -> dt.datetime | None: ...
+    @property
+    def meta(self) -> Mapping[str, Any]: ...
 
 
 def raw_status(records: int, errors: Sequence[InputError]) -> str:
@@ -74,31 +91,27 @@ class PipelinedWriter(Generic[T]):
 
     def send(
         self,
-        *,
-        source: str,
-        stream: str,
-        body: bytes,
-        content_type: str,
-        received_at: dt.datetime | None,
-        meta: dict[str, Any] | None,
+        raw: RawLike,
         records: Sequence[Record],
         errors: Sequence[InputError],
+        *,
         cursor: tuple[str, str | None] | None,
         tag: T,
     ) -> list[tuple[T, Written]]:
         """Queue one message's transaction; returns the outcome of the one queued before."""
         done = self._confirm()
+        source, body = raw.source, raw.body
         latest: dict[tuple[str, str], Record] = {}
         for rec in records:  # last one wins inside a message
             latest[(rec.kind, rec.key)] = rec
         status = raw_status(len(records), errors)
         digest = jsonutil.bytes_hash(body)
         now = utcnow()
-        raw = (
+        raw_row = (
             source,
-            stream,
-            received_at or now,
-            content_type,
+            raw.stream,
+            raw.received_at or now,
+            raw.content_type,
             body,
             digest,
             status,
@@ -106,14 +119,14 @@ class PipelinedWriter(Generic[T]):
             jsonutil.dumps_str([e.as_dict() for e in errors]) if errors else None,
             len(records),
             now,
-            jsonutil.dumps_str(meta) if meta else None,
+            jsonutil.dumps_str(dict(raw.meta)) if raw.meta else None,
         )
         conn = self._conn
         conn.execute("BEGIN")
         result = conn.cursor()
         result.execute(
             self._sql,
-            (*raw, *self._params(list(latest.items()), self._routes, source), source, digest),
+            (*raw_row, *self._params(list(latest.items()), self._routes, source), source, digest),
         )
         if cursor is not None:
             conn.execute(self._cursor_sql, (source, cursor[0], cursor[1], now))
