@@ -444,7 +444,9 @@ class Store:
     ) -> list[tuple[Any, ...]]:
         """Count what `touched` (new or changed rows) were; one outbox row per route each."""
         deliveries: list[tuple[Any, ...]] = []
-        found: dict[tuple[str, str], Sequence[Route]] = {}
+        # idempotency_key(), inlined (this runs once per outbox row): each route's part of the
+        # hashed text is made once
+        found: dict[tuple[str, str], list[tuple[Route, bytes]]] = {}
         for rec_id, kind, key, park_id, revision in touched:
             if revision == 1:
                 result.new += 1
@@ -453,13 +455,14 @@ class Store:
                 changed_ids.append(rec_id)
             subscribed = found.get((kind, park_id))
             if subscribed is None:
-                subscribed = found[(kind, park_id)] = routes(kind, park_id)
-            for r in subscribed:
+                subscribed = found[(kind, park_id)] = [
+                    (r, f"\x1f{r.platform}\x1f{r.report}\x1f{r.mapping_version}".encode())
+                    for r in routes(kind, park_id)
+                ]
+            for r, tail in subscribed:
                 if r.accepts is not None and not r.accepts(latest[(kind, key)]):
                     continue  # the report takes only some records of this kind
-                # idempotency_key(), inlined: this runs once per outbox row
-                text = f"{kind}\x1f{key}\x1f{revision}\x1f{r.platform}\x1f{r.report}\x1f"
-                digest = sha256((text + r.mapping_version).encode()).hexdigest()
+                digest = sha256(f"{kind}\x1f{key}\x1f{revision}".encode() + tail).hexdigest()
                 deliveries.append((
                     rec_id, kind, key, revision, park_id, r.platform, r.report, r.mapping_version,
                     "ph2-" + digest[:40], int(revision > 1), r.priority,
