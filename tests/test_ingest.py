@@ -269,3 +269,39 @@ def test_an_unparseable_page_in_a_pull_is_kept_with_its_reason(hub: Hub) -> None
     [row] = [r for r in _raw_rows(hub) if r["id"] == results[0].raw_id]
     assert row["body"] == bad and row["status"] == "rejected" and "unparseable" in row["reason"]
     assert hub.store.get_cursor("qisheng-lc", "readings") == "3"
+
+
+def test_a_page_stored_meanwhile_by_another_pull_is_a_duplicate(
+    pg_url: str,
+    qisheng: tuple[QishengSim, ServerHandle],
+    provincial: tuple[ProvincialSim, ServerHandle],
+) -> None:
+    """PostgreSQL: two pulls of one source at once (the scheduler and a `parkhub sync`) store a
+    page once; the one that waited on the other reports a duplicate of the row it kept."""
+    import threading
+
+    from parkhub.adapters.base import RawMessage
+
+    hub = Hub.open(make_config(qisheng[1].url, provincial[1].url, pg_url), url=pg_url)
+    try:
+        adapter = hub.adapter("qisheng-lc")
+        [body] = _reading_pages(1)
+        page = RawMessage("qisheng-lc", "readings", body)
+        other = hub.store.engine.connect()
+        other.begin()  # the other pull: its page is in, not yet committed
+        raw_id, _ = hub.store.insert_raw(other, source="qisheng-lc", stream="readings", body=body)
+        results: list[Any] = []
+        waiting = threading.Thread(
+            target=lambda: results.extend(hub.ingest_many(adapter, [(page, ("readings", "3"))]))
+        )
+        waiting.start()
+        waiting.join(1.0)
+        assert waiting.is_alive()  # blocked on the other transaction's row
+        other.commit()
+        other.close()
+        waiting.join(10)
+        [res] = results
+        assert res.duplicate and res.raw_id == raw_id and res.new == 0
+        assert hub.store.count_records().get("measurement", 0) == 0
+    finally:
+        hub.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from typing import Any
 
 import pytest
 from alembic import command
@@ -225,6 +226,21 @@ def test_migration_0004_moves_the_time_to_the_front_of_time_series_keys(db_url: 
                 **stamps,
             )
         )
+        orphan = {"record_id": 999_999, "idempotency_key": "ph1-orphan", "record_key": "x|y"}
+        conn.execute(  # a delivery whose record was deleted by hand: the upgrade goes on
+            insert(t.deliveries).values(
+                **orphan,
+                record_kind="measurement",
+                revision=1,
+                park_id="p1",
+                platform="energy",
+                report="readings",
+                mapping_version="1",
+                status="dead",
+                next_attempt_at=now,
+                **stamps,
+            )
+        )
         roster = {"kind": "enterprise", "key": "913303020000000278", "park_id": "p1"}
         conn.execute(
             insert(t.records).values(
@@ -234,8 +250,13 @@ def test_migration_0004_moves_the_time_to_the_front_of_time_series_keys(db_url: 
     migrate(engine, "head")
     with engine.connect() as conn:
         keys = dict(conn.execute(select(t.records.c.kind, t.records.c.key)).all())
-        delivered = conn.execute(select(t.deliveries.c.record_key, t.deliveries.c.idempotency_key))
-        assert delivered.all() == [(reading.key, "ph1-old")]  # the key issued stays
+        delivered = conn.execute(
+            select(t.deliveries.c.record_key, t.deliveries.c.idempotency_key).order_by(
+                t.deliveries.c.id
+            )
+        )
+        # the key issued stays; the orphan keeps what it had
+        assert delivered.all() == [(reading.key, "ph1-old"), ("x|y", "ph1-orphan")]
     assert keys == {"measurement": reading.key, "enterprise": "913303020000000278"}
     assert reading.key == "2026-10-01T00:00:00+00:00|qs:DB-E01|electricity|instant"
     store = Store(engine)
@@ -297,3 +318,30 @@ def test_a_report_that_takes_some_records_of_a_kind_gets_only_those(store: Store
     assert sorted(d["record_key"].split("|")[1] for d in fire) == ["d0F", "d3F", "d6F"]
     assert {d["priority"] for d in fire} == {0}
     assert len(store.deliveries(platform="energy")) == 9
+
+
+def test_period_queries_use_an_index_on_sqlite(tmp_path: Any) -> None:
+    """Events through the partial (park, kind, ts) index, readings through a key range."""
+    from sqlalchemy import event
+
+    store = Store.open(f"sqlite:///{tmp_path / 'plan.db'}")
+    seen: list[tuple[str, Any]] = []
+    event.listen(
+        store.engine,
+        "before_cursor_execute",
+        lambda conn, cursor, sql, params, context, many: seen.append((sql, params)),
+    )
+    start, end = dt.datetime(2026, 10, 1, tzinfo=dt.UTC), dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    plans = {}
+    for kind in ("event", "measurement"):
+        seen.clear()
+        list(store.docs_between(kind, park_id="p1", start=start, end=end))
+        [(sql, params)] = [(q, p) for q, p in seen if "FROM records" in q]
+        with store.engine.connect() as conn:
+            plans[kind] = " ".join(
+                row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)
+            )
+    store.close()
+    assert "USING INDEX ix_records_park_kind_ts" in plans["event"]
+    assert "key>? AND key<?" in plans["measurement"]
+    assert "SCAN records" not in plans["event"] + plans["measurement"]

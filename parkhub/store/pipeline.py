@@ -13,6 +13,7 @@ reported and leaves the cursor where the last committed message put it.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from .store import RouteFn, Store
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,7 @@ class PipelinedWriter(Generic[T]):
         self._sql = _PG_INGEST
         self._params = _pg_write_params
         self._cursor_sql = store._sql["set_cursor"]
+        self._raw_id_sql = store._sql["raw_id"]
         self._routes = routes
         self._fairy = store.engine.raw_connection()
         self._conn: Any = self._fairy.driver_connection
@@ -86,7 +89,7 @@ class PipelinedWriter(Generic[T]):
         self._conn.autocommit = True  # each message's BEGIN ... COMMIT goes in the pipeline
         self._stack = ExitStack()
         self._pipeline = self._stack.enter_context(self._conn.pipeline())
-        self._pending: tuple[Any, T, int, str] | None = None
+        self._pending: tuple[Any, T, int, str, str, str] | None = None
         self._closed = False
 
     def send(
@@ -99,7 +102,8 @@ class PipelinedWriter(Generic[T]):
         tag: T,
     ) -> list[tuple[T, Written]]:
         """Queue one message's transaction; returns the outcome of the one queued before."""
-        done = self._confirm()
+        # Everything is built before the message before is read back: a failure here leaves
+        # that one pending (and reported by `finish`), and the server stores it meanwhile.
         source, body = raw.source, raw.body
         latest: dict[tuple[str, str], Record] = {}
         for rec in records:  # last one wins inside a message
@@ -107,7 +111,7 @@ class PipelinedWriter(Generic[T]):
         status = raw_status(len(records), errors)
         digest = jsonutil.bytes_hash(body)
         now = utcnow()
-        raw_row = (
+        params = (
             source,
             raw.stream,
             raw.received_at or now,
@@ -120,27 +124,34 @@ class PipelinedWriter(Generic[T]):
             len(records),
             now,
             jsonutil.dumps_str(dict(raw.meta)) if raw.meta else None,
+            *self._params(list(latest.items()), self._routes, source),
+            source,
+            digest,
         )
+        done = self._confirm()
         conn = self._conn
         conn.execute("BEGIN")
         result = conn.cursor()
-        result.execute(
-            self._sql,
-            (*raw_row, *self._params(list(latest.items()), self._routes, source), source, digest),
-        )
+        result.execute(self._sql, params)
         if cursor is not None:
             conn.execute(self._cursor_sql, (source, cursor[0], cursor[1], now))
         conn.execute("COMMIT")
-        self._pending = (result, tag, len(latest), status)
+        self._pending = (result, tag, len(latest), status, source, digest)
         return done
 
     def _confirm(self) -> list[tuple[T, Written]]:
         if self._pending is None:
             return []
-        result, tag, distinct, status = self._pending
+        result, tag, distinct, status, source, digest = self._pending
         self._pending = None
         self._pipeline.sync()  # waits for the COMMIT of the message sent before
         raw_id, duplicate, new, changed, deliveries = result.fetchone()
+        if raw_id is None:
+            # the same body was stored by a transaction that committed while this statement
+            # waited on it: the statement's snapshot could not see that row, a new one can
+            again = self._conn.execute(self._raw_id_sql, (source, digest))
+            self._pipeline.sync()
+            raw_id = again.fetchone()[0]
         return [
             (
                 tag,
@@ -165,9 +176,13 @@ class PipelinedWriter(Generic[T]):
     def _close(self) -> None:
         if self._closed:
             return
+        try:
+            self._stack.close()  # leaves pipeline mode
+            self._conn.autocommit = False
+        except BaseException:
+            self.abort()  # never back to the pool in autocommit or pipeline mode
+            raise
         self._closed = True
-        self._stack.close()  # leaves pipeline mode
-        self._conn.autocommit = False
         self._fairy.close()
 
     def abort(self) -> None:
@@ -175,6 +190,7 @@ class PipelinedWriter(Generic[T]):
         if self._closed:
             return
         self._closed = True
+        self._stack.pop_all()  # the pipeline goes with the connection, not through a sync
         self._fairy.invalidate()
 
     def __enter__(self) -> PipelinedWriter[T]:
@@ -194,5 +210,6 @@ class PipelinedWriter(Generic[T]):
                 self.abort()
                 if exc_type is None:
                     raise
+                log.warning("storing the last message of a stopped pull failed", exc_info=True)
         else:  # a statement failed (or we cannot tell): the open transaction must not commit
             self.abort()

@@ -302,7 +302,11 @@ class Store:
     def open(cls, url: str, *, migrate_schema: bool = True) -> Store:
         store = cls(make_engine(url))
         if migrate_schema:
-            migrate(store.engine)
+            try:
+                migrate(store.engine)
+            except BaseException:
+                store.close()
+                raise
         return store
 
     def close(self) -> None:
@@ -627,8 +631,9 @@ class Store:
                 q = select(order, rc.doc).where(
                     rc.kind == kind, rc.park_id == park_id, rc.ts >= start, rc.ts < end
                 )
-                if by_key:
-                    q = q.where(rc.key >= low, rc.key < high)
+                # other kinds: the partial index's own predicate, word for word (SQLite uses
+                # a partial index only then)
+                q = q.where(rc.key >= low, rc.key < high) if by_key else q.where(t.NOT_TIME_SERIES)
                 rows = conn.execute(q.where(order > last).order_by(order).limit(batch)).all()
                 if not rows:
                     return

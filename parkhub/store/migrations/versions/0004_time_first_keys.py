@@ -84,9 +84,10 @@ def _rewrite(change: Callable[[str], str]) -> None:
                 updates,
             )
         last_id = rows[-1][0]
+    owner = sa.select(records.c.id).where(records.c.id == deliveries.c.record_id)
     conn.execute(
         deliveries.update()
-        .where(deliveries.c.record_kind.in_(KINDS))
+        .where(deliveries.c.record_kind.in_(KINDS), owner.exists())
         .values(
             record_key=sa.select(records.c.key)
             .where(records.c.id == deliveries.c.record_id)
