@@ -110,6 +110,14 @@ def _sqlite_time(value: dt.datetime) -> str:
     return value.isoformat(" ", "microseconds")[:26]
 
 
+def _sqlite_time_of_key(key: str) -> str:
+    """_sqlite_time of a time-series record, from its key: `2026-10-01T08:00:00[.ffffff]+00:00|...`
+    -> `2026-10-01 08:00:00.ffffff` (what UTCDateTime stores), without formatting the time."""
+    end = key.index("|") - 6  # the "+00:00" of an aware UTC time
+    clock = key[11:end]
+    return f"{key[:10]} {clock}" if len(clock) == 15 else f"{key[:10]} {clock}.000000"
+
+
 def _event_time(rec: Record) -> dt.datetime | None:
     """The record's `ts` (measurements, events), without pydantic's slow missing-attribute path."""
     cls = type(rec)
@@ -496,12 +504,14 @@ class Store:
         now = utcnow()
         rows: list[tuple[Any, ...]] = []
         for (kind, key), rec in latest.items():
-            ts = _event_time(rec)
+            stamp: str | None
+            if kind in TIME_SERIES_KEYS:  # the key starts with ts.isoformat(): no second one
+                stamp = _sqlite_time_of_key(key)
+            else:
+                ts = _event_time(rec)
+                stamp = None if ts is None else _sqlite_time(ts)
             blob = rec.document_json()
-            rows.append((
-                kind, key, rec.park_id, bytes_hash(blob),
-                None if ts is None else _sqlite_time(ts), blob.decode(),
-            ))  # fmt: skip
+            rows.append((kind, key, rec.park_id, bytes_hash(blob), stamp, blob.decode()))
         shared = (source, raw_id, _sqlite_time(now))
         touched: list[Any] = []
         for start, n in _chunks(len(rows), UPSERT_CHUNK):
