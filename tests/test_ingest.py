@@ -305,3 +305,21 @@ def test_a_page_stored_meanwhile_by_another_pull_is_a_duplicate(
         assert hub.store.count_records().get("measurement", 0) == 0
     finally:
         hub.close()
+
+
+def test_a_pull_stopped_early_leaves_records_and_cursor_together(hub: Hub) -> None:
+    """A reader that stops after the first result: whatever was stored (on PostgreSQL the next
+    page may already be in flight and is committed whole) moved the cursor with it."""
+    from parkhub.adapters.base import RawMessage
+
+    stream = [
+        (RawMessage("qisheng-lc", "readings", body), ("readings", str(3 * n)))
+        for n, body in enumerate(_reading_pages(3), start=1)
+    ]
+    for first in hub.ingest_many(hub.adapter("qisheng-lc"), stream):
+        assert first.new == 3
+        break
+    stored = hub.store.count_records()["measurement"]
+    assert stored in (3, 6)
+    assert hub.store.get_cursor("qisheng-lc", "readings") == str(stored)
+    assert len(_raw_rows(hub)) == stored // 3
