@@ -25,6 +25,7 @@ from parkhub.errors import InputError
 
 from . import schema as t
 from .db import WalCheckpointer, make_engine, migrate, sqlite_file
+from .pipeline import raw_status
 
 if TYPE_CHECKING:
     from .pipeline import PipelinedWriter
@@ -380,12 +381,7 @@ class Store:
         errors: Sequence[InputError],
         rejected_reason: str | None = None,
     ) -> str:
-        if rejected_reason is not None:
-            status = "rejected"
-        elif errors:
-            status = "partial" if records else "rejected"
-        else:
-            status = "parsed"
+        status = "rejected" if rejected_reason is not None else raw_status(records, errors)
         _dbapi_cursor(conn).execute(
             self._sql["finish_raw"],
             (
