@@ -34,7 +34,6 @@ from sqlalchemy import select
 
 from parkhub.canonical import jsonutil
 from parkhub.canonical.timeutil import SHANGHAI
-from parkhub.scheduler.calendar import CalendarEntry, entry_for
 from parkhub.store import schema as t
 from parkhub.store.alerts import AlertLog, AlertsConfig, ParkAlerts, PendingAlert, Problem
 
@@ -185,31 +184,9 @@ def dead_problems(hub: Hub, park_id: str, *, limit: int = 2000) -> list[Problem]
     ]
 
 
-def park_calendar(hub: Hub, park_id: str, *, now: dt.datetime | None = None) -> list[CalendarEntry]:
-    """`hub.calendar()` for one park only (the hub's computes every park's)."""
-    doc = hub.config.park(park_id).record().document()
-    entries = []
-    for pc, sub, spec, cadence in hub.subscriptions():
-        if cadence not in ("monthly", "quarterly") or (sub.parks and park_id not in sub.parks):
-            continue
-        entries.append(
-            entry_for(
-                hub.store,
-                doc,
-                pc.name,
-                sub.report,
-                spec.record_kind,
-                cadence,
-                sub.deadline_day,
-                now=now,
-            )
-        )
-    return entries
-
-
 def deadline_problems(hub: Hub, park_id: str, *, now: dt.datetime | None = None) -> list[Problem]:
     out = []
-    for e in park_calendar(hub, park_id, now=now):
+    for e in hub.calendar(park_id=park_id, now=now):
         if e.state not in DEADLINE_STATES:
             continue
         local = e.deadline.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")

@@ -43,7 +43,7 @@ from parkhub.scheduler.dispatcher import (
 )
 from parkhub.scheduler.reports import MonthlyInputs, build_park_monthly
 from parkhub.scheduler.service import Job
-from parkhub.store import Route, Store, database_url
+from parkhub.store import Route, Store, UpsertResult, database_url
 from parkhub.store.pipeline import Written
 
 log = logging.getLogger("parkhub")
@@ -182,12 +182,12 @@ class Hub:
             content_type_for(name or ""),
             meta=raw_meta,
         )
-        foreign = self.foreign_records(park_id, adapter.parse_message(raw).records)
+        parsed = adapter.parse_message(raw)  # parsed once: the check, the import, a repeat
+        foreign = self.foreign_records(park_id, parsed.records)
         if foreign and not allow_move:
             raise ForeignRecordsError(park_id, foreign)
-        result = self.ingest(adapter, raw)
+        result = self.ingest(adapter, raw, parsed=parsed)
         if result.duplicate:  # stored before: show the operator the file's problems again
-            parsed = adapter.parse_message(raw)
             result.errors, result.warnings = parsed.errors, parsed.warnings
             result.unchanged = len(parsed.records)
         with self.store.begin() as conn:
@@ -211,12 +211,19 @@ class Hub:
     def foreign_records(self, park_id: str, records: Iterable[Record]) -> list[InputError]:
         """Which of `records` are stored for another park (for monthly figures: whose
         enterprise is on another park's roster), each naming the park that holds it."""
-        out = []
-        for rec in records:
-            owners = [self.store.record(rec.kind, rec.key)]
+        recs = list(records)
+        wanted: dict[str, set[str]] = {}
+        for rec in recs:
+            wanted.setdefault(rec.kind, set()).add(rec.key)
             if rec.kind == MONTHLY:
-                owners.append(self.store.record("enterprise", rec.key.partition("|")[0]))
-            other = next((o["park_id"] for o in owners if o and o["park_id"] != park_id), None)
+                wanted.setdefault("enterprise", set()).add(rec.key.partition("|")[0])
+        parks = {kind: self.store.parks_of(kind, keys) for kind, keys in wanted.items()}
+        out = []
+        for rec in recs:
+            owners = [parks[rec.kind].get(rec.key)]
+            if rec.kind == MONTHLY:
+                owners.append(parks["enterprise"].get(rec.key.partition("|")[0]))
+            other = next((o for o in owners if o is not None and o != park_id), None)
             if other is not None:
                 out.append(
                     InputError(
@@ -306,8 +313,12 @@ class Hub:
         raw: RawMessage,
         *,
         cursor: tuple[str, str | None] | None = None,
+        parsed: ParseResult | None = None,
     ) -> IngestResult:
-        """Keep `raw`, parse it, store its records and deliveries (and move the cursor) at once."""
+        """Keep `raw`, parse it, store its records and deliveries (and move the cursor) at once.
+
+        `parsed`: `raw` parsed by `adapter` already (it is not parsed again).
+        """
         with self.store.begin() as conn:
             raw_id, new = self.store.insert_raw(
                 conn,
@@ -320,7 +331,7 @@ class Hub:
             )
             result = IngestResult(raw_id, duplicate=not new)
             if new:
-                self._parse_into(conn, adapter, raw, raw_id, result)
+                self._parse_into(conn, adapter, raw, raw_id, result, parsed)
             if cursor is not None:
                 self.store.set_cursor(conn, raw.source, cursor[0], cursor[1])
         return result
@@ -358,22 +369,10 @@ class Hub:
 
     def _written(self, done: list[tuple[ParseResult, Written]]) -> Iterator[IngestResult]:
         for parsed, w in done:
-            if w.duplicate:
-                yield IngestResult(w.raw_id, duplicate=True)
-                continue
-            self._woke(w.deliveries)
-            for err in parsed.errors:
-                log.warning("rejected record: %s", err)
-            yield IngestResult(
-                w.raw_id,
-                status=w.status,
-                new=w.new,
-                changed=w.changed,
-                unchanged=w.unchanged,
-                deliveries=w.deliveries,
-                errors=parsed.errors,
-                warnings=parsed.warnings,
-            )
+            result = IngestResult(w.raw_id, duplicate=w.duplicate)
+            if not w.duplicate:
+                self._stored(result, parsed, w.status, w)
+            yield result
 
     def _parse_into(
         self,
@@ -382,14 +381,22 @@ class Hub:
         raw: RawMessage,
         raw_id: int,
         result: IngestResult,
+        parsed: ParseResult | None = None,
     ) -> None:
-        parsed: ParseResult = adapter.parse_message(raw)
+        parsed = parsed or adapter.parse_message(raw)
         up = self.store.upsert_records(
             conn, parsed.records, source=raw.source, raw_id=raw_id, routes=self.routes
         )
-        result.status = self.store.finish_raw(
+        status = self.store.finish_raw(
             conn, raw_id, records=len(parsed.records), errors=parsed.errors
         )
+        self._stored(result, parsed, status, up)
+
+    def _stored(
+        self, result: IngestResult, parsed: ParseResult, status: str, up: UpsertResult | Written
+    ) -> None:
+        """Fill in what a stored message became; wake the fast lane, log refused records."""
+        result.status = status
         result.new, result.changed, result.unchanged = up.new, up.changed, up.unchanged
         result.deliveries = up.deliveries
         result.errors, result.warnings = parsed.errors, parsed.warnings
@@ -611,16 +618,25 @@ class Hub:
                 out.append((pc, sub, spec, cadence))
         return out
 
-    def calendar(self, *, now: dt.datetime | None = None) -> list[CalendarEntry]:
-        """Next deadlines per park and periodic platform report, and what is still missing."""
+    def calendar(
+        self, *, park_id: str | None = None, now: dt.datetime | None = None
+    ) -> list[CalendarEntry]:
+        """Next deadlines per park (or of one park) and periodic platform report, and what is
+        still missing."""
+        now = now or utcnow()
+        period = previous_period(now)
         entries = []
         for park in self.config.parks:
+            if park_id is not None and park.id != park_id:
+                continue
             doc = park.record().document()
+            inputs = None  # the park's monthly inputs: one build serves all its reports
             for pc, sub, spec, cadence in self.subscriptions():
                 if cadence not in ("monthly", "quarterly"):
                     continue
                 if sub.parks and park.id not in sub.parks:
                     continue
+                inputs = inputs or build_park_monthly(self.store, doc, period)
                 entries.append(
                     entry_for(
                         self.store,
@@ -631,6 +647,7 @@ class Hub:
                         cadence,
                         sub.deadline_day,
                         now=now,
+                        inputs=inputs,
                     )
                 )
         return entries

@@ -903,12 +903,12 @@ def _cell_xml_has_formulas(body: bytes) -> bool:
     return False
 
 
-def _load_workbook(body: bytes, *, data_only: bool) -> Any:
+def _load_workbook(body: bytes, *, data_only: bool, read_only: bool = False) -> Any:
     from openpyxl import load_workbook
 
     with warnings.catch_warnings():  # openpyxl warns about extensions it drops; not our concern
         warnings.simplefilter("ignore")
-        return load_workbook(io.BytesIO(body), data_only=data_only)
+        return load_workbook(io.BytesIO(body), data_only=data_only, read_only=read_only)
 
 
 def read_xlsx(body: bytes) -> EntryFile:
@@ -986,16 +986,20 @@ def _metadata_rows(rows: Iterable[tuple[Any, ...]]) -> dict[str, str]:
 def read_metadata(body: bytes) -> dict[str, str]:
     """The template's hidden metadata (park_id, period, kind, template_version, ...), or {}.
 
-    Cheap enough to call before storing the file (e.g. to find the park of an upload)."""
+    Cheap enough to call before storing the file (e.g. to find the park of an upload): the
+    workbook is opened read-only, so only the metadata sheet is read."""
     if not body.startswith(b"PK\x03\x04"):
         return {}
     try:
-        wb = _load_workbook(body, data_only=True)
+        wb = _load_workbook(body, data_only=True, read_only=True)
     except Exception:
         return {}
-    if META_SHEET not in wb.sheetnames:
-        return {}
-    return _metadata_rows(wb[META_SHEET].iter_rows(values_only=True))
+    try:
+        if META_SHEET not in wb.sheetnames:
+            return {}
+        return _metadata_rows(wb[META_SHEET].iter_rows(values_only=True))
+    finally:
+        wb.close()
 
 
 def decode_text(body: bytes) -> tuple[str, str]:

@@ -17,7 +17,7 @@ from parkhub.canonical.timeutil import SHANGHAI, as_utc, previous_period, utcnow
 from parkhub.store import Store
 from parkhub.store import schema as t
 
-from .reports import build_park_monthly
+from .reports import MonthlyInputs, build_park_monthly
 
 PERIODIC_KINDS = {"park_monthly": "monthly", "enterprise_monthly": "monthly"}
 
@@ -97,11 +97,14 @@ def entry_for(
     deadline_day: int,
     *,
     now: dt.datetime | None = None,
+    inputs: MonthlyInputs | None = None,
 ) -> CalendarEntry:
+    """`inputs`: the park's monthly inputs for last period, when the caller built them already
+    (they are the same for every report of the park)."""
     now = now or utcnow()
     period = previous_period(now)
     deadline = deadline_for(period, cadence, deadline_day)
-    inputs = build_park_monthly(store, park, period)
+    inputs = inputs or build_park_monthly(store, park, period)
     entry = CalendarEntry(
         park["park_id"],
         platform,

@@ -11,7 +11,7 @@ The table lives on `parkhub.store.schema.metadata`; migration 0003 creates it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,6 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    func,
     select,
     update,
 )
@@ -35,8 +34,6 @@ from parkhub.secrets import Secret
 
 from .schema import Id, UTCDateTime, metadata
 from .store import Store
-
-CHANNELS = ("wecom", "dingtalk")
 
 alerts = Table(
     "alerts",
@@ -215,23 +212,8 @@ class AlertLog:
                     .values(updated_at=utcnow(), **values)
                 )
 
-    def history(self, park_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        a = alerts.c
-        q = select(alerts).order_by(a.id.desc()).limit(limit)
-        if park_id is not None:
-            q = q.where(a.park_id == park_id)
-        with self.store.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(q)]
-
-    def counts(self) -> Mapping[str, int]:
-        a = alerts.c
-        with self.store.engine.connect() as conn:
-            rows = conn.execute(select(a.status, func.count()).group_by(a.status)).all()
-        return {status: int(n) for status, n in rows}
-
 
 __all__ = [
-    "CHANNELS",
     "AlertLog",
     "AlertsConfig",
     "ParkAlerts",

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from hashlib import sha256
 from itertools import chain
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 
@@ -25,10 +25,7 @@ from parkhub.errors import InputError
 
 from . import schema as t
 from .db import WalCheckpointer, make_engine, migrate, sqlite_file
-from .pipeline import raw_status
-
-if TYPE_CHECKING:
-    from .pipeline import PipelinedWriter
+from .pipeline import PipelinedWriter, raw_status
 
 UPSERT_CHUNK = 500  # rows per multi-VALUES statement: under SQLite's 32766 bind-variable limit
 RECORD_COLUMNS = ("kind", "key", "park_id", "revision", "content_hash", "ts", "doc", "source",
@@ -580,8 +577,6 @@ class Store:
 
     def pipelined_writer(self, routes: RouteFn) -> PipelinedWriter[Any]:
         """PostgreSQL: a writer that stores raw messages without waiting for the server."""
-        from .pipeline import PipelinedWriter
-
         return PipelinedWriter(self, routes)
 
     def records_of(
@@ -653,6 +648,18 @@ class Store:
                 select(t.records).where(t.records.c.kind == kind, t.records.c.key == key)
             ).first()
         return dict(row._mapping) if row else None
+
+    def parks_of(self, kind: str, keys: Iterable[str]) -> dict[str, str]:
+        """The park of each stored record of `kind` among `keys` (absent keys are left out)."""
+        rc = t.records.c
+        wanted = sorted(set(keys))
+        out: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), UPSERT_CHUNK):
+                chunk = wanted[start : start + UPSERT_CHUNK]
+                q = select(rc.key, rc.park_id).where(rc.kind == kind, rc.key.in_(chunk))
+                out.update((key, park) for key, park in conn.execute(q))
+        return out
 
     def count_records(self) -> dict[str, int]:
         with self.engine.connect() as conn:

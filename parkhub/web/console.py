@@ -57,7 +57,6 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from parkhub.adapters.vendors.manual import MONTHLY_VALUES
-from parkhub.alerts import park_calendar
 from parkhub.canonical import jsonutil
 from parkhub.canonical.timeutil import SHANGHAI, previous_period, utcnow
 from parkhub.config import ParkConfig
@@ -315,7 +314,7 @@ def park_dashboard(hub: Hub, park_id: str, *, now: dt.datetime | None = None) ->
                 "last_sent": last.get(name),
             }
         )
-    calendar = [e.as_dict() for e in park_calendar(hub, park_id, now=now)]
+    calendar = [e.as_dict() for e in hub.calendar(park_id=park_id, now=now)]
     return {
         "park": {"id": park.id, "name": park.name, "division_code": park.division_code},
         "platforms": platforms,
@@ -1082,11 +1081,21 @@ class Console:
         return out
 
     def _import(
-        self, body: bytes, park_id: str, filename: str, actor: str
+        self,
+        body: bytes,
+        park_id: str,
+        filename: str,
+        actor: str,
+        *,
+        stream: str | None = None,
+        period: str | None = None,
     ) -> tuple[IngestResult | None, list[dict[str, Any]]]:
         """Import an uploaded file unless it touches another park's records."""
         try:
-            return self.hub.import_entry(body, park_id, filename=filename, actor=actor), []
+            result = self.hub.import_entry(
+                body, park_id, filename=filename, actor=actor, stream=stream, period=period
+            )
+            return result, []
         except ForeignRecordsError as exc:
             return None, self.foreign_rows(exc)
         except ParkhubError as exc:
@@ -1192,16 +1201,10 @@ class Console:
         note = f"网页填报 {user} {utcnow().isoformat(timespec='microseconds')}"
         body = form_csv(credit_code, period_text, values, note)
         filename = f"网页填报_{credit_code or 'new'}.csv"
-        try:
-            result = self.hub.import_entry(
-                body,
-                park_id,
-                filename=filename,
-                stream=MONTHLY,
-                period=period_text or None,
-                actor=f"web:{user}",
-            )
-        except ForeignRecordsError as exc:
+        result, foreign = self._import(
+            body, park_id, filename, f"web:{user}", stream=MONTHLY, period=period_text or None
+        )
+        if result is None:
             return self._form_page(
                 request,
                 session,
@@ -1210,11 +1213,7 @@ class Console:
                 credit_code,
                 "",
                 values,
-                {
-                    "credit_code": [
-                        f"{p['reason_zh']} ({p['reason_en']})" for p in self.foreign_rows(exc)
-                    ]
-                },
+                {"credit_code": [f"{p['reason_zh']} ({p['reason_en']})" for p in foreign]},
                 [],
                 status_code=422,
             )
