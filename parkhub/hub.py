@@ -67,6 +67,17 @@ class IngestResult:
     warnings: list[InputError] = field(default_factory=list)
 
 
+def status_summary(counts: dict[str, int]) -> dict[str, int]:
+    """A platform's deliveries as operators see them: in flight counts as pending."""
+    return {
+        "sent": counts.get("sent", 0),
+        "pending": counts.get("pending", 0) + counts.get("in_flight", 0),
+        "failed": counts.get("failed", 0),
+        "dead": counts.get("dead", 0),
+        "superseded": counts.get("superseded", 0),
+    }
+
+
 @dataclass
 class SyncResult:
     source: str
@@ -240,11 +251,7 @@ class Hub:
         park = self.config.park(park_id)
         enterprises = self.store.records_of("enterprise", park_id=park_id)
         values = (
-            [
-                d
-                for d in self.store.iter_docs("enterprise_monthly", park_id=park_id)
-                if d["period"] == period
-            ]
+            list(self.store.iter_docs(MONTHLY, park_id=park_id, key_suffix=f"|{period}"))
             if kind == MONTHLY
             else []
         )
@@ -707,14 +714,7 @@ class Hub:
         names = [pc.name for pc in self.config.platforms] + sorted(counts)
         platforms: dict[str, dict[str, Any]] = {}
         for name in dict.fromkeys(names):
-            c = counts.get(name, {})
-            platforms[name] = {
-                "sent": c.get("sent", 0),
-                "pending": c.get("pending", 0) + c.get("in_flight", 0),
-                "failed": c.get("failed", 0),
-                "dead": c.get("dead", 0),
-                "superseded": c.get("superseded", 0),
-            }
+            platforms[name] = status_summary(counts.get(name, {}))
         rejected = self.store.raw_messages(statuses=("rejected", "partial"), limit=50)
         calendar = [e.as_dict() for e in self.calendar()]
         return {

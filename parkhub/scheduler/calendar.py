@@ -121,8 +121,9 @@ def entry_for(
     else:  # one record per enterprise
         keys = [
             f"{e['credit_code']}|{period}"
-            for e in store.iter_docs("enterprise_monthly", park_id=park["park_id"])
-            if e["period"] == period
+            for e in store.iter_docs(
+                "enterprise_monthly", park_id=park["park_id"], key_suffix=f"|{period}"
+            )
         ]
         built = True
     entry.expected = 1 if record_kind == "park_monthly" else inputs.report.enterprise_count

@@ -49,8 +49,8 @@ def build_park_monthly(store: Store, park: dict[str, Any], period: str) -> Month
         "employees": 0,
     }
     reporting: set[str] = set()
-    for doc in store.iter_docs("enterprise_monthly", park_id=park_id):
-        if doc["period"] != period or doc["credit_code"] not in by_code:
+    for doc in store.iter_docs("enterprise_monthly", park_id=park_id, key_suffix=f"|{period}"):
+        if doc["credit_code"] not in by_code:
             continue
         reporting.add(doc["credit_code"])
         for name in totals:

@@ -591,9 +591,16 @@ class Store:
             return [jsonutil.loads(r[0]) for r in c.execute(q)]
 
     def iter_docs(
-        self, kind: str, *, park_id: str, key_prefix: str | None = None, batch: int = 5000
+        self,
+        kind: str,
+        *,
+        park_id: str,
+        key_prefix: str | None = None,
+        key_suffix: str | None = None,
+        batch: int = 5000,
     ) -> Iterator[dict[str, Any]]:
-        """Stream the documents of a kind in a park, in bounded memory."""
+        """Stream the documents of a kind in a park, in bounded memory; `key_suffix` e.g.
+        `|2026-10` for one period's `enterprise_monthly` (filtered by the database)."""
         rc = t.records.c
         last = ""
         with self.engine.connect() as conn:
@@ -606,6 +613,8 @@ class Store:
                 )
                 if key_prefix:
                     q = q.where(rc.key.startswith(key_prefix, autoescape=True))
+                if key_suffix:
+                    q = q.where(rc.key.endswith(key_suffix, autoescape=True))
                 rows = conn.execute(q).all()
                 if not rows:
                     return
@@ -904,12 +913,14 @@ class Store:
 
     # -- status, listing, replay --------------------------------------------------------------
 
-    def status_counts(self) -> dict[str, dict[str, int]]:
+    def status_counts(self, *, park_id: str | None = None) -> dict[str, dict[str, int]]:
+        """Deliveries per platform and status (of one park's records, with `park_id`)."""
         d = t.deliveries.c
+        q = select(d.platform, d.status, func.count()).group_by(d.platform, d.status)
+        if park_id is not None:
+            q = q.where(d.park_id == park_id)
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(d.platform, d.status, func.count()).group_by(d.platform, d.status)
-            ).all()
+            rows = conn.execute(q).all()
         out: dict[str, dict[str, int]] = {}
         for platform, status, n in rows:
             out.setdefault(platform, {})[status] = int(n)

@@ -70,7 +70,7 @@ from parkhub.entry.importer import (
 )
 from parkhub.entry.template import template_filename
 from parkhub.errors import ConfigError, ForeignRecordsError, ParkhubError
-from parkhub.hub import ENTRY_PREFIX, Hub, IngestResult
+from parkhub.hub import ENTRY_PREFIX, Hub, IngestResult, status_summary
 from parkhub.store import schema as t
 from parkhub.store.accounts import AccountError, Accounts, Session, User, check_password_strength
 
@@ -146,20 +146,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     return value
-
-
-def park_status_counts(hub: Hub, park_id: str) -> dict[str, dict[str, int]]:
-    d = t.deliveries.c
-    with hub.store.engine.connect() as conn:
-        rows = conn.execute(
-            select(d.platform, d.status, func.count())
-            .where(d.park_id == park_id)
-            .group_by(d.platform, d.status)
-        ).all()
-    out: dict[str, dict[str, int]] = {}
-    for platform, status, n in rows:
-        out.setdefault(platform, {})[status] = int(n)
-    return out
 
 
 def park_last_sent(hub: Hub, park_id: str) -> dict[str, dict[str, Any]]:
@@ -294,26 +280,18 @@ def park_platforms(hub: Hub, park_id: str) -> dict[str, list[str]]:
 def park_dashboard(hub: Hub, park_id: str, *, now: dt.datetime | None = None) -> dict[str, Any]:
     """Everything the dashboard shows for one park (JSON-able but for datetimes)."""
     park = hub.config.park(park_id)
-    counts = park_status_counts(hub, park_id)
+    counts = hub.store.status_counts(park_id=park_id)
     routed = park_platforms(hub, park_id)
     last = park_last_sent(hub, park_id)
-    platforms = []
-    for name in [*routed, *sorted(set(counts) - set(routed))]:
-        c = counts.get(name, {})
-        platforms.append(
-            {
-                "name": name,
-                "reports": routed.get(name, []),
-                "counts": {
-                    "sent": c.get("sent", 0),
-                    "pending": c.get("pending", 0) + c.get("in_flight", 0),
-                    "failed": c.get("failed", 0),
-                    "dead": c.get("dead", 0),
-                    "superseded": c.get("superseded", 0),
-                },
-                "last_sent": last.get(name),
-            }
-        )
+    platforms = [
+        {
+            "name": name,
+            "reports": routed.get(name, []),
+            "counts": status_summary(counts.get(name, {})),
+            "last_sent": last.get(name),
+        }
+        for name in [*routed, *sorted(set(counts) - set(routed))]
+    ]
     calendar = [e.as_dict() for e in hub.calendar(park_id=park_id, now=now)]
     return {
         "park": {"id": park.id, "name": park.name, "division_code": park.division_code},
@@ -813,7 +791,7 @@ class Console:
                 return self.redirect(f"/console/parks/{parks[0].id}")
             summaries = []
             for park in parks:
-                counts = park_status_counts(hub, park.id)
+                counts = hub.store.status_counts(park_id=park.id)
                 summaries.append(
                     {
                         "park": park,
@@ -850,7 +828,7 @@ class Console:
                 limit=limit,
             )
             platforms = sorted(
-                set(park_platforms(hub, park_id)) | set(park_status_counts(hub, park_id))
+                set(park_platforms(hub, park_id)) | set(hub.store.status_counts(park_id=park_id))
             )
             return self.render(
                 request,
@@ -1115,8 +1093,7 @@ class Console:
         enterprises = hub.store.records_of("enterprise", park_id=park.id)
         filled = {
             d["credit_code"]: d
-            for d in hub.store.iter_docs(MONTHLY, park_id=park.id)
-            if d.get("period") == period
+            for d in hub.store.iter_docs(MONTHLY, park_id=park.id, key_suffix=f"|{period}")
         }
         rows = []
         for ent in enterprises:
