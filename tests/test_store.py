@@ -366,3 +366,19 @@ def test_the_stored_time_of_a_reading_read_off_its_key_is_the_time_itself(
 
     reading = Measurement(park_id="p1", device_id=device.strip() or "d", metric="m", ts=ts)
     assert _sqlite_time_of_key(reading.key) == _sqlite_time(reading.ts)
+
+
+def test_sqlite_checkpoints_run_in_a_thread_of_the_store_that_ends_with_it(tmp_path: Any) -> None:
+    """The WAL is copied back by the store's own thread (no commit waits for it), and closing
+    the store ends that thread: a process that opens and closes stores leaks none."""
+    import threading
+
+    def checkpointers() -> int:
+        return sum(t.name == "sqlite-checkpoint" for t in threading.enumerate())
+
+    before = checkpointers()
+    store = Store.open(f"sqlite:///{tmp_path / 'wal.db'}")
+    assert checkpointers() == before + 1
+    upsert(store, [ent()])
+    store.close()
+    assert checkpointers() == before
