@@ -23,7 +23,7 @@ import orjson
 from parkhub.adapters.base import RawMessage, SourceContext
 from parkhub.adapters.vendors.qisheng import QishengAdapter, QishengConfig
 from parkhub.config import parse_config
-from parkhub.hub import Hub
+from parkhub.hub import Hub, tune_gc
 from parkhub.store import Route, Store
 
 PAGE = 1000
@@ -103,6 +103,7 @@ def run(url: str, n: int, *, trace: bool = False) -> dict[str, Any]:
         # warm up (imports, statement preparation) on data outside the measured set
         for body in pages(2 * PAGE, offset=10_000_000):
             hub.ingest(adapter, RawMessage("bench-qs", "readings", body), cursor=("readings", "0"))
+        tune_gc()  # as the `parkhub` command does once its hub is open
         gc.collect()
         rss_before = rss_mb()
         if trace:

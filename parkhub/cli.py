@@ -57,14 +57,16 @@ def _config(path: Path) -> HubConfig:
 
 
 def _hub(path: Path) -> Any:
-    from parkhub.hub import Hub
+    from parkhub.hub import Hub, tune_gc
 
     config = _config(path)
     try:
-        return Hub.open(config)
+        hub = Hub.open(config)
     except ParkhubError as exc:
         err_console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
+    tune_gc()  # what start-up loaded stays out of every collection from here on
+    return hub
 
 
 def _when(value: str | None) -> dt.datetime | None:

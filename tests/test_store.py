@@ -15,10 +15,9 @@ from sqlalchemy import insert, inspect, select
 
 from parkhub.canonical import Enterprise, Measurement
 from parkhub.canonical.jsonutil import bytes_hash
-from parkhub.store import Route, Store
+from parkhub.store import Route, Store, idempotency_key
 from parkhub.store import schema as t
 from parkhub.store.db import alembic_config, make_engine, migrate
-from parkhub.store.store import idempotency_key
 
 ROUTES = [Route("provincial", "enterprise_roster", "1"), Route("econ", "roster", "2", 50)]
 

@@ -2,7 +2,8 @@
 
 from . import accounts, alerts  # registers the console and alert tables on schema.metadata
 from .db import database_url, make_engine, migrate
-from .store import Claimed, Route, Store, UpsertResult, idempotency_key
+from .keys import idempotency_key
+from .store import Claimed, Route, Store, UpsertResult
 
 __all__ = [
     "Claimed",

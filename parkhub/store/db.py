@@ -16,6 +16,8 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from .keys import IDEMPOTENCY_KEY_SQL, idempotency_key
+
 DEFAULT_URL = "sqlite:///var/parkhub.db"
 CHECKPOINT_EVERY = 0.1  # seconds between background WAL checkpoints while the WAL grows
 CHECKPOINT_IDLE = 1.0  # ... and while it does not
@@ -43,6 +45,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA temp_store=MEMORY")  # RETURNING's row buffer and sorts
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+    # the outbox rows of an upsert are made by one INSERT ... SELECT (Store._upsert_sqlite)
+    dbapi_conn.create_function(IDEMPOTENCY_KEY_SQL, 6, idempotency_key, deterministic=True)
 
 
 def _sqlite_begin(conn: Any) -> None:

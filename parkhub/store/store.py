@@ -7,11 +7,9 @@ the source cursor move as one, so a crash anywhere loses nothing and duplicates 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from hashlib import sha256
 from itertools import chain
 from typing import Any
 
@@ -25,6 +23,7 @@ from parkhub.errors import InputError
 
 from . import schema as t
 from .db import WalCheckpointer, make_engine, migrate, sqlite_file
+from .keys import IDEMPOTENCY_KEY_SQL
 from .pipeline import PipelinedWriter, raw_status
 
 UPSERT_CHUNK = 500  # rows per multi-VALUES statement: under SQLite's 32766 bind-variable limit
@@ -98,6 +97,15 @@ _PG_INGEST = _PG_WRITE.format(
     "NOT EXISTS (SELECT 1 FROM raw)",
 )
 PG_CHUNK = 5000  # records per statement when upserting outside the pipelined writer
+# SQLite: a route's outbox rows for the records just stored (their ids: a JSON array, in order,
+# so the rows land at the right edge of the outbox's indexes).
+_SQLITE_OUTBOX = (
+    f"INSERT INTO deliveries ({_OUTBOX_COLS}) "
+    "SELECT r.id, r.kind, r.key, r.revision, r.park_id, ?2, ?3, ?4, "
+    f"{IDEMPOTENCY_KEY_SQL}(r.kind, r.key, r.revision, ?2, ?3, ?4), r.revision > 1, 'pending', "
+    "?5, 0, ?1, ?1, ?1 FROM json_each(?6) AS j CROSS JOIN records AS r ON r.id = j.value "
+    f"WHERE true {_ON_OUTBOX_CONFLICT}"
+)
 _HAS_TS: dict[type[Record], bool] = {}  # record class -> has an event time (a `ts` field)
 
 
@@ -251,19 +259,6 @@ class Claimed:
     attempts: int
     doc: dict[str, Any]
     current_revision: int
-
-
-def idempotency_key(
-    kind: str, key: str, revision: int, platform: str, report: str, mapping_version: str
-) -> str:
-    """The key every platform gets: record key + revision + platform + mapping version.
-
-    `ph2-` and the first 40 hex digits of SHA-256 over the six values joined by U+001F: the
-    same on SQLite (here) and PostgreSQL (computed by the server, in _PG_WRITE). Keys issued
-    before (`ph1-`, BLAKE2b) stay on their deliveries: they are what the platforms saw.
-    """
-    text = f"{kind}\x1f{key}\x1f{revision}\x1f{platform}\x1f{report}\x1f{mapping_version}"
-    return "ph2-" + hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
 class Store:
@@ -439,19 +434,17 @@ class Store:
             self._upsert_pg(cursor, latest, source, raw_id, routes, result)
         return result
 
-    def _deliveries(
+    def _route_ids(
         self,
         touched: Iterable[tuple[int, str, str, str, int]],
         routes: RouteFn,
         result: UpsertResult,
         latest: dict[tuple[str, str], Record],
         changed_ids: list[int],
-    ) -> list[tuple[Any, ...]]:
-        """Count what `touched` (new or changed rows) were; one outbox row per route each."""
-        deliveries: list[tuple[Any, ...]] = []
-        # idempotency_key(), inlined (this runs once per outbox row): each route's part of the
-        # hashed text is made once
-        found: dict[tuple[str, str], list[tuple[Route, bytes]]] = {}
+    ) -> dict[Route, list[int]]:
+        """Count what `touched` (new or changed rows) were; the record ids each route takes."""
+        taken: dict[Route, list[int]] = {}
+        found: dict[tuple[str, str], Sequence[Route]] = {}
         for rec_id, kind, key, park_id, revision in touched:
             if revision == 1:
                 result.new += 1
@@ -460,20 +453,15 @@ class Store:
                 changed_ids.append(rec_id)
             subscribed = found.get((kind, park_id))
             if subscribed is None:
-                subscribed = found[(kind, park_id)] = [
-                    (r, f"\x1f{r.platform}\x1f{r.report}\x1f{r.mapping_version}".encode())
-                    for r in routes(kind, park_id)
-                ]
-            for r, tail in subscribed:
+                subscribed = found[(kind, park_id)] = routes(kind, park_id)
+            for r in subscribed:
                 if r.accepts is not None and not r.accepts(latest[(kind, key)]):
                     continue  # the report takes only some records of this kind
-                digest = sha256(f"{kind}\x1f{key}\x1f{revision}".encode() + tail).hexdigest()
-                deliveries.append((
-                    rec_id, kind, key, revision, park_id, r.platform, r.report, r.mapping_version,
-                    "ph2-" + digest[:40], int(revision > 1), r.priority,
-                ))  # fmt: skip
-        result.deliveries += len(deliveries)
-        return deliveries
+                ids = taken.get(r)
+                if ids is None:
+                    ids = taken[r] = []
+                ids.append(rec_id)
+        return taken
 
     def _db_time(self, value: dt.datetime) -> Any:
         # The raw driver path skips SQLAlchemy's types, so store what UTCDateTime would.
@@ -513,7 +501,7 @@ class Store:
             touched.extend(cursor.fetchall())
         result.unchanged = len(rows) - len(touched)
         changed_ids: list[int] = []
-        deliveries = self._deliveries(touched, routes, result, latest, changed_ids)
+        taken = self._route_ids(touched, routes, result, latest, changed_ids)
         if changed_ids:
             # An older revision not yet delivered is replaced by the new one, never sent after.
             ids = changed_ids
@@ -525,9 +513,21 @@ class Store:
                     "AND status IN ('pending', 'failed', 'dead')",
                     (_sqlite_time(now), *chunk),
                 )
-        for start, n in _chunks(len(deliveries), UPSERT_CHUNK):
-            params = (_sqlite_time(now), *chain.from_iterable(deliveries[start : start + n]))
-            cursor.execute(self._sqlite_outbox_sql(n), params)
+        # The outbox rows are made by the database from the rows just stored: one statement
+        # per route, the record ids as one JSON array (idempotency key: a SQL function).
+        for r, ids in taken.items():
+            cursor.execute(
+                _SQLITE_OUTBOX,
+                (
+                    _sqlite_time(now),
+                    r.platform,
+                    r.report,
+                    r.mapping_version,
+                    r.priority,
+                    jsonutil.dumps_str(ids),
+                ),
+            )
+            result.deliveries += cursor.rowcount
 
     def _sqlite_upsert_sql(self, rows: int) -> str:
         sql = self._sql_cache.get(("upsert", rows))
@@ -538,19 +538,6 @@ class Store:
             )
             sql = self._sql_cache[("upsert", rows)] = (
                 f"INSERT INTO records ({_RECORD_COLS}) VALUES {values} {_ON_RECORD_CONFLICT}"
-            )
-        return sql
-
-    def _sqlite_outbox_sql(self, rows: int) -> str:
-        sql = self._sql_cache.get(("outbox", rows))
-        if sql is None:
-            values = ",".join(
-                "(" + ",".join(f"?{b + i}" for i in range(1, 11)) + f",'pending',?{b + 11},0,"
-                "?1,?1,?1)"
-                for b in range(1, 1 + 11 * rows, 11)
-            )
-            sql = self._sql_cache[("outbox", rows)] = (
-                f"INSERT INTO deliveries ({_OUTBOX_COLS}) VALUES {values} {_ON_OUTBOX_CONFLICT}"
             )
         return sql
 
