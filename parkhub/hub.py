@@ -10,6 +10,7 @@ import datetime as dt
 import gc
 import logging
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -51,6 +52,10 @@ log = logging.getLogger("parkhub")
 CONFIG_SOURCE = "parkhub.config"
 REPORT_SOURCE = "parkhub.reports"
 ENTRY_PREFIX = "entry:"
+# SQLite: pages a pull yields back to back share a transaction up to this many records, or
+# this long after the first one arrived (docs/performance.md)
+GROUP_RECORDS = 5000
+GROUP_SECONDS = 0.5
 GC_YOUNG_THRESHOLD = 20_000  # container allocations between collections of the young objects
 _gc_tuned = False
 
@@ -351,20 +356,30 @@ class Hub:
         `parsed`: `raw` parsed by `adapter` already (it is not parsed again).
         """
         with self.store.begin() as conn:
-            raw_id, new = self.store.insert_raw(
-                conn,
-                source=raw.source,
-                stream=raw.stream,
-                body=raw.body,
-                content_type=raw.content_type,
-                received_at=raw.received_at,
-                meta=dict(raw.meta) or None,
-            )
-            result = IngestResult(raw_id, duplicate=not new)
-            if new:
-                self._parse_into(conn, adapter, raw, raw_id, result, parsed)
-            if cursor is not None:
-                self.store.set_cursor(conn, raw.source, cursor[0], cursor[1])
+            return self._ingest_in(conn, adapter, raw, cursor, parsed)
+
+    def _ingest_in(
+        self,
+        conn: Any,
+        adapter: VendorAdapter[Any],
+        raw: RawMessage,
+        cursor: tuple[str, str | None] | None,
+        parsed: ParseResult | None,
+    ) -> IngestResult:
+        raw_id, new = self.store.insert_raw(
+            conn,
+            source=raw.source,
+            stream=raw.stream,
+            body=raw.body,
+            content_type=raw.content_type,
+            received_at=raw.received_at,
+            meta=dict(raw.meta) or None,
+        )
+        result = IngestResult(raw_id, duplicate=not new)
+        if new:
+            self._parse_into(conn, adapter, raw, raw_id, result, parsed)
+        if cursor is not None:
+            self.store.set_cursor(conn, raw.source, cursor[0], cursor[1])
         return result
 
     def ingest_many(
@@ -380,8 +395,7 @@ class Hub:
         `ingest` one message after the other.
         """
         if self.store.dialect != "postgresql":
-            for raw, cursor in messages:
-                yield self.ingest(adapter, raw, cursor=cursor)
+            yield from self._ingest_grouped(adapter, messages)
             return
         with self.store.pipelined_writer(self.routes) as writer:
             pulled = iter(messages)
@@ -397,6 +411,61 @@ class Hub:
                 done = writer.send(raw, parsed.records, parsed.errors, cursor=cursor, tag=parsed)
                 yield from self._written(done)
             yield from self._written(writer.finish())
+
+    def _ingest_grouped(
+        self,
+        adapter: VendorAdapter[Any],
+        messages: Iterable[tuple[RawMessage, tuple[str, str | None] | None]],
+    ) -> Iterator[IngestResult]:
+        """SQLite: the pages a pull yields back to back are stored several to a transaction.
+
+        Pages are parsed outside the transaction, which is opened only once GROUP_RECORDS
+        records or GROUP_SECONDS have gathered (or the pull ends), so no network wait ever
+        holds the write lock. Each page keeps its own raw message, records, outbox rows and
+        cursor, in order; a page's result comes once the transaction holding it committed.
+        """
+        group: list[tuple[RawMessage, tuple[str, str | None] | None, ParseResult]] = []
+        size, since = 0, 0.0
+        pulled = iter(messages)
+        while True:
+            try:
+                raw, cursor = next(pulled)
+            except StopIteration:
+                break
+            except BaseException:  # the source failed: what it gave before is stored
+                yield from self._store_group(adapter, group)
+                raise
+            parsed = adapter.parse_message(raw)
+            if not group:
+                since = time.monotonic()
+            group.append((raw, cursor, parsed))
+            size += len(parsed.records) + 1
+            if size >= GROUP_RECORDS or time.monotonic() - since >= GROUP_SECONDS:
+                yield from self._store_group(adapter, group)
+                group, size = [], 0
+        yield from self._store_group(adapter, group)
+
+    def _store_group(
+        self,
+        adapter: VendorAdapter[Any],
+        group: list[tuple[RawMessage, tuple[str, str | None] | None, ParseResult]],
+    ) -> Iterator[IngestResult]:
+        if len(group) > 1:
+            try:
+                with self.store.begin() as conn:
+                    results = [
+                        self._ingest_in(conn, adapter, raw, cursor, parsed)
+                        for raw, cursor, parsed in group
+                    ]
+            except Exception:
+                # a page the database refused: the pages go one by one, so that those before
+                # it are kept and reported, and the error is raised at the page it belongs to
+                log.warning("a group of %d pages failed; storing them one by one", len(group))
+            else:
+                yield from results
+                return
+        for raw, cursor, parsed in group:
+            yield self.ingest(adapter, raw, cursor=cursor, parsed=parsed)
 
     def _written(self, done: list[tuple[ParseResult, Written]]) -> Iterator[IngestResult]:
         for parsed, w in done:

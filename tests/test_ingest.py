@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from parkhub.adapters.base import ParseResult
 from parkhub.adapters.vendors import qisheng as qisheng_mod
@@ -190,30 +191,33 @@ def test_pages_stored_before_a_source_failure_stay_stored(hub: Hub) -> None:
 
 
 def test_a_page_the_database_refuses_is_rolled_back_alone(
-    pg_url: str,
+    db_url: str,
     qisheng: tuple[QishengSim, ServerHandle],
     provincial: tuple[ProvincialSim, ServerHandle],
 ) -> None:
-    """PostgreSQL: a page whose transaction fails on the server leaves nothing of itself (its
-    records, raw message and cursor roll back together); pages before it stay, and the hub
-    carries on with a fresh connection."""
+    """A page whose transaction the database refuses leaves nothing of itself (its records, raw
+    message and cursor roll back together); the pages before it stay, also when they shared
+    its transaction (SQLite groups pages), and the hub carries on (PostgreSQL: with a fresh
+    connection)."""
+    import sqlite3
+
     import psycopg
     from sqlalchemy.exc import DBAPIError
 
     from parkhub.adapters.base import RawMessage
 
-    hub = Hub.open(make_config(qisheng[1].url, provincial[1].url, pg_url), url=pg_url)
+    hub = Hub.open(make_config(qisheng[1].url, provincial[1].url, db_url), url=db_url)
     try:
         adapter = hub.adapter("qisheng-lc")
         first, second, third = _reading_pages(3)
-        stream = [
+        stream: list[Any] = [
             (RawMessage("qisheng-lc", "readings", first), ("readings", "3")),
             (RawMessage("qisheng-lc", "readings", second), ("readings", "6")),
-            # cursors.stream is 64 characters: the server refuses this page's transaction
-            (RawMessage("qisheng-lc", "readings", third), ("r" * 65, "9")),
+            # a cursor without a stream (a broken adapter): the database refuses the page
+            (RawMessage("qisheng-lc", "readings", third), (None, "9")),
         ]
         done = []
-        with pytest.raises((DBAPIError, psycopg.Error)):
+        with pytest.raises((DBAPIError, psycopg.Error, sqlite3.Error)):
             for res in hub.ingest_many(adapter, stream):
                 done.append(res)
         assert [r.new for r in done] == [3, 3]
@@ -309,7 +313,8 @@ def test_a_page_stored_meanwhile_by_another_pull_is_a_duplicate(
 
 def test_a_pull_stopped_early_leaves_records_and_cursor_together(hub: Hub) -> None:
     """A reader that stops after the first result: whatever was stored (on PostgreSQL the next
-    page may already be in flight and is committed whole) moved the cursor with it."""
+    page may already be in flight, on SQLite pages pulled back to back share a transaction;
+    either is committed whole) moved the cursor with it."""
     from parkhub.adapters.base import RawMessage
 
     stream = [
@@ -320,6 +325,29 @@ def test_a_pull_stopped_early_leaves_records_and_cursor_together(hub: Hub) -> No
         assert first.new == 3
         break
     stored = hub.store.count_records()["measurement"]
-    assert stored in (3, 6)
+    assert stored in (3, 6, 9)  # SQLite: the pages that shared the first one's transaction
     assert hub.store.get_cursor("qisheng-lc", "readings") == str(stored)
     assert len(_raw_rows(hub)) == stored // 3
+
+
+def test_each_result_comes_once_its_page_is_committed(hub: Hub) -> None:
+    """Whether pages are stored one to a transaction or several (SQLite groups the pages a pull
+    yields back to back), a page's result means its records, raw message and cursor are in
+    the database, as another connection sees them."""
+    from parkhub.adapters.base import RawMessage
+
+    stream = [
+        (RawMessage("qisheng-lc", "readings", body), ("readings", str(3 * n)))
+        for n, body in enumerate(_reading_pages(4), start=1)
+    ]
+    seen = []
+    for n, res in enumerate(hub.ingest_many(hub.adapter("qisheng-lc"), stream), start=1):
+        assert res.new == 3
+        with hub.store.engine.connect() as other:
+            count = other.execute(
+                select(func.count()).select_from(t.records).where(t.records.c.raw_id == res.raw_id)
+            ).scalar()
+        seen.append((count, hub.store.get_cursor("qisheng-lc", "readings")))
+        assert int(seen[-1][1] or 0) >= 3 * n
+    assert [c for c, _ in seen] == [3, 3, 3, 3]
+    assert seen[-1][1] == "12"

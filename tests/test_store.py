@@ -9,8 +9,6 @@ from typing import Any
 
 import pytest
 from alembic import command
-from hypothesis import given
-from hypothesis import strategies as st
 from sqlalchemy import insert, inspect, select
 
 from parkhub.canonical import Enterprise, Measurement
@@ -346,25 +344,6 @@ def test_period_queries_use_an_index_on_sqlite(tmp_path: Any) -> None:
     assert "USING INDEX ix_records_park_kind_ts" in plans["event"]
     assert "key>? AND key<?" in plans["measurement"]
     assert "SCAN records" not in plans["event"] + plans["measurement"]
-
-
-@given(
-    st.datetimes(
-        min_value=dt.datetime(1970, 1, 1),
-        max_value=dt.datetime(2200, 1, 1),
-        timezones=st.just(dt.UTC),
-    ),
-    st.text(min_size=1, max_size=20),
-)
-def test_the_stored_time_of_a_reading_read_off_its_key_is_the_time_itself(
-    ts: dt.datetime, device: str
-) -> None:
-    """SQLite takes a reading's stored time from its time-first key: the same text as formatting
-    the time, whatever the microseconds and whatever the device id holds (even '|')."""
-    from parkhub.store.store import _sqlite_time, _sqlite_time_of_key
-
-    reading = Measurement(park_id="p1", device_id=device.strip() or "d", metric="m", ts=ts)
-    assert _sqlite_time_of_key(reading.key) == _sqlite_time(reading.ts)
 
 
 def test_sqlite_checkpoints_run_in_a_thread_of_the_store_that_ends_with_it(tmp_path: Any) -> None:

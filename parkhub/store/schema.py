@@ -90,7 +90,9 @@ records = Table(
     Column("park_id", String(64), nullable=False),
     Column("revision", Integer, nullable=False),
     Column("content_hash", String(32), nullable=False),
-    Column("ts", UTCDateTime()),  # event time of measurements and events, for period queries
+    # event time of events, for period queries; empty for time-series kinds (TIME_SERIES_KEYS),
+    # whose key starts with it
+    Column("ts", UTCDateTime()),
     Column("doc", Text, nullable=False),
     Column("source", String(64), nullable=False),
     Column("raw_id", Id),

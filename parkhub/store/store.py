@@ -116,16 +116,12 @@ def _sqlite_time(value: dt.datetime) -> str:
     return value.isoformat(" ", "microseconds")[:26]
 
 
-def _sqlite_time_of_key(key: str) -> str:
-    """_sqlite_time of a time-series record, from its key: `2026-10-01T08:00:00[.ffffff]+00:00|...`
-    -> `2026-10-01 08:00:00.ffffff` (what UTCDateTime stores), without formatting the time."""
-    end = key.index("|") - 6  # the "+00:00" of an aware UTC time
-    clock = key[11:end]
-    return f"{key[:10]} {clock}" if len(clock) == 15 else f"{key[:10]} {clock}.000000"
-
-
 def _event_time(rec: Record) -> dt.datetime | None:
-    """The record's `ts` (measurements, events), without pydantic's slow missing-attribute path."""
+    """The `ts` column of a record: its event time (events), without pydantic's slow
+    missing-attribute path. Time-series kinds (TIME_SERIES_KEYS) have theirs at the head of
+    their key, which is what period queries read: the column stays empty for them."""
+    if rec.kind in TIME_SERIES_KEYS:
+        return None
     cls = type(rec)
     has_ts = _HAS_TS.get(cls)
     if has_ts is None:
@@ -485,12 +481,8 @@ class Store:
         now = utcnow()
         rows: list[tuple[Any, ...]] = []
         for (kind, key), rec in latest.items():
-            stamp: str | None
-            if kind in TIME_SERIES_KEYS:  # the key starts with ts.isoformat(): no second one
-                stamp = _sqlite_time_of_key(key)
-            else:
-                ts = _event_time(rec)
-                stamp = None if ts is None else _sqlite_time(ts)
+            ts = _event_time(rec)
+            stamp = None if ts is None else _sqlite_time(ts)
             blob = rec.document_json()
             rows.append((kind, key, rec.park_id, bytes_hash(blob), stamp, blob.decode()))
         shared = (source, raw_id, _sqlite_time(now))
@@ -625,12 +617,14 @@ class Store:
         order = rc.key if by_key else rc.id
         with self.engine.connect() as conn:
             while True:
-                q = select(order, rc.doc).where(
-                    rc.kind == kind, rc.park_id == park_id, rc.ts >= start, rc.ts < end
-                )
+                q = select(order, rc.doc).where(rc.kind == kind, rc.park_id == park_id)
                 # other kinds: the partial index's own predicate, word for word (SQLite uses
                 # a partial index only then)
-                q = q.where(rc.key >= low, rc.key < high) if by_key else q.where(t.NOT_TIME_SERIES)
+                q = (
+                    q.where(rc.key >= low, rc.key < high)
+                    if by_key
+                    else q.where(rc.ts >= start, rc.ts < end, t.NOT_TIME_SERIES)
+                )
                 rows = conn.execute(q.where(order > last).order_by(order).limit(batch)).all()
                 if not rows:
                     return
