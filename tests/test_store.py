@@ -58,6 +58,13 @@ def test_revisions_and_deliveries(store: Store) -> None:
         )
     }
     assert all(k.startswith("ph2-") and len(k) == 44 for k in keys)
+    # what is sent is what was listed: the claim stores the key (SQLite: first derived there)
+    claimed = {c.idempotency_key for c in store.claim("w1", limit=10)}
+    assert claimed == {d["idempotency_key"] for d in store.deliveries(status=["in_flight"])}
+    assert claimed < keys and len(claimed) == 2
+    with store.engine.connect() as conn:
+        stored = conn.execute(select(t.deliveries.c.status, t.deliveries.c.idempotency_key)).all()
+    assert {k for status, k in stored if status == "in_flight"} == claimed
 
 
 def test_last_one_wins_inside_a_batch(store: Store) -> None:
@@ -269,6 +276,21 @@ def test_migration_0004_moves_the_time_to_the_front_of_time_series_keys(db_url: 
     with engine.connect() as conn:
         key = conn.execute(select(t.records.c.key).where(t.records.c.id == rid)).scalar()
     assert key == old_key
+    store.close()
+
+
+def test_migration_0005_downgrade_stores_the_keys_of_waiting_deliveries(db_url: str) -> None:
+    """Going back to a schema where every delivery holds its key fills in the keys SQLite left
+    to the first claim: the very keys the claim would have stored."""
+    store = Store.open(db_url)
+    upsert(store, [ent()])
+    expected = {d["id"]: d["idempotency_key"] for d in store.deliveries()}
+    engine = store.engine
+    command.downgrade(alembic_config(engine), "0004")
+    with engine.connect() as conn:
+        rows = dict(conn.execute(select(t.deliveries.c.id, t.deliveries.c.idempotency_key)).all())
+    assert rows == expected and len(rows) == 2
+    command.upgrade(alembic_config(engine), "head")
     store.close()
 
 

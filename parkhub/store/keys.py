@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from hashlib import sha256
+from typing import Any
 
 IDEMPOTENCY_KEY_SQL = "ph_idempotency_key"
 """The key as a SQL function on SQLite connections (PostgreSQL computes it with sha256())."""
+KEY_COLUMNS = ("record_kind", "record_key", "revision", "platform", "report", "mapping_version")
+"""The deliveries' columns the key is derived from, in order."""
 
 
 def idempotency_key(
@@ -20,3 +24,17 @@ def idempotency_key(
     """
     text = f"{kind}\x1f{key}\x1f{revision}\x1f{platform}\x1f{report}\x1f{mapping_version}"
     return "ph2-" + sha256(text.encode()).hexdigest()[:40]
+
+
+def with_key(row: dict[str, Any]) -> dict[str, Any]:
+    """A deliveries row with its idempotency key: SQLite stores it at the first claim, so a row
+    still waiting for one gets the key it will be sent with."""
+    if row.get("idempotency_key") is None:
+        row["idempotency_key"] = key_of(row)
+    return row
+
+
+def key_of(row: Mapping[str, Any]) -> str:
+    """The idempotency key of a deliveries row, from its KEY_COLUMNS."""
+    kind, key, revision, platform, report, version = (row[c] for c in KEY_COLUMNS)
+    return idempotency_key(kind, key, revision, platform, report, version)

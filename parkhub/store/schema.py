@@ -126,7 +126,8 @@ deliveries = Table(
     Column("platform", String(64), nullable=False),
     Column("report", String(64), nullable=False),
     Column("mapping_version", String(32), nullable=False),
-    Column("idempotency_key", String(64), nullable=False),
+    # derived from the unique columns (store/keys.py); SQLite stores it at the first claim
+    Column("idempotency_key", String(64)),
     Column("correction", Integer, nullable=False, default=0),
     # pending -> in_flight -> sent | failed (retry at next_attempt_at) | dead | superseded
     Column("status", String(16), nullable=False),

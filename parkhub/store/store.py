@@ -23,7 +23,7 @@ from parkhub.errors import InputError
 
 from . import schema as t
 from .db import WalCheckpointer, make_engine, migrate, sqlite_file
-from .keys import IDEMPOTENCY_KEY_SQL
+from .keys import IDEMPOTENCY_KEY_SQL, KEY_COLUMNS, with_key
 from .pipeline import PipelinedWriter, raw_status
 
 UPSERT_CHUNK = 500  # rows per multi-VALUES statement: under SQLite's 32766 bind-variable limit
@@ -99,12 +99,13 @@ _PG_INGEST = _PG_WRITE.format(
 PG_CHUNK = 5000  # records per statement when upserting outside the pipelined writer
 # SQLite: a route's outbox rows for the records just stored (their ids: a JSON array, in order,
 # so the rows land at the right edge of the outbox's indexes).
+# Their idempotency key is stored by the first claim (Store.claim), not hashed here for every
+# reading: most outbox rows wait for a report's schedule, many are superseded before it.
 _SQLITE_OUTBOX = (
     f"INSERT INTO deliveries ({_OUTBOX_COLS}) "
-    "SELECT r.id, r.kind, r.key, r.revision, r.park_id, ?2, ?3, ?4, "
-    f"{IDEMPOTENCY_KEY_SQL}(r.kind, r.key, r.revision, ?2, ?3, ?4), r.revision > 1, 'pending', "
-    "?5, 0, ?1, ?1, ?1 FROM json_each(?6) AS j CROSS JOIN records AS r ON r.id = j.value "
-    f"WHERE true {_ON_OUTBOX_CONFLICT}"
+    "SELECT r.id, r.kind, r.key, r.revision, r.park_id, ?2, ?3, ?4, NULL, r.revision > 1, "
+    "'pending', ?5, 0, ?1, ?1, ?1 FROM json_each(?6) AS j CROSS JOIN records AS r "
+    f"ON r.id = j.value WHERE true {_ON_OUTBOX_CONFLICT}"
 )
 _HAS_TS: dict[type[Record], bool] = {}  # record class -> has an event time (a `ts` field)
 
@@ -703,21 +704,21 @@ class Store:
             pick = pick.where(d.priority <= max_priority)
         pick = pick.order_by(d.priority, d.next_attempt_at, d.id).limit(limit)
         pick = pick.with_for_update(skip_locked=True)
+        claimed: dict[str, Any] = {
+            "status": "in_flight",
+            "lease_owner": owner,
+            "lease_until": now + dt.timedelta(seconds=lease_seconds),
+            "attempts": d.attempts + 1,
+            "updated_at": now,
+        }
+        if self.dialect == "sqlite":  # the key is stored before anything is sent with it
+            derived = getattr(func, IDEMPOTENCY_KEY_SQL)(*(d[c] for c in KEY_COLUMNS))
+            claimed["idempotency_key"] = func.coalesce(d.idempotency_key, derived)
         with self.engine.begin() as conn:
             ids = [r[0] for r in conn.execute(pick)]
             if not ids:
                 return []
-            conn.execute(
-                update(t.deliveries)
-                .where(d.id.in_(ids))
-                .values(
-                    status="in_flight",
-                    lease_owner=owner,
-                    lease_until=now + dt.timedelta(seconds=lease_seconds),
-                    attempts=d.attempts + 1,
-                    updated_at=now,
-                )
-            )
+            conn.execute(update(t.deliveries).where(d.id.in_(ids)).values(claimed))
             rc = t.records.c
             rows = conn.execute(
                 select(
@@ -922,7 +923,14 @@ class Store:
         q = select(t.deliveries).order_by(d.id.desc()).limit(limit)
         q = q.where(*self._filters(status, platform, since, until, error_contains, ids))
         with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(q)]
+            return [with_key(dict(r._mapping)) for r in conn.execute(q)]
+
+    def delivery(self, delivery_id: int) -> dict[str, Any] | None:
+        """One deliveries row, idempotency key included (also while it waits for its claim)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.deliveries).where(t.deliveries.c.id == delivery_id))
+            found = row.first()
+        return with_key(dict(found._mapping)) if found is not None else None
 
     def _filters(
         self,

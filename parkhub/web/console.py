@@ -211,9 +211,7 @@ def park_deliveries(
 
 
 def delivery_row(hub: Hub, delivery_id: int) -> dict[str, Any] | None:
-    with hub.store.engine.connect() as conn:
-        row = conn.execute(select(t.deliveries).where(t.deliveries.c.id == delivery_id)).first()
-    return dict(row._mapping) if row is not None else None
+    return hub.store.delivery(delivery_id)
 
 
 def _parse_json_text(text: str | None) -> Any:
