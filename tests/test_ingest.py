@@ -249,6 +249,29 @@ def test_an_over_long_device_id_fails_alone(hub: Hub) -> None:
     assert "128" in error.reason
 
 
+def test_a_reading_without_a_meter_number_fails_alone(hub: Hub) -> None:
+    """A reading must say which meter it is from: without `meterNo` it is a bad record naming
+    that field (never a reading of a meter called "None"); a bad value names `value`."""
+    import orjson
+
+    from parkhub.adapters.base import RawMessage
+
+    [good] = _reading_pages(1, per_page=3)
+    page = orjson.loads(good)
+    del page["data"]["records"][0]["meterNo"]
+    page["data"]["records"][1]["value"] = "约300"
+    [res] = hub.ingest_many(
+        hub.adapter("qisheng-lc"),
+        [(RawMessage("qisheng-lc", "readings", orjson.dumps(page)), ("readings", "3"))],
+    )
+    assert res.status == "partial" and res.new == 1
+    assert [(e.record, e.field) for e in res.errors] == [
+        ("readings#1", "meterNo"),
+        ("readings#2", "value"),
+    ]
+    assert "表号" in res.errors[0].reason and "约300" in res.errors[1].reason
+
+
 def test_an_unparseable_page_in_a_pull_is_kept_with_its_reason(hub: Hub) -> None:
     from parkhub.adapters.base import RawMessage
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 import datetime as dt
 import threading
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, ClassVar, Generic, TypeVar, final
@@ -169,7 +169,7 @@ class VendorAdapter(_HttpOwner, abc.ABC, Generic[ConfigT]):
     def build(
         self,
         model: type[RecordT],
-        ref: str,
+        ref: str | Callable[[], str],
         data: dict[str, Any],
         result: ParseResult,
         *,
@@ -177,8 +177,9 @@ class VendorAdapter(_HttpOwner, abc.ABC, Generic[ConfigT]):
     ) -> RecordT | None:
         """Validate `data` into `model`; on failure add an InputError naming the vendor's field.
 
-        `field_names` maps canonical field names back to the vendor's, so the error names the
-        field the operator sees in the vendor system.
+        `ref` names the record in errors (e.g. `readings#42`); a function giving it is called
+        only when there is something to report. `field_names` maps canonical field names back
+        to the vendor's, so the error names the field the operator sees in the vendor system.
         """
         data.setdefault("park_id", self.source.park_id)
         try:
@@ -193,13 +194,17 @@ class VendorAdapter(_HttpOwner, abc.ABC, Generic[ConfigT]):
             reason = err["msg"].removeprefix("Value error, ")
             if value is not None and not isinstance(value, dict):
                 reason = f"{reason} (value {value!r})"
-            result.errors.append(InputError(self.source.name, ref, loc, reason))
+            result.errors.append(InputError(self.source.name, _ref(ref), loc, reason))
             return None
         if model.warnings is not Record.warnings:  # only some models can warn
             for warning in record.warnings:
-                result.warnings.append(InputError(self.source.name, ref, None, warning))
+                result.warnings.append(InputError(self.source.name, _ref(ref), None, warning))
         result.records.append(record)
         return record
+
+
+def _ref(ref: str | Callable[[], str]) -> str:
+    return ref if isinstance(ref, str) else ref()
 
 
 @dataclass(frozen=True, slots=True)

@@ -184,6 +184,10 @@ batch of 1,000 readings writes a few index pages rather than hundreds (docs/perf
 class Measurement(Record):
     """One value of one metric of one device: a reading, or an aggregate over a period."""
 
+    # period and quality are kept as their text: serializing an enum member reads its `value`,
+    # a Python property, twice a reading (StrEnum values still compare equal to the members)
+    model_config = ConfigDict(use_enum_values=True)
+
     kind: ClassVar[str] = "measurement"
     device_id: str = Field(min_length=1, max_length=128)
     metric: str = Field(
@@ -311,6 +315,8 @@ class EnvironmentalData(Record):
     The unit an HJ 212 upload carries (one 2011/2051/2061/2031 frame); the ecology platform
     receives these, while the same values are also stored as single Measurements.
     """
+
+    model_config = ConfigDict(use_enum_values=True)  # as Measurement
 
     kind: ClassVar[str] = "environmental_data"
     device_id: str = Field(min_length=1, max_length=128)

@@ -32,16 +32,21 @@ def to_epoch_ms(value: _dt.datetime) -> int:
 
 _EIGHT_HOURS = _dt.timedelta(hours=8)
 _NO_DST_SINCE = 1992  # China kept daylight saving time from 1986 to 1991, none since
+_NO_DST_TEXT = str(_NO_DST_SINCE)
 
 
 def parse_local(text: str, fmt: str = "%Y-%m-%d %H:%M:%S") -> _dt.datetime:
     """Parse a Beijing-time string in `fmt` into an aware UTC datetime."""
     if fmt == "%Y-%m-%d %H:%M:%S" and len(text) == 19 and text[10] == " ":
-        parsed = _dt.datetime.fromisoformat(text)  # C fast path for the common vendor format
+        # the common vendor format, parsed in C; from 1992 on (the year compared as text)
+        # Beijing time is a fixed UTC+8: no zoneinfo lookup on the hot path
+        if text >= _NO_DST_TEXT:
+            return _dt.datetime.fromisoformat(text + "+08:00").astimezone(UTC)
+        parsed = _dt.datetime.fromisoformat(text)
     else:
         parsed = _dt.datetime.strptime(text, fmt)
-    if parsed.year >= _NO_DST_SINCE:  # a fixed UTC+8: no zoneinfo lookup on the hot path
-        return (parsed - _EIGHT_HOURS).replace(tzinfo=UTC)
+        if parsed.year >= _NO_DST_SINCE:
+            return (parsed - _EIGHT_HOURS).replace(tzinfo=UTC)
     return parsed.replace(tzinfo=SHANGHAI).astimezone(UTC)
 
 

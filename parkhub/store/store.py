@@ -440,25 +440,26 @@ class Store:
         changed_ids: list[int],
     ) -> dict[Route, list[int]]:
         """Count what `touched` (new or changed rows) were; the record ids each route takes."""
-        taken: dict[Route, list[int]] = {}
-        found: dict[tuple[str, str], Sequence[Route]] = {}
+        groups: dict[tuple[str, str], list[tuple[int, str]]] = {}
         for rec_id, kind, key, park_id, revision in touched:
             if revision == 1:
                 result.new += 1
             else:
                 result.changed += 1
                 changed_ids.append(rec_id)
-            subscribed = found.get((kind, park_id))
-            if subscribed is None:
-                subscribed = found[(kind, park_id)] = routes(kind, park_id)
-            for r in subscribed:
-                if r.accepts is not None and not r.accepts(latest[(kind, key)]):
-                    continue  # the report takes only some records of this kind
-                ids = taken.get(r)
-                if ids is None:
-                    ids = taken[r] = []
-                ids.append(rec_id)
-        return taken
+            group = groups.get((kind, park_id))
+            if group is None:
+                group = groups[(kind, park_id)] = []
+            group.append((rec_id, key))
+        taken: dict[Route, list[int]] = {}
+        for (kind, park_id), rows in groups.items():
+            for r in routes(kind, park_id):
+                ids = taken.setdefault(r, [])
+                if r.accepts is None:
+                    ids.extend(rec_id for rec_id, _ in rows)
+                else:  # the report takes only some records of this kind
+                    ids.extend(rec_id for rec_id, key in rows if r.accepts(latest[(kind, key)]))
+        return {r: ids for r, ids in taken.items() if ids}
 
     def _db_time(self, value: dt.datetime) -> Any:
         # The raw driver path skips SQLAlchemy's types, so store what UTCDateTime would.

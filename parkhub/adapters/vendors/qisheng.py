@@ -288,34 +288,46 @@ class QishengAdapter(VendorAdapter[QishengConfig]):
 
     def _reading(self, row: dict[str, Any], index: int, result: ParseResult) -> None:
         # The hot path of ingest (pages of up to 1000 readings): no work that a valid row
-        # does not need, and constants hoisted to module level.
+        # does not need (its reference is made only for an error), constants hoisted.
+        get = row.get
         try:
             ts = parse_local(str(row["readTime"]), "%Y-%m-%d %H:%M:%S")
         except (KeyError, ValueError):
             result.errors.append(
                 InputError(
                     self.source.name,
-                    f"readings#{row.get('id', index)}",
+                    f"readings#{get('id', index)}",
                     "readTime",
-                    f"时间格式错误 (bad time {row.get('readTime')!r})",
+                    f"时间格式错误 (bad time {get('readTime')!r})",
                 )
             )
             return
-        meter_type = str(row.get("meterType", "electric"))
-        data = {
-            "device_id": f"{self.source.name}:{row.get('meterNo')}",
-            "metric": METER_METRICS.get(meter_type) or f"qisheng:{meter_type}",
-            "ts": ts,
-            "period": _DAY if row.get("periodType") == "day" else _INSTANT,
-            "value": row.get("value"),
-            "unit": row.get("unit"),
-            "credit_code": row.get("entCreditCode"),
-            "stat": "cou",
-        }
+        meter = get("meterNo")
+        if meter is None or meter == "":
+            result.errors.append(
+                InputError(
+                    self.source.name,
+                    f"readings#{get('id', index)}",
+                    "meterNo",
+                    "缺少表号 (no meter number)",
+                )
+            )
+            return
+        meter_type = get("meterType", "electric")
         self.build(
             Measurement,
-            f"readings#{row.get('id', index)}",
-            data,
+            lambda: f"readings#{get('id', index)}",
+            {
+                "park_id": self.source.park_id,
+                "device_id": f"{self.source.name}:{meter}",
+                "metric": METER_METRICS.get(meter_type) or f"qisheng:{meter_type}",
+                "ts": ts,
+                "period": _DAY if get("periodType") == "day" else _INSTANT,
+                "value": get("value"),
+                "unit": get("unit"),
+                "credit_code": get("entCreditCode"),
+                "stat": "cou",
+            },
             result,
             field_names=READING_FIELDS,
         )
