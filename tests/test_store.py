@@ -320,6 +320,41 @@ def test_a_period_holds_its_readings_and_no_others(store: Store) -> None:
     assert {d["park_id"] for d in found} == {"p1"}
 
 
+@pytest.mark.parametrize("filtered", [False, True], ids=["bulk", "per-record"])
+def test_a_batch_of_new_changed_and_unchanged_readings(store: Store, filtered: bool) -> None:
+    """New, changed and unchanged readings in one batch: counted apart, the new and changed
+    ones queued (a change as a correction, its older undelivered revision superseded), the
+    unchanged ones left alone. The same whether the report takes every reading (SQLite: a
+    bulk upsert) or decides per reading."""
+    route = Route("energy", "readings", "1", accepts=(lambda r: True) if filtered else None)
+    base = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+
+    def batch(values: dict[int, float]) -> tuple[int, int, int, int]:
+        recs = [
+            Measurement(park_id="p1", device_id=f"m{i}", metric="electricity",
+                        ts=base + dt.timedelta(hours=i), value=v)
+            for i, v in values.items()
+        ]  # fmt: skip
+        with store.begin() as conn:
+            r = store.upsert_records(
+                conn, recs, source="t", raw_id=None, routes=lambda k, p: [route]
+            )
+        return r.new, r.changed, r.unchanged, r.deliveries
+
+    assert batch({i: 1.0 for i in range(600)}) == (600, 0, 0, 600)
+    # 0-299 unchanged, 300-599 changed, 600-899 new: more than one statement's worth of each
+    assert batch({i: 1.0 if i < 300 else 2.0 for i in range(900)}) == (300, 300, 300, 600)
+    rows = store.deliveries(limit=5000)
+    assert len(rows) == 1200
+    by_status = sorted({(d["revision"], d["correction"], d["status"]) for d in rows})
+    assert by_status == [(1, 0, "pending"), (1, 0, "superseded"), (2, 1, "pending")]
+    superseded = {d["record_key"] for d in rows if d["status"] == "superseded"}
+    changed = {d["record_key"] for d in rows if d["revision"] == 2}
+    assert superseded == changed
+    assert {int(k.split("|")[1][1:]) for k in changed} == set(range(300, 600))
+    assert batch({i: 2.0 for i in range(300, 900)}) == (0, 0, 600, 0)
+
+
 def test_a_report_that_takes_some_records_of_a_kind_gets_only_those(store: Store) -> None:
     """Route filters (ReportSpec.when) decide per record, on both databases."""
     fire_only = Route("fire", "fire_events", "1", 0, accepts=lambda r: r.device_id.endswith("F"))
