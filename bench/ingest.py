@@ -1,9 +1,10 @@
 """Ingest: raw vendor JSON pages -> canonical records + outbox rows, stored (records/s).
 
 Each page is what one Qisheng pull returns (1000 meter readings, ~180 bytes of JSON each) and
-goes through `Hub.ingest_many` as a pull's pages do: one transaction per page with the raw
-message, its records, their outbox rows and the source cursor. Pages are made in bounded
-chunks outside the clock.
+goes through `Hub.ingest_many` as a pull's pages do: each page's raw message, records, outbox
+rows and source cursor are committed together (SQLite: pages that arrive back to back share a
+transaction; PostgreSQL: one pipelined transaction per page). Pages are made in bounded chunks
+outside the clock. The process is tuned as the `parkhub` command tunes its own (tune_gc).
 """
 
 from __future__ import annotations
