@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -46,7 +47,7 @@ from parkhub.scheduler.dispatcher import (
 from parkhub.scheduler.reports import MonthlyInputs, build_park_monthly
 from parkhub.scheduler.service import Job
 from parkhub.store import Route, Store, UpsertResult, database_url
-from parkhub.store.pipeline import Written
+from parkhub.store.pipeline import PipelinedWriter, Written
 
 log = logging.getLogger("parkhub")
 CONFIG_SOURCE = "parkhub.config"
@@ -390,66 +391,38 @@ class Hub:
         """`ingest` for a stream of (message, cursor), as a pull yields them; one result each,
         once its transaction is committed.
 
-        On PostgreSQL the next message is parsed while the server stores this one
-        (parkhub.store.pipeline); on SQLite, the database being in this process, it is
-        `ingest` one message after the other.
+        Each message is parsed outside any transaction. On PostgreSQL the next message is
+        parsed while the server stores this one (parkhub.store.pipeline); on SQLite messages
+        that arrive back to back are stored several to a transaction (_Grouped). Either way a
+        message keeps its raw row, records, outbox rows and cursor together, and when the
+        source fails, what it gave before is stored before the error goes on.
         """
-        if self.store.dialect != "postgresql":
-            yield from self._ingest_grouped(adapter, messages)
-            return
-        with self.store.pipelined_writer(self.routes) as writer:
+        with ExitStack() as stack:
+            sink: _Grouped | _Pipelined
+            if self.store.dialect == "postgresql":
+                writer = stack.enter_context(self.store.pipelined_writer(self.routes))
+                sink = _Pipelined(self, writer)
+            else:
+                sink = _Grouped(self, adapter)
             pulled = iter(messages)
             while True:
                 try:
                     raw, cursor = next(pulled)
                 except StopIteration:
                     break
-                except BaseException:  # the source failed: what it gave before stays stored
-                    yield from self._written(writer.finish())
+                except BaseException:  # the source failed: what it gave before is stored
+                    yield from sink.finish()
                     raise
-                parsed = adapter.parse_message(raw)  # meanwhile the server stores the last one
-                done = writer.send(raw, parsed.records, parsed.errors, cursor=cursor, tag=parsed)
-                yield from self._written(done)
-            yield from self._written(writer.finish())
-
-    def _ingest_grouped(
-        self,
-        adapter: VendorAdapter[Any],
-        messages: Iterable[tuple[RawMessage, tuple[str, str | None] | None]],
-    ) -> Iterator[IngestResult]:
-        """SQLite: the pages a pull yields back to back are stored several to a transaction.
-
-        Pages are parsed outside the transaction, which is opened only once GROUP_RECORDS
-        records or GROUP_SECONDS have gathered (or the pull ends), so no network wait ever
-        holds the write lock. Each page keeps its own raw message, records, outbox rows and
-        cursor, in order; a page's result comes once the transaction holding it committed.
-        """
-        group: list[tuple[RawMessage, tuple[str, str | None] | None, ParseResult]] = []
-        size, since = 0, 0.0
-        pulled = iter(messages)
-        while True:
-            try:
-                raw, cursor = next(pulled)
-            except StopIteration:
-                break
-            except BaseException:  # the source failed: what it gave before is stored
-                yield from self._store_group(adapter, group)
-                raise
-            parsed = adapter.parse_message(raw)
-            if not group:
-                since = time.monotonic()
-            group.append((raw, cursor, parsed))
-            size += len(parsed.records) + 1
-            if size >= GROUP_RECORDS or time.monotonic() - since >= GROUP_SECONDS:
-                yield from self._store_group(adapter, group)
-                group, size = [], 0
-        yield from self._store_group(adapter, group)
+                yield from sink.send(raw, cursor, adapter.parse_message(raw))
+            yield from sink.finish()
 
     def _store_group(
         self,
         adapter: VendorAdapter[Any],
-        group: list[tuple[RawMessage, tuple[str, str | None] | None, ParseResult]],
+        group: list[Pulled],
     ) -> Iterator[IngestResult]:
+        """Store parsed messages in one transaction, each with its raw row and cursor, in order;
+        their results once it committed."""
         if len(group) > 1:
             try:
                 with self.store.begin() as conn:
@@ -865,3 +838,50 @@ def hub_jobs(hub: Hub) -> list[Job]:
 
         jobs.append(Job("alerts", partial(check_alerts, hub), every_seconds=60))
     return jobs
+
+
+Pulled = tuple[RawMessage, tuple[str, str | None] | None, ParseResult]
+
+
+class _Grouped:
+    """SQLite: the messages a pull yields back to back, stored several to a transaction.
+
+    The transaction is opened only once GROUP_RECORDS records or GROUP_SECONDS have gathered
+    (or the pull ends), so no network wait ever holds the write lock (Hub._store_group).
+    """
+
+    def __init__(self, hub: Hub, adapter: VendorAdapter[Any]) -> None:
+        self._hub, self._adapter = hub, adapter
+        self._group: list[Pulled] = []
+        self._size, self._since = 0, 0.0
+
+    def send(
+        self, raw: RawMessage, cursor: tuple[str, str | None] | None, parsed: ParseResult
+    ) -> Iterator[IngestResult]:
+        if not self._group:
+            self._since = time.monotonic()
+        self._group.append((raw, cursor, parsed))
+        self._size += len(parsed.records) + 1
+        if self._size >= GROUP_RECORDS or time.monotonic() - self._since >= GROUP_SECONDS:
+            return self.finish()
+        return iter(())
+
+    def finish(self) -> Iterator[IngestResult]:
+        group, self._group, self._size = self._group, [], 0
+        return self._hub._store_group(self._adapter, group) if group else iter(())
+
+
+class _Pipelined:
+    """PostgreSQL: each message's transaction sent down the pipeline; results as they commit."""
+
+    def __init__(self, hub: Hub, writer: PipelinedWriter[ParseResult]) -> None:
+        self._hub, self._writer = hub, writer
+
+    def send(
+        self, raw: RawMessage, cursor: tuple[str, str | None] | None, parsed: ParseResult
+    ) -> Iterator[IngestResult]:
+        done = self._writer.send(raw, parsed.records, parsed.errors, cursor=cursor, tag=parsed)
+        return self._hub._written(done)
+
+    def finish(self) -> Iterator[IngestResult]:
+        return self._hub._written(self._writer.finish())

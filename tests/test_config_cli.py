@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,37 @@ def test_init_writes_a_config_and_a_database(
     result = runner.invoke(app, ["init"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "parkhub.yaml").exists() and (tmp_path / "var" / "parkhub.db").exists()
+
+
+def test_a_parkhub_command_tunes_the_collector_once_its_hub_is_open(tmp_path: Path) -> None:
+    """The command's process freezes what start-up loaded and collects young objects every
+    20,000 allocations (docs/performance.md); a second hub in the process freezes nothing more.
+    In a process of its own: the settings are process-wide."""
+    import subprocess
+    import sys
+
+    (tmp_path / "parkhub.yaml").write_text(SAMPLE_CONFIG, encoding="utf-8")
+    code = (
+        "import gc, os; from pathlib import Path; from parkhub.cli import _hub\n"
+        "before = (gc.get_threshold()[0], gc.get_freeze_count())\n"
+        "_hub(Path('parkhub.yaml')).close(); first = gc.get_freeze_count()\n"
+        "_hub(Path('parkhub.yaml')).close()\n"
+        "print(before, gc.get_threshold()[0], first > 0, gc.get_freeze_count() <= first)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env={
+            **os.environ,
+            "PARKHUB_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
+            "QISHENG_APP_SECRET": "x",
+            "PROVINCIAL_APP_SECRET": "y",
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")[-2]
+    assert out == "(700, 0) 20000 True True"
 
 
 def test_cli_cycle_and_status_json(
