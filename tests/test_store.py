@@ -104,6 +104,25 @@ def test_large_batch_crosses_statement_chunks(
     assert len(docs) == 100
 
 
+def test_status_counts_of_every_park_in_one_query(store: Store) -> None:
+    """The console's park list counts every park's deliveries at once: the same numbers as
+    asking park by park."""
+    upsert(store, [ent()])
+    with store.begin() as conn:
+        store.upsert_records(
+            conn,
+            [Enterprise(park_id="p2", credit_code="91110000600037341L", name="乙公司")],
+            source="test",
+            raw_id=None,
+            routes=routes,
+        )
+    store.claim("w1", limit=1)
+    by_park = store.status_counts_by_park()
+    assert set(by_park) == {"p1", "p2"}
+    assert by_park == {p: store.status_counts(park_id=p) for p in ("p1", "p2")}
+    assert sum(sum(c.values()) for c in by_park["p2"].values()) == 2
+
+
 def test_priority_then_age_order_and_platform_filter(store: Store) -> None:
     upsert(store, [ent()])
     claimed = store.claim("w1", limit=10)

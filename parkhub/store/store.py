@@ -978,6 +978,18 @@ class Store:
             out.setdefault(platform, {})[status] = int(n)
         return out
 
+    def status_counts_by_park(self) -> dict[str, dict[str, dict[str, int]]]:
+        """`status_counts` of every park at once: {park: {platform: {status: n}}}, one scan."""
+        d = t.deliveries.c
+        q = select(d.park_id, d.platform, d.status, func.count()).group_by(
+            d.park_id, d.platform, d.status
+        )
+        out: dict[str, dict[str, dict[str, int]]] = {}
+        with self.engine.connect() as conn:
+            for park_id, platform, status, n in conn.execute(q):
+                out.setdefault(park_id, {}).setdefault(platform, {})[status] = int(n)
+        return out
+
     def deliveries(
         self,
         *,

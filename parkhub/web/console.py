@@ -788,8 +788,9 @@ class Console:
             if len(parks) == 1:
                 return self.redirect(f"/console/parks/{parks[0].id}")
             summaries = []
+            by_park = hub.store.status_counts_by_park()  # one scan for every park
             for park in parks:
-                counts = hub.store.status_counts(park_id=park.id)
+                counts = by_park.get(park.id, {})
                 summaries.append(
                     {
                         "park": park,
