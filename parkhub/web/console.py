@@ -151,22 +151,18 @@ def _jsonable(value: Any) -> Any:
 def park_last_sent(hub: Hub, park_id: str) -> dict[str, dict[str, Any]]:
     """Per platform, the park's most recent successful delivery."""
     d = t.deliveries.c
-    out: dict[str, dict[str, Any]] = {}
+    latest = (
+        select(func.max(d.id).label("id"))
+        .where(d.park_id == park_id, d.status == "sent")
+        .group_by(d.platform)
+        .subquery()
+    )
+    q = select(d.platform, d.id, d.report, d.record_key, d.revision, d.receipt_id, d.sent_at).join(
+        latest, d.id == latest.c.id
+    )
     with hub.store.engine.connect() as conn:
-        latest = conn.execute(
-            select(d.platform, func.max(d.id))
-            .where(d.park_id == park_id, d.status == "sent")
-            .group_by(d.platform)
-        ).all()
-        for platform, delivery_id in latest:
-            row = conn.execute(
-                select(d.id, d.report, d.record_key, d.revision, d.receipt_id, d.sent_at).where(
-                    d.id == delivery_id
-                )
-            ).first()
-            if row is not None:
-                out[platform] = dict(row._mapping)
-    return out
+        rows = [dict(row._mapping) for row in conn.execute(q)]
+    return {row.pop("platform"): row for row in rows}
 
 
 def park_deliveries(

@@ -190,6 +190,12 @@ def test_dashboard_shows_platforms_failures_and_calendar(sqlite_env: ConsoleEnv)
     [provincial] = data["platforms"]
     assert provincial["counts"]["sent"] == 2 and provincial["counts"]["dead"] == 1
     assert provincial["last_sent"]["receipt_id"].startswith("ZJ")
+    sent = [
+        d
+        for d in env.hub.store.deliveries(status=["sent"], platform="provincial")
+        if d["park_id"] == "p1"
+    ]
+    assert provincial["last_sent"]["id"] == max(d["id"] for d in sent) and len(sent) == 2
     assert {e["report"] for e in data["calendar"]} == {"park_monthly"}
     assert data["failures"][0]["last_error"]
 
