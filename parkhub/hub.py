@@ -357,7 +357,9 @@ class Hub:
         `parsed`: `raw` parsed by `adapter` already (it is not parsed again).
         """
         with self.store.begin() as conn:
-            return self._ingest_in(conn, adapter, raw, cursor, parsed)
+            result = self._ingest_in(conn, adapter, raw, cursor, parsed)
+        self._announce(result)
+        return result
 
     def _ingest_in(
         self,
@@ -435,7 +437,9 @@ class Hub:
                 # it are kept and reported, and the error is raised at the page it belongs to
                 log.warning("a group of %d pages failed; storing them one by one", len(group))
             else:
-                yield from results
+                for result in results:
+                    self._announce(result)
+                    yield result
                 return
         for raw, cursor, parsed in group:
             yield self.ingest(adapter, raw, cursor=cursor, parsed=parsed)
@@ -444,7 +448,8 @@ class Hub:
         for parsed, w in done:
             result = IngestResult(w.raw_id, duplicate=w.duplicate)
             if not w.duplicate:
-                self._stored(result, parsed, w.status, w)
+                self._fill(result, parsed, w.status, w)
+                self._announce(result)
             yield result
 
     def _parse_into(
@@ -463,18 +468,23 @@ class Hub:
         status = self.store.finish_raw(
             conn, raw_id, records=len(parsed.records), errors=parsed.errors
         )
-        self._stored(result, parsed, status, up)
+        self._fill(result, parsed, status, up)
 
-    def _stored(
-        self, result: IngestResult, parsed: ParseResult, status: str, up: UpsertResult | Written
+    @staticmethod
+    def _fill(
+        result: IngestResult, parsed: ParseResult, status: str, up: UpsertResult | Written
     ) -> None:
-        """Fill in what a stored message became; wake the fast lane, log refused records."""
+        """What a stored message became (inside its transaction: no side effects here)."""
         result.status = status
         result.new, result.changed, result.unchanged = up.new, up.changed, up.unchanged
         result.deliveries = up.deliveries
         result.errors, result.warnings = parsed.errors, parsed.warnings
-        self._woke(up.deliveries)
-        for err in parsed.errors:
+
+    def _announce(self, result: IngestResult) -> None:
+        """Once a message's transaction committed: wake the fast lane, log refused records
+        (once each, also when a refused group was stored again page by page)."""
+        self._woke(result.deliveries)
+        for err in result.errors:
             log.warning("rejected record: %s", err)
 
     def sync(self, source: str | None = None) -> list[SyncResult]:
@@ -578,6 +588,7 @@ class Hub:
             raw = RawMessage(source, stream, body, content_type, raw_id=raw_id, meta=meta or {})
             with self.store.begin() as conn:
                 self._parse_into(conn, adapter, raw, raw_id, result)
+            self._announce(result)
         return result
 
     def reparse(
@@ -617,6 +628,7 @@ class Hub:
                 self.store.audit(
                     conn, actor, "reparse", {"raw_id": row["id"], "status": result.status}
                 )
+            self._announce(result)
             results.append(result)
         return results
 
@@ -847,7 +859,10 @@ class _Grouped:
     """SQLite: the messages a pull yields back to back, stored several to a transaction.
 
     The transaction is opened only once GROUP_RECORDS records or GROUP_SECONDS have gathered
-    (or the pull ends), so no network wait ever holds the write lock (Hub._store_group).
+    (or the pull ends), so no network wait ever holds the write lock (Hub._store_group). Time
+    is looked at as each message arrives: a message waits at most for the next one's fetch
+    (bounded by the source's timeout) and GROUP_SECONDS. Nothing is lost meanwhile: its
+    cursor is not committed either, so a crash pulls it again.
     """
 
     def __init__(self, hub: Hub, adapter: VendorAdapter[Any]) -> None:

@@ -194,13 +194,15 @@ def test_a_page_the_database_refuses_is_rolled_back_alone(
     db_url: str,
     qisheng: tuple[QishengSim, ServerHandle],
     provincial: tuple[ProvincialSim, ServerHandle],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A page whose transaction the database refuses leaves nothing of itself (its records, raw
     message and cursor roll back together); the pages before it stay, also when they shared
-    its transaction (SQLite groups pages), and the hub carries on (PostgreSQL: with a fresh
-    connection)."""
+    its transaction (SQLite groups pages), each reported and its bad records logged once, and
+    the hub carries on (PostgreSQL: with a fresh connection)."""
     import sqlite3
 
+    import orjson
     import psycopg
     from sqlalchemy.exc import DBAPIError
 
@@ -210,6 +212,9 @@ def test_a_page_the_database_refuses_is_rolled_back_alone(
     try:
         adapter = hub.adapter("qisheng-lc")
         first, second, third = _reading_pages(3)
+        page = orjson.loads(first)
+        page["data"]["records"].append({"id": 99, "readTime": "2026-10-01 00:00:00"})
+        first = orjson.dumps(page)  # three readings and one without a meter number
         stream: list[Any] = [
             (RawMessage("qisheng-lc", "readings", first), ("readings", "3")),
             (RawMessage("qisheng-lc", "readings", second), ("readings", "6")),
@@ -221,6 +226,9 @@ def test_a_page_the_database_refuses_is_rolled_back_alone(
             for res in hub.ingest_many(adapter, stream):
                 done.append(res)
         assert [r.new for r in done] == [3, 3]
+        assert [len(r.errors) for r in done] == [1, 0]
+        logged = [r for r in caplog.records if r.getMessage().startswith("rejected record")]
+        assert len(logged) == 1 and "readings#99" in logged[0].getMessage()
         assert hub.store.count_records()["measurement"] == 6
         assert hub.store.get_cursor("qisheng-lc", "readings") == "6"
         assert len(_raw_rows(hub)) == 2
@@ -260,6 +268,7 @@ def test_a_reading_without_a_meter_number_fails_alone(hub: Hub) -> None:
     page = orjson.loads(good)
     del page["data"]["records"][0]["meterNo"]
     page["data"]["records"][1]["value"] = "约300"
+    page["data"]["records"][2]["meterType"] = ["water"]  # an odd shape, not a broken page
     [res] = hub.ingest_many(
         hub.adapter("qisheng-lc"),
         [(RawMessage("qisheng-lc", "readings", orjson.dumps(page)), ("readings", "3"))],

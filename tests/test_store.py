@@ -374,6 +374,42 @@ def test_a_batch_of_new_changed_and_unchanged_readings(store: Store, filtered: b
     assert batch({i: 2.0 for i in range(300, 900)}) == (0, 0, 600, 0)
 
 
+def test_two_processes_stamping_the_same_instant_lose_no_delivery(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite: `parkhub run` and a `parkhub sync` (two stores on one file) may stamp upserts
+    with the same microsecond. A reading the second leaves unchanged keeps its pending
+    delivery: only the rows its own raw message changed count as changed."""
+    instant = dt.datetime(2026, 11, 26, 8, 0, tzinfo=dt.UTC)
+    monkeypatch.setattr("parkhub.store.store.utcnow", lambda: instant)
+    route = Route("energy", "readings", "1")
+    one, other = Store.open(sqlite_url), Store.open(sqlite_url)
+
+    def batch(store: Store, raw: bytes, values: dict[str, float]) -> tuple[int, int, int, int]:
+        recs = [
+            Measurement(park_id="p1", device_id=d, metric="electricity", ts=instant, value=v)
+            for d, v in values.items()
+        ]
+        with store.begin() as conn:
+            raw_id, _ = store.insert_raw(conn, source="t", stream="readings", body=raw)
+            r = store.upsert_records(
+                conn, recs, source="t", raw_id=raw_id, routes=lambda k, p: [route]
+            )
+        return r.new, r.changed, r.unchanged, r.deliveries
+
+    try:
+        assert batch(one, b"first", {"m0": 1.0, "m2": 1.0}) == (2, 0, 0, 2)
+        assert batch(other, b"second", {"m0": 1.0, "m2": 2.0}) == (0, 1, 1, 1)
+        pending = sorted(
+            (d["record_key"].split("|")[1], d["revision"])
+            for d in one.deliveries(status=["pending"])
+        )
+        assert pending == [("m0", 1), ("m2", 2)]
+    finally:
+        one.close()
+        other.close()
+
+
 def test_a_report_that_takes_some_records_of_a_kind_gets_only_those(store: Store) -> None:
     """Route filters (ReportSpec.when) decide per record, on both databases."""
     fire_only = Route("fire", "fire_events", "1", 0, accepts=lambda r: r.device_id.endswith("F"))

@@ -115,10 +115,12 @@ _SQLITE_OUTBOX = (
 _SQLITE_OUTBOX_AFTER = (
     f"{_SQLITE_OUTBOX_SELECT}FROM records AS r WHERE r.id > ?6 ORDER BY r.id {_ON_OUTBOX_CONFLICT}"
 )
-# ... and the rows of a bulk upsert that changed (not new, and stamped by this upsert)
+# ... and the rows of a bulk upsert that changed: not new, and carrying both this upsert's raw
+# message and its time stamp (an unchanged row keeps the raw id and stamp of its last change)
 _SQLITE_CHANGED = (
     "SELECT r.id FROM json_each(?1) AS j CROSS JOIN records AS r "
-    "ON r.kind = ?2 AND r.key = j.value WHERE r.id <= ?3 AND r.updated_at = ?4 ORDER BY r.id"
+    "ON r.kind = ?2 AND r.key = j.value "
+    "WHERE r.id <= ?3 AND r.updated_at = ?4 AND r.raw_id = ?5 ORDER BY r.id"
 )
 _HAS_TS: dict[type[Record], bool] = {}  # record class -> has an event time (a `ts` field)
 
@@ -506,7 +508,7 @@ class Store:
             groups.add((kind, park_id))
             rows.append((kind, key, park_id, bytes_hash(blob), stamp, blob.decode()))
         shared = (source, raw_id, now)
-        if len(groups) == 1:
+        if len(groups) == 1 and raw_id is not None:
             [(kind, park_id)] = groups
             subscribed = routes(kind, park_id)
             if all(r.accepts is None for r in subscribed):
@@ -533,10 +535,12 @@ class Store:
         subscribed: Sequence[Route],
         result: UpsertResult,
     ) -> None:
-        """Records of one kind and park whose routes take them all (a page of readings): no
-        RETURNING (~1 us a record). New rows are those past the largest id before, changed
-        rows those stamped by this upsert; what a route takes is chosen by the database."""
-        now = shared[2]
+        """Records of one raw message, of one kind and park, whose routes take them all (a page
+        of readings): no RETURNING (~1 us a record). New rows are those past the largest id
+        before; changed rows those carrying this message's raw id and this upsert's stamp
+        (both together: another process may stamp the same microsecond, but not for the same
+        raw message); what a route takes is chosen by the database."""
+        raw_id, now = shared[1], shared[2]
         before = cursor.execute("SELECT coalesce(max(id), 0) FROM records").fetchone()[0]
         touched = 0
         for start, n in _chunks(len(rows), UPSERT_CHUNK):
@@ -551,7 +555,7 @@ class Store:
         if touched > new:
             for start in range(0, len(rows), UPSERT_CHUNK):
                 keys = jsonutil.dumps_str([row[1] for row in rows[start : start + UPSERT_CHUNK]])
-                found = cursor.execute(_SQLITE_CHANGED, (keys, kind, before, now))
+                found = cursor.execute(_SQLITE_CHANGED, (keys, kind, before, now, raw_id))
                 changed_ids.extend(rec_id for (rec_id,) in found)
         self._supersede_sqlite(cursor, changed_ids, now)
         for r in subscribed:
@@ -562,8 +566,8 @@ class Store:
                 self._outbox_sqlite(cursor, _SQLITE_OUTBOX, r, now, ids, result)
 
     def _sqlite_now(self) -> str:
-        """The time of an upsert, as stored: strictly later than the one before in this store,
-        so that a bulk upsert's stamp names its own changed rows."""
+        """The time of an upsert, as stored: strictly later than the one before in this store
+        (with the raw id, it names the rows a bulk upsert changed)."""
         now = _sqlite_time(utcnow())
         with self._now_lock:
             if now <= self._last_now:

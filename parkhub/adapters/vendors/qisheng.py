@@ -313,7 +313,7 @@ class QishengAdapter(VendorAdapter[QishengConfig]):
                 )
             )
             return
-        meter_type = get("meterType", "electric")
+        meter_type = str(get("meterType", "electric"))
         self.build(
             Measurement,
             lambda: f"readings#{get('id', index)}",
