@@ -9,6 +9,9 @@ ingest: a reader can tell a slow run from a slow change.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import subprocess
+import sys
 import tempfile
 import time
 from typing import Any
@@ -85,5 +88,15 @@ def core_upsert(n: int = 200_000, batch: int = 1000) -> float:
     return n / elapsed
 
 
+def measure() -> dict[str, float]:
+    """Both lines in a fresh interpreter: default collector settings, nothing else loaded
+    (the ingest runs tune the collector of the bench's own process)."""
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.reference"], check=True, capture_output=True, text=True
+    ).stdout
+    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
 if __name__ == "__main__":
-    print(f"validation {validation():,.0f}/s, core upsert {core_upsert():,.0f}/s")
+    print(json.dumps({"validation": validation(), "core_upsert": core_upsert()}))
