@@ -51,7 +51,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def _sqlite_begin(conn: Any) -> None:
     # One writer at a time, decided at BEGIN: claims can never race or deadlock on lock upgrade.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Straight to the driver: SQLAlchemy's statement machinery cost ~40 us a transaction,
+    # a sixth of a push's whole work.
+    conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
