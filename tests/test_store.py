@@ -235,36 +235,22 @@ def test_migration_0004_moves_the_time_to_the_front_of_time_series_keys(db_url: 
             )
             .returning(t.records.c.id)
         ).scalar_one()
+        delivery = {
+            "record_kind": "measurement", "revision": 1, "park_id": "p1", "platform": "energy",
+            "report": "readings", "mapping_version": "1", "next_attempt_at": now, **stamps,
+        }  # fmt: skip
         conn.execute(
             insert(t.deliveries).values(
+                **delivery,
                 record_id=rid,
-                record_kind="measurement",
                 record_key=old_key,
-                revision=1,
-                park_id="p1",
-                platform="energy",
-                report="readings",
-                mapping_version="1",
                 idempotency_key="ph1-old",
                 status="sent",
-                next_attempt_at=now,
-                **stamps,
             )
         )
         orphan = {"record_id": 999_999, "idempotency_key": "ph1-orphan", "record_key": "x|y"}
         conn.execute(  # a delivery whose record was deleted by hand: the upgrade goes on
-            insert(t.deliveries).values(
-                **orphan,
-                record_kind="measurement",
-                revision=1,
-                park_id="p1",
-                platform="energy",
-                report="readings",
-                mapping_version="1",
-                status="dead",
-                next_attempt_at=now,
-                **stamps,
-            )
+            insert(t.deliveries).values(**orphan, **delivery, status="dead")
         )
         roster = {"kind": "enterprise", "key": "913303020000000278", "park_id": "p1"}
         conn.execute(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from hashlib import sha256
 from typing import Any
 
@@ -30,11 +29,6 @@ def with_key(row: dict[str, Any]) -> dict[str, Any]:
     """A deliveries row with its idempotency key: SQLite stores it at the first claim, so a row
     still waiting for one gets the key it will be sent with."""
     if row.get("idempotency_key") is None:
-        row["idempotency_key"] = key_of(row)
+        kind, key, revision, platform, report, version = (row[c] for c in KEY_COLUMNS)
+        row["idempotency_key"] = idempotency_key(kind, key, revision, platform, report, version)
     return row
-
-
-def key_of(row: Mapping[str, Any]) -> str:
-    """The idempotency key of a deliveries row, from its KEY_COLUMNS."""
-    kind, key, revision, platform, report, version = (row[c] for c in KEY_COLUMNS)
-    return idempotency_key(kind, key, revision, platform, report, version)

@@ -230,6 +230,14 @@ def _chunks(total: int, size: int) -> Iterator[tuple[int, int]]:
         start += step
 
 
+def _upsert_params(
+    rows: list[tuple[Any, ...]], shared: tuple[Any, ...]
+) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """(rows, parameters) of each SQLite upsert statement: the shared values, then the rows'."""
+    for start, n in _chunks(len(rows), UPSERT_CHUNK):
+        yield n, shared + tuple(chain.from_iterable(rows[start : start + n]))
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     """A subscription: records of a kind (in a park) go to a platform's report."""
@@ -515,8 +523,7 @@ class Store:
                 self._upsert_sqlite_bulk(cursor, rows, shared, kind, subscribed, result)
                 return
         touched: list[Any] = []
-        for start, n in _chunks(len(rows), UPSERT_CHUNK):
-            params = shared + tuple(chain.from_iterable(rows[start : start + n]))
+        for n, params in _upsert_params(rows, shared):
             cursor.execute(self._sqlite_upsert_sql(n, returning=True), params)
             touched.extend(cursor.fetchall())
         result.unchanged = len(rows) - len(touched)
@@ -543,8 +550,7 @@ class Store:
         raw_id, now = shared[1], shared[2]
         before = cursor.execute("SELECT coalesce(max(id), 0) FROM records").fetchone()[0]
         touched = 0
-        for start, n in _chunks(len(rows), UPSERT_CHUNK):
-            params = shared + tuple(chain.from_iterable(rows[start : start + n]))
+        for n, params in _upsert_params(rows, shared):
             cursor.execute(self._sqlite_upsert_sql(n, returning=False), params)
             touched += cursor.rowcount
         new = cursor.execute("SELECT count(*) FROM records WHERE id > ?", (before,)).fetchone()[0]
@@ -1010,13 +1016,6 @@ class Store:
         q = q.where(*self._filters(status, platform, since, until, error_contains, ids))
         with self.engine.connect() as conn:
             return [with_key(dict(r._mapping)) for r in conn.execute(q)]
-
-    def delivery(self, delivery_id: int) -> dict[str, Any] | None:
-        """One deliveries row, idempotency key included (also while it waits for its claim)."""
-        with self.engine.connect() as conn:
-            row = conn.execute(select(t.deliveries).where(t.deliveries.c.id == delivery_id))
-            found = row.first()
-        return with_key(dict(found._mapping)) if found is not None else None
 
     def _filters(
         self,

@@ -207,7 +207,8 @@ def park_deliveries(
 
 
 def delivery_row(hub: Hub, delivery_id: int) -> dict[str, Any] | None:
-    return hub.store.delivery(delivery_id)
+    found = hub.store.deliveries(ids=[delivery_id], limit=1)
+    return found[0] if found else None
 
 
 def _parse_json_text(text: str | None) -> Any:
