@@ -7,7 +7,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from parkhub.adapters.vendors.hj212 import Frame, data_frame, encode_frame, parse_frame
+from parkhub.protocols.hj212 import Frame, data_frame, encode_frame, parse_frame
 
 # The Annex A example frame (tests/fixtures/hj212/annex_a_1062.txt).
 ANNEX_A = (

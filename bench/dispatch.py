@@ -20,12 +20,12 @@ from typing import Any
 import httpx
 import orjson
 
-from parkhub.adapters.platforms import provincial_protocol as proto
 from parkhub.adapters.platforms.provincial import ProvincialPlatform
 from parkhub.canonical import Enterprise, jsonutil
 from parkhub.config import parse_config
 from parkhub.hub import Hub
 from parkhub.mappings import load_mapping
+from parkhub.protocols import provincial as proto
 from parkhub.sandbox.data import credit_code
 
 THREADS = 8

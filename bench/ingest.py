@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from parkhub.adapters.base import RawMessage, SourceContext
+from parkhub.adapters.vendors.base import RawMessage, SourceContext
 from parkhub.adapters.vendors.qisheng import QishengAdapter, QishengConfig
 from parkhub.config import parse_config
 from parkhub.hub import Hub, tune_gc

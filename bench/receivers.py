@@ -21,7 +21,7 @@ import httpx
 import yaml
 from sqlalchemy import create_engine, text
 
-from parkhub.adapters.vendors.hj212 import data_frame
+from parkhub.protocols.hj212 import data_frame
 from parkhub.sandbox import ctwing_sim, onenet_sim
 from parkhub.sandbox.hj212_platform import run_logger
 

@@ -281,8 +281,8 @@ def calendar(
 @app.command()
 def platforms(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     """The configured platforms with their reports, record kinds, cadences and deadlines."""
-    from parkhub.adapters.base import platform_class
-    from parkhub.scheduler.calendar import PERIODIC_KINDS
+    from parkhub.adapters.registry import platform_class
+    from parkhub.reports.calendar import PERIODIC_KINDS
 
     cfg = _config(config)
     t = Table(title="平台与报表 Platforms and reports")
@@ -521,7 +521,7 @@ def schema(
     ] = "config",
 ) -> None:
     """Print a JSON Schema: parkhub.yaml, or one adapter's config block."""
-    from parkhub.adapters.base import platform_class, platform_names, vendor_class, vendor_names
+    from parkhub.adapters.registry import platform_class, platform_names, vendor_class, vendor_names
 
     if what == "config":
         out = config_json_schema()
@@ -566,7 +566,7 @@ def entry_template(
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Write the Excel entry template of a park, prefilled with its enterprises."""
-    from parkhub.entry.template import template_filename
+    from parkhub.adapters.vendors.manual.template import template_filename
 
     period = period or previous_period()
     hub = _hub(config)
@@ -608,7 +608,7 @@ def entry_import(
 
     A file naming an enterprise of another park is refused whole (exit 2) unless --move.
     """
-    from parkhub.entry.importer import format_report
+    from parkhub.adapters.vendors.manual.importer import format_report
 
     hub = _hub(config)
     try:
@@ -809,7 +809,7 @@ def hj212_decode(
     strict: Annotated[bool, typer.Option(help="refuse non-standard frames")] = False,
 ) -> None:
     """Print each HJ 212 frame found in FILE as one JSON object (fields, CP, crc_ok)."""
-    from parkhub.adapters.vendors.hj212 import decode_lines
+    from parkhub.protocols.hj212 import decode_lines
 
     data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
     for obj in decode_lines(data, tolerant=not strict):
@@ -821,7 +821,7 @@ def hj212_encode(
     file: Annotated[str, typer.Argument(help="JSON object(s), one per line, or - for stdin")] = "-",
 ) -> None:
     """Build HJ 212 frames (CRC and length computed) from JSON such as `decode` prints."""
-    from parkhub.adapters.vendors.hj212 import encode_from_json
+    from parkhub.protocols.hj212 import encode_from_json
 
     text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
     for line in text.splitlines():

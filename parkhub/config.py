@@ -11,7 +11,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from parkhub.adapters.base import Platform, VendorAdapter, platform_class, vendor_class
+from parkhub.adapters.platforms.base import Platform
+from parkhub.adapters.registry import platform_class, vendor_class
+from parkhub.adapters.vendors.base import VendorAdapter
 from parkhub.canonical import Park
 from parkhub.canonical.codes import normalize_division
 from parkhub.errors import ConfigError

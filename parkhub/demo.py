@@ -12,10 +12,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from parkhub.adapters.vendors.hj212 import data_frame
 from parkhub.canonical.timeutil import previous_period, utcnow
 from parkhub.config import HubConfig, parse_config
 from parkhub.hub import Hub
+from parkhub.protocols.hj212 import data_frame
 from parkhub.sandbox.econ_sim import EconSim
 from parkhub.sandbox.fire_sim import FireSim
 from parkhub.sandbox.hj212_platform import Hj212PlatformThread, send_frames

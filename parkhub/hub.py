@@ -20,31 +20,31 @@ from typing import Any
 
 import httpx
 
-from parkhub.adapters.base import (
+from parkhub.adapters.platforms.base import ReportSpec
+from parkhub.adapters.vendors.base import (
     ParseResult,
     PushRequest,
     PushVerdict,
     RawMessage,
-    ReportSpec,
     SourceContext,
     VendorAdapter,
 )
 from parkhub.adapters.vendors.manual import ManualAdapter, ManualConfig
+from parkhub.adapters.vendors.manual.importer import MONTHLY, content_type_for, read_metadata
+from parkhub.adapters.vendors.manual.template import template_bytes
 from parkhub.canonical import Record, jsonutil
 from parkhub.canonical.timeutil import previous_period, utcnow
 from parkhub.config import HubConfig, PlatformConfig, Subscription, platform_config, vendor_config
-from parkhub.entry.importer import MONTHLY, content_type_for, read_metadata
-from parkhub.entry.template import template_bytes
 from parkhub.errors import ConfigError, ForeignRecordsError, InputError, SourceError
 from parkhub.mappings import load_mapping
-from parkhub.scheduler.calendar import PERIODIC_KINDS, CalendarEntry, deadline_for, entry_for
+from parkhub.reports.calendar import PERIODIC_KINDS, CalendarEntry, deadline_for, entry_for
+from parkhub.reports.park_monthly import MonthlyInputs, build_park_monthly
 from parkhub.scheduler.dispatcher import (
     Dispatcher,
     DispatchStats,
     PlatformRuntime,
     RetrySettings,
 )
-from parkhub.scheduler.reports import MonthlyInputs, build_park_monthly
 from parkhub.scheduler.service import Job
 from parkhub.store import Route, Store, UpsertResult, database_url
 from parkhub.store.pipeline import PipelinedWriter, Written

@@ -21,13 +21,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, SecretStr
 
-from parkhub.adapters.base import (
-    ParseResult,
-    Platform,
-    RawMessage,
-    SourceContext,
-    VendorAdapter,
-)
+from parkhub.adapters.platforms.base import Platform
+from parkhub.adapters.vendors.base import ParseResult, RawMessage, SourceContext, VendorAdapter
 from parkhub.canonical import RECORD_TYPES, jsonutil
 from parkhub.errors import InputError
 from parkhub.mappings.engine import load_mapping

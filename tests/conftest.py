@@ -18,7 +18,6 @@ from parkhub.store import Store
 from tests.helpers import PERIOD, make_config
 
 PG_ENV = "PARKHUB_TEST_POSTGRES_URL"
-FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def _pg_url() -> str | None:

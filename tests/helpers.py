@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from parkhub.config import HubConfig
 from parkhub.demo import demo_config
+
+FIXTURES = Path(__file__).parent / "fixtures"
+"""Captured payloads and files, named after the case they exercise (see each folder's README)."""
 
 PERIOD = "2026-10"
 

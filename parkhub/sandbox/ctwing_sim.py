@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from parkhub.adapters.vendors.ctwing_protocol import signature
+from parkhub.protocols.ctwing import signature
 
 # Sample credentials from the CTWing sample code (formats.md 3.2).
 DEMO_APP_KEY = "91Ebv1S0HBb"

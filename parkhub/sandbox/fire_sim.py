@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from parkhub.adapters.platforms import fire_protocol as proto
+from parkhub.protocols import fire as proto
 
 from .platform_sim import PlatformSim, json_response
 

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterable
 from typing import Literal
 
-from parkhub.adapters.vendors.hj212.codec import (
+from parkhub.protocols.hj212.codec import (
     Frame,
     FrameError,
     FrameSplitter,

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from parkhub.adapters.vendors.onenet_protocol import api_token, push_signature
+from parkhub.protocols.onenet import api_token, push_signature
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 DEMO_TOKEN = "abcdefghijkmlnopqrstuvwxyz"  # cm-heclouds/data-push ReceiverDemo.java

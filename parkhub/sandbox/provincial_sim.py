@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from parkhub.adapters.platforms import provincial_protocol as proto
+from parkhub.protocols import provincial as proto
 
 PATHS = {
     "/openapi/v1/park/monthly-report": "park_monthly",

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from parkhub.adapters.platforms import safety_protocol as proto
+from parkhub.protocols import safety as proto
 
 from .platform_sim import PlatformSim, json_response
 

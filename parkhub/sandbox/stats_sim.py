@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from parkhub.adapters.platforms import stats_protocol as proto
+from parkhub.protocols import stats as proto
 
 from .platform_sim import PlatformSim, json_response
 

@@ -23,7 +23,7 @@ from typing import Any
 import jsonschema
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from parkhub.adapters.base import Platform, Receipt, ReportSpec
+from parkhub.adapters.platforms.base import Platform, Receipt, ReportSpec
 from parkhub.canonical import jsonutil
 from parkhub.canonical.timeutil import utcnow
 from parkhub.errors import (

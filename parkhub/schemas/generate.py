@@ -24,7 +24,7 @@ def canonical_schemas() -> dict[str, dict[str, Any]]:
 
 
 def config_schemas() -> dict[str, dict[str, Any]]:
-    from parkhub.adapters.base import platform_class, platform_names, vendor_class, vendor_names
+    from parkhub.adapters.registry import platform_class, platform_names, vendor_class, vendor_names
     from parkhub.config import config_json_schema
 
     out = {"config.schema.json": config_json_schema()}

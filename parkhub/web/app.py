@@ -19,7 +19,7 @@ from prometheus_client import (
 )
 from starlette.concurrency import run_in_threadpool
 
-from parkhub.adapters.base import PushRequest
+from parkhub.adapters.vendors.base import PushRequest
 from parkhub.canonical import jsonutil
 from parkhub.errors import ConfigError
 from parkhub.hub import Hub

@@ -7,9 +7,9 @@ import logging
 import threading
 from typing import Any
 
-from parkhub.adapters.vendors.hj212 import Hj212Listener, ReceivedFrame
-from parkhub.adapters.vendors.hj212.adapter import Hj212Adapter
+from parkhub.adapters.vendors.hj212 import Hj212Adapter
 from parkhub.hub import Hub
+from parkhub.protocols.hj212 import Hj212Listener, ReceivedFrame
 
 log = logging.getLogger("parkhub.tcp")
 

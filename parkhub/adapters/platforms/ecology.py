@@ -18,16 +18,17 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from parkhub.adapters.base import AdapterConfig, Platform, Receipt, ReportSpec
-from parkhub.adapters.vendors.hj212 import (
+from parkhub.adapters.common import AdapterConfig
+from parkhub.adapters.platforms.base import Platform, Receipt, ReportSpec
+from parkhub.canonical import timeutil
+from parkhub.errors import PermanentDeliveryError, TransientDeliveryError
+from parkhub.protocols.hj212 import (
     Frame,
     Hj212Uplink,
     UplinkError,
     UplinkRefused,
     data_frame,
 )
-from parkhub.canonical import timeutil
-from parkhub.errors import PermanentDeliveryError, TransientDeliveryError
 from parkhub.secrets import Secret
 
 CN_BY_PERIOD = {"instant": "2011", "minute": "2051", "hour": "2061", "day": "2031"}

@@ -11,13 +11,12 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import Field
 
-from parkhub.adapters.base import AdapterConfig, Platform, Receipt, ReportSpec
+from parkhub.adapters.common import AdapterConfig
+from parkhub.adapters.platforms.base import Platform, Receipt, ReportSpec, classify_http, post_json
 from parkhub.canonical import jsonutil
 from parkhub.errors import PermanentDeliveryError, TransientDeliveryError
+from parkhub.protocols import econ as proto
 from parkhub.secrets import Secret
-
-from . import econ_protocol as proto
-from .http import classify_http, post_json
 
 
 class EconConfig(AdapterConfig):

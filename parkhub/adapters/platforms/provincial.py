@@ -13,13 +13,12 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from parkhub.adapters.base import AdapterConfig, Platform, Receipt, ReportSpec
+from parkhub.adapters.common import AdapterConfig
+from parkhub.adapters.platforms.base import Platform, Receipt, ReportSpec, json_answer, post_json
 from parkhub.canonical import jsonutil
 from parkhub.errors import PermanentDeliveryError, TransientDeliveryError
+from parkhub.protocols import provincial as proto
 from parkhub.secrets import Secret
-
-from . import provincial_protocol as proto
-from .http import json_answer, post_json
 
 
 class ProvincialConfig(AdapterConfig):

@@ -25,14 +25,13 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from pydantic import Field
 
-from parkhub.adapters.base import AdapterConfig, Platform, Receipt, ReportSpec
+from parkhub.adapters.common import AdapterConfig
+from parkhub.adapters.platforms.base import Platform, Receipt, ReportSpec, classify_http
 from parkhub.canonical import jsonutil
 from parkhub.canonical.timeutil import format_local, utcnow
 from parkhub.errors import PermanentDeliveryError, TransientDeliveryError
+from parkhub.protocols import stats as proto
 from parkhub.secrets import Secret
-
-from . import stats_protocol as proto
-from .http import classify_http
 
 if sys.platform != "win32":
     import fcntl

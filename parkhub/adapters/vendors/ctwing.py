@@ -23,8 +23,8 @@ from pydantic import (
     model_validator,
 )
 
-from parkhub.adapters.base import (
-    AdapterConfig,
+from parkhub.adapters.common import AdapterConfig
+from parkhub.adapters.vendors.base import (
     ParseResult,
     PushRequest,
     PushVerdict,
@@ -37,9 +37,9 @@ from parkhub.canonical import EventKind
 from parkhub.canonical.jsonutil import JSONDecodeError, dumps, dumps_str, loads
 from parkhub.canonical.timeutil import to_epoch_ms, utcnow
 from parkhub.errors import InputError, SourceError
+from parkhub.protocols.ctwing import signature
 from parkhub.secrets import Secret
 
-from .ctwing_protocol import signature
 from .devicemap import DeviceMap, DeviceMapper, DeviceRef, MapSession, Severity
 
 __all__ = [

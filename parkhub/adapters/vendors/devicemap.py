@@ -9,7 +9,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from parkhub.adapters.base import ParseResult
+from parkhub.adapters.vendors.base import ParseResult
 from parkhub.canonical import Event, EventKind, Measurement, Record
 from parkhub.canonical.jsonutil import dumps_str
 from parkhub.canonical.timeutil import from_epoch_ms

@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from parkhub.adapters.base import (
-    AdapterConfig,
+from parkhub.adapters.common import AdapterConfig
+from parkhub.adapters.vendors.base import (
     ParseResult,
     PushRequest,
     PushVerdict,
@@ -36,10 +36,10 @@ from parkhub.canonical.timeutil import (
     utcnow,
 )
 from parkhub.errors import InputError, SourceError
+from parkhub.protocols.onenet import api_token, check_push_signature, push_signature, raw_member
 from parkhub.secrets import Secret
 
 from .devicemap import DeviceMap, DeviceMapper, DeviceRef, MapSession
-from .onenet_protocol import api_token, check_push_signature, push_signature, raw_member
 
 __all__ = [
     "OneNetAdapter",

@@ -12,13 +12,8 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import Field
 
-from parkhub.adapters.base import (
-    AdapterConfig,
-    ParseResult,
-    RawBatch,
-    RawMessage,
-    VendorAdapter,
-)
+from parkhub.adapters.common import AdapterConfig
+from parkhub.adapters.vendors.base import ParseResult, RawBatch, RawMessage, VendorAdapter
 from parkhub.canonical import (
     Enterprise,
     EnterpriseMonthly,

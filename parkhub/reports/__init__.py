@@ -1,0 +1,1 @@
+"""Canonical to canonical: period reports built from stored records, and the reporting calendar."""
