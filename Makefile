@@ -34,7 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 schemas: $(STAMP)
-	$(BIN)/python -m parkhub.schemas.generate
+	$(BIN)/python -m parkhub.cli.schemas
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -24,7 +24,8 @@ import orjson
 from parkhub.adapters.vendors.base import RawMessage, SourceContext
 from parkhub.adapters.vendors.qisheng import QishengAdapter, QishengConfig
 from parkhub.config import parse_config
-from parkhub.hub import Hub, tune_gc
+from parkhub.hub import Hub
+from parkhub.ingest.tuning import tune_gc
 from parkhub.store import Route, Store
 
 PAGE = 1000
@@ -126,7 +127,7 @@ def run(url: str, n: int, *, trace: bool = False) -> dict[str, Any]:
         peak = tracemalloc.get_traced_memory()[1] if trace else 0
         if trace:
             tracemalloc.stop()
-        pending = hub.store.status_counts().get("bench", {}).get("pending", 0)
+        pending = hub.store.outbox.status_counts().get("bench", {}).get("pending", 0)
         assert pending == outbox + 2 * PAGE, (pending, outbox)  # + the warm-up's
         return {
             "records": stored,

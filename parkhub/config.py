@@ -17,7 +17,7 @@ from parkhub.adapters.vendors.base import VendorAdapter
 from parkhub.canonical import Park
 from parkhub.canonical.codes import normalize_division
 from parkhub.errors import ConfigError
-from parkhub.store.alerts import AlertsConfig
+from parkhub.secrets import Secret
 
 
 class _Model(BaseModel):
@@ -123,6 +123,54 @@ class ReportsConfig(_Model):
         description="rebuild last period's reports daily until the deadlines pass, so late "
         "data goes out as a correction",
     )
+
+
+class ParkAlerts(_Model):
+    """Where one park's alerts go: its WeCom group robot and/or its DingTalk robot."""
+
+    wecom_webhook: Secret | None = Field(
+        None,
+        description="企业微信群机器人 webhook URL (https://qyapi.weixin.qq.com/cgi-bin/webhook/"
+        "send?key=...), as env:NAME or file:NAME: the key in it is a secret",
+    )
+    dingtalk_webhook: Secret | None = Field(
+        None,
+        description="钉钉自定义机器人 webhook URL (https://oapi.dingtalk.com/robot/send?"
+        "access_token=...), as env:NAME or file:NAME",
+    )
+    dingtalk_secret: Secret | None = Field(
+        None, description="钉钉机器人“加签”密钥 (SEC...), as env:NAME or file:NAME"
+    )
+    dead_deliveries: bool = Field(True, description="notify deliveries that stopped retrying")
+    deadlines: bool = Field(True, description="notify deadlines at risk (3 days) and late")
+
+    @model_validator(mode="after")
+    def _pairs(self) -> ParkAlerts:
+        if self.dingtalk_secret is not None and self.dingtalk_webhook is None:
+            raise ValueError("dingtalk_secret needs dingtalk_webhook")
+        return self
+
+    def channels(self) -> list[str]:
+        out = []
+        if self.wecom_webhook is not None:
+            out.append("wecom")
+        if self.dingtalk_webhook is not None:
+            out.append("dingtalk")
+        return out
+
+
+class AlertsConfig(_Model):
+    """`alerts:` in parkhub.yaml: per park, the group robots that hear about problems."""
+
+    enabled: bool = True
+    console_url: str | None = Field(
+        None, description="console address linked from messages, e.g. https://hub.example.cn"
+    )
+    timeout_seconds: float = Field(10.0, gt=0, le=60)
+    max_attempts: int = Field(
+        5, ge=1, le=100, description="checks that may retry a refused message, then give up"
+    )
+    parks: dict[str, ParkAlerts] = Field(default_factory=dict, description="park id -> robots")
 
 
 class HubConfig(_Model):

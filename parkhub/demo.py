@@ -324,7 +324,7 @@ def run_demo(
         for col in ("id", "platform", "report", "record", "rev", "tries", "receipt"):
             receipts.add_column(col)
         for name in status["platforms"]:
-            for d in hub.store.deliveries(status=["sent"], platform=name, limit=2):
+            for d in hub.store.outbox.deliveries(status=["sent"], platform=name, limit=2):
                 receipts.add_row(
                     str(d["id"]),
                     name,

@@ -155,7 +155,7 @@ class PlatformSuite:
         self.platform.config_model.model_validate(dict(self.config))
 
     def test_sample_payloads_match_the_schema(self) -> None:
-        from parkhub.scheduler.dispatcher import payload_validator
+        from parkhub.schemas.loader import payload_validator
 
         for report, doc in self.samples.items():
             spec = self.platform.reports[report]

@@ -9,17 +9,31 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
-
 from parkhub.canonical.timeutil import SHANGHAI, as_utc, previous_period, utcnow
-from parkhub.store import Store
-from parkhub.store import schema as t
+from parkhub.store import DeliveryStatus, Store
 
 from .park_monthly import MonthlyInputs, build_park_monthly
 
 PERIODIC_KINDS = {"park_monthly": "monthly", "enterprise_monthly": "monthly"}
+
+
+class CalendarState(StrEnum):
+    """How far a park's periodic report got before its deadline."""
+
+    DELIVERED = "delivered"
+    DELIVERED_INCOMPLETE = "delivered_incomplete"  # sent, but inputs were missing
+    PENDING = "pending"
+    NOT_BUILT = "not_built"
+    AT_RISK = "at_risk"  # deadline within 3 days, not delivered
+    LATE = "late"
+    FAILED = "failed"  # a delivery stopped retrying
+
+
+OVERDUE = (CalendarState.LATE, CalendarState.AT_RISK, CalendarState.FAILED)
+"""States an operator must act on."""
 
 
 @dataclass
@@ -30,7 +44,7 @@ class CalendarEntry:
     cadence: str
     period: str
     deadline: dt.datetime
-    state: str  # delivered | delivered_incomplete | pending | not_built | at_risk | late | failed
+    state: CalendarState
     expected: int = 0
     delivered: int = 0
     missing: list[dict[str, str]] = field(default_factory=list)
@@ -60,33 +74,6 @@ def deadline_for(period: str, cadence: str, day: int) -> dt.datetime:
     return as_utc(local)
 
 
-def _sent_counts(
-    store: Store, platform: str, report: str, keys: list[str], kind: str
-) -> dict[str, str]:
-    """Best delivery status per record key for this platform report (sent beats the rest)."""
-    if not keys:
-        return {}
-    d = t.deliveries.c
-    rank = {"sent": 0, "in_flight": 1, "pending": 2, "failed": 3, "dead": 4, "superseded": 5}
-    out: dict[str, str] = {}
-    with store.engine.connect() as conn:
-        for start in range(0, len(keys), 500):
-            rows = conn.execute(
-                select(d.record_key, d.status, func.count())
-                .where(
-                    d.platform == platform,
-                    d.report == report,
-                    d.record_kind == kind,
-                    d.record_key.in_(keys[start : start + 500]),
-                )
-                .group_by(d.record_key, d.status)
-            ).all()
-            for key, status, _n in rows:
-                if key not in out or rank.get(status, 9) < rank.get(out[key], 9):
-                    out[key] = status
-    return out
-
-
 def entry_for(
     store: Store,
     park: dict[str, Any],
@@ -112,34 +99,36 @@ def entry_for(
         cadence,
         period,
         deadline,
-        "pending",
+        CalendarState.PENDING,
         missing=inputs.missing,
     )
     if record_kind == "park_monthly":
         keys = [f"{park['park_id']}|{period}"]
-        built = store.record("park_monthly", keys[0]) is not None
+        built = store.records.get("park_monthly", keys[0]) is not None
     else:  # one record per enterprise
         keys = [
             f"{e['credit_code']}|{period}"
-            for e in store.iter_docs(
+            for e in store.records.iter_docs(
                 "enterprise_monthly", park_id=park["park_id"], key_suffix=f"|{period}"
             )
         ]
         built = True
     entry.expected = 1 if record_kind == "park_monthly" else inputs.report.enterprise_count
-    statuses = _sent_counts(store, platform, report, keys, record_kind)
-    entry.delivered = sum(1 for s in statuses.values() if s == "sent")
+    statuses = store.outbox.best_status(platform, report, record_kind, keys)
+    entry.delivered = sum(1 for s in statuses.values() if s is DeliveryStatus.SENT)
     soon = deadline - now < dt.timedelta(days=3)
-    if any(s == "dead" for s in statuses.values()):
-        entry.state = "failed"
+    if any(s is DeliveryStatus.DEAD for s in statuses.values()):
+        entry.state = CalendarState.FAILED
     elif built and entry.delivered >= entry.expected:
-        entry.state = "delivered_incomplete" if entry.missing else "delivered"
+        entry.state = (
+            CalendarState.DELIVERED_INCOMPLETE if entry.missing else CalendarState.DELIVERED
+        )
     elif now > deadline:
-        entry.state = "late"
+        entry.state = CalendarState.LATE
     elif soon:
-        entry.state = "at_risk"
+        entry.state = CalendarState.AT_RISK
     elif not built:
-        entry.state = "not_built"
+        entry.state = CalendarState.NOT_BUILT
     else:
-        entry.state = "pending"
+        entry.state = CalendarState.PENDING
     return entry

@@ -38,7 +38,9 @@ def build_park_monthly(store: Store, park: dict[str, Any], period: str) -> Month
     start, end = month_bounds(period)
     start_d, end_d = (start + dt.timedelta(hours=8)).date(), (end + dt.timedelta(hours=8)).date()
     enterprises = [
-        e for e in store.iter_docs("enterprise", park_id=park_id) if _active(e, start_d, end_d)
+        e
+        for e in store.records.iter_docs("enterprise", park_id=park_id)
+        if _active(e, start_d, end_d)
     ]
     by_code = {e["credit_code"]: e for e in enterprises}
     totals = {
@@ -49,7 +51,9 @@ def build_park_monthly(store: Store, park: dict[str, Any], period: str) -> Month
         "employees": 0,
     }
     reporting: set[str] = set()
-    for doc in store.iter_docs("enterprise_monthly", park_id=park_id, key_suffix=f"|{period}"):
+    for doc in store.records.iter_docs(
+        "enterprise_monthly", park_id=park_id, key_suffix=f"|{period}"
+    ):
         if doc["credit_code"] not in by_code:
             continue
         reporting.add(doc["credit_code"])
@@ -57,7 +61,7 @@ def build_park_monthly(store: Store, park: dict[str, Any], period: str) -> Month
             totals[name] += doc.get(name) or 0
     metered = sum(
         (m.get("value") or 0.0)
-        for m in store.docs_between("measurement", park_id=park_id, start=start, end=end)
+        for m in store.records.docs_between("measurement", park_id=park_id, start=start, end=end)
         if m.get("metric") == "electricity" and m.get("period") in ("day", "month", "hour")
     )
     counts = {
@@ -65,7 +69,7 @@ def build_park_monthly(store: Store, park: dict[str, Any], period: str) -> Month
         EventKind.HIDDEN_DANGER.value: 0,
         EventKind.FIRE_ALARM.value: 0,
     }
-    for ev in store.docs_between("event", park_id=park_id, start=start, end=end):
+    for ev in store.records.docs_between("event", park_id=park_id, start=start, end=end):
         if ev.get("event_kind") in counts:
             counts[ev["event_kind"]] += 1
     land = park.get("land_area_m2")

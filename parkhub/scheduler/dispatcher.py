@@ -7,23 +7,18 @@ same idempotency key, which the platform uses to drop the repeat.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
-import random
 import socket
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib.resources import files
 from typing import Any
 
-import jsonschema
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from parkhub.adapters.platforms.base import Platform, Receipt, ReportSpec
+from parkhub.adapters.platforms.base import Receipt
 from parkhub.canonical import jsonutil
 from parkhub.canonical.timeutil import utcnow
 from parkhub.errors import (
@@ -32,67 +27,17 @@ from parkhub.errors import (
     PermanentDeliveryError,
     TransientDeliveryError,
 )
-from parkhub.mappings import CompiledMapping, load_mapping
-from parkhub.store import Claimed, Store
+from parkhub.store import Claimed, DeliveryStatus, Sent, Store
+
+from .platforms import PlatformRuntime, RetrySettings
 
 log = logging.getLogger("parkhub.dispatch")
-
-
-@dataclass(frozen=True)
-class RetrySettings:
-    short_retries: int = 2
-    short_wait_seconds: float = 0.2
-    base_seconds: float = 30.0
-    max_backoff_seconds: float = 3600.0
-    max_attempts: int = 10
-
-    def next_attempt(self, attempts: int, now: dt.datetime) -> dt.datetime | None:
-        """When to try again after `attempts` failed attempts; None when it is time to give up."""
-        if attempts >= self.max_attempts:
-            return None
-        delay = min(self.max_backoff_seconds, self.base_seconds * 2 ** (attempts - 1))
-        return now + dt.timedelta(seconds=delay * random.uniform(0.8, 1.2))
-
-
-@lru_cache(maxsize=64)
-def payload_validator(schema_path: str) -> jsonschema.protocols.Validator:
-    text = (files("parkhub.schemas") / "platforms" / schema_path).read_text(encoding="utf-8")
-    schema = jsonutil.loads(text)
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    validator: jsonschema.protocols.Validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
-    return validator
-
-
-@dataclass
-class PlatformRuntime:
-    """A configured platform with its compiled mappings and payload validators."""
-
-    name: str
-    platform: Platform[Any]
-    retry: RetrySettings
-    reports: Mapping[str, ReportSpec]
-
-    def mapping(self, report: str) -> CompiledMapping:
-        return load_mapping(self.reports[report].mapping)
-
-    def validate(self, report: str, payload: Mapping[str, Any], record: str) -> None:
-        schema = self.reports[report].schema
-        if schema is None:
-            return
-        error = jsonschema.exceptions.best_match(payload_validator(schema).iter_errors(payload))
-        if error is not None:
-            where = "/".join(str(p) for p in error.absolute_path) or "(payload)"
-            raise PermanentDeliveryError(
-                f"{self.name}.{report}: 载荷不符合接口规范 (payload violates {schema} at "
-                f"{where}: {error.message}) record {record}"
-            )
 
 
 @dataclass
 class Outcome:
     claimed: Claimed
-    status: str
+    status: DeliveryStatus  # sent, superseded, or failed (this attempt: retried or dead)
     payload: str | None = None
     receipt: Receipt | None = None
     error: DeliveryError | None = None
@@ -140,7 +85,6 @@ class Dispatcher:
         batch_size: int = 200,
         lease_seconds: float = 120.0,
         concurrency: int = 8,
-        on_sent: Callable[[Outcome], None] | None = None,
     ) -> None:
         self.store = store
         self.platforms = platforms
@@ -148,7 +92,6 @@ class Dispatcher:
         self.batch_size = batch_size
         self.lease_seconds = lease_seconds
         self.concurrency = concurrency
-        self.on_sent = on_sent
         self._pool: ThreadPoolExecutor | None = None
         self._warm: set[str] = set()
 
@@ -162,7 +105,7 @@ class Dispatcher:
     ) -> DispatchStats:
         """Claim one batch of due deliveries and process it."""
         names = list(platforms) if platforms is not None else list(self.platforms)
-        claimed = self.store.claim(
+        claimed = self.store.outbox.claim(
             self.owner,
             limit=self.batch_size,
             lease_seconds=self.lease_seconds,
@@ -214,7 +157,7 @@ class Dispatcher:
         corrections = [c for c in claimed if c.correction]
         if not corrections:
             return {}
-        return self.store.first_sent_revisions(
+        return self.store.outbox.first_sent_revisions(
             {(c.record_id, c.platform, c.report) for c in corrections}
         )
 
@@ -223,13 +166,13 @@ class Dispatcher:
     ) -> Outcome | _Ready:
         """Map and validate one delivery: an Outcome when it ends here, else what to send."""
         if c.revision < c.current_revision:
-            return Outcome(c, "superseded")  # the newer revision has its own delivery
+            return Outcome(c, DeliveryStatus.SUPERSEDED)  # the newer revision has its own delivery
         runtime = self.platforms.get(c.platform)
         if runtime is None or c.report not in runtime.reports:
             err: DeliveryError = PermanentDeliveryError(
                 f"平台或报表未配置 (platform {c.platform}.{c.report} is not configured any more)"
             )
-            return Outcome(c, "error", error=err)
+            return Outcome(c, DeliveryStatus.FAILED, error=err)
         payload_text: str | None = None
         try:
             doc = dict(c.doc)
@@ -245,15 +188,17 @@ class Dispatcher:
             payload_text = jsonutil.dumps_str(payload)
             runtime.validate(c.report, payload, ref)
         except MappingError as exc:
-            return Outcome(c, "error", payload_text, error=PermanentDeliveryError(str(exc)))
+            return Outcome(
+                c, DeliveryStatus.FAILED, payload_text, error=PermanentDeliveryError(str(exc))
+            )
         except DeliveryError as exc:
-            return Outcome(c, "error", payload_text, error=exc)
+            return Outcome(c, DeliveryStatus.FAILED, payload_text, error=exc)
         except Exception as exc:  # a bug in one delivery must not stop the others
             log.exception("unexpected error preparing delivery %s", c.id)
             err = TransientDeliveryError(
                 f"{c.platform}: 内部错误 (unexpected {type(exc).__name__}: {exc})"
             )
-            return Outcome(c, "error", payload_text, error=err)
+            return Outcome(c, DeliveryStatus.FAILED, payload_text, error=err)
         return _Ready(c, runtime, payload, payload_text)
 
     def _deliver(self, r: _Ready) -> Outcome:
@@ -261,14 +206,14 @@ class Dispatcher:
         try:
             receipt = self._send(r.runtime, c, r.payload)
         except DeliveryError as exc:
-            return Outcome(c, "error", r.payload_text, error=exc)
+            return Outcome(c, DeliveryStatus.FAILED, r.payload_text, error=exc)
         except Exception as exc:  # a platform bug must not stop the other deliveries
             log.exception("unexpected error sending delivery %s", c.id)
             err = TransientDeliveryError(
                 f"{c.platform}: 内部错误 (unexpected {type(exc).__name__}: {exc})"
             )
-            return Outcome(c, "error", r.payload_text, error=err)
-        return Outcome(c, "sent", r.payload_text, receipt=receipt)
+            return Outcome(c, DeliveryStatus.FAILED, r.payload_text, error=err)
+        return Outcome(c, DeliveryStatus.SENT, r.payload_text, receipt=receipt)
 
     def _send(self, runtime: PlatformRuntime, c: Claimed, payload: dict[str, Any]) -> Receipt:
         policy = runtime.retry
@@ -294,28 +239,28 @@ class Dispatcher:
 
     def _record(self, outcomes: list[Outcome], stats: DispatchStats) -> None:
         now = utcnow()
-        sent: list[tuple[int, str, str, dict[str, Any]]] = []
+        sent: list[Sent] = []
         with self.store.begin() as conn:
             for o in outcomes:
                 c = o.claimed
-                if o.status == "superseded":
-                    self.store.mark_superseded(conn, c.id, self.owner)
+                if o.status is DeliveryStatus.SUPERSEDED:
+                    self.store.outbox.mark_superseded(conn, c.id, self.owner)
                     stats.superseded += 1
-                elif o.status == "sent" and o.receipt is not None:
+                elif o.status is DeliveryStatus.SENT and o.receipt is not None:
                     receipt = {
                         "receipt_id": o.receipt.receipt_id,
                         "duplicate": o.receipt.duplicate,
                         "received_at": o.receipt.received_at.isoformat(),
                         "detail": dict(o.receipt.detail),
                     }
-                    sent.append((c.id, o.payload or "", o.receipt.receipt_id, receipt))
+                    sent.append(Sent(c.id, o.payload or "", o.receipt.receipt_id, receipt))
                     stats.sent += 1
                 else:
                     err = o.error or TransientDeliveryError("unknown failure")
                     runtime = self.platforms.get(c.platform)
                     retry = runtime.retry if runtime else RetrySettings(max_attempts=1)
                     when = retry.next_attempt(c.attempts, now) if err.transient else None
-                    status = self.store.mark_failed(
+                    status = self.store.outbox.mark_failed(
                         conn,
                         c.id,
                         self.owner,
@@ -324,14 +269,11 @@ class Dispatcher:
                         next_attempt_at=when,
                         payload=o.payload,
                     )
-                    if status == "dead":
+                    if status is DeliveryStatus.DEAD:
                         stats.dead += 1
                     else:
                         stats.failed += 1
                     stats.errors.append(f"#{c.id} {c.platform}.{c.report}: {err}")
                     log.warning("delivery %s %s: %s", c.id, status, err)
             # the receipts of the whole batch: one prepared statement, one transaction
-            self.store.mark_sent_many(conn, self.owner, sent)
-        if self.on_sent is not None:
-            for o in outcomes:
-                self.on_sent(o)
+            self.store.outbox.mark_sent(conn, self.owner, sent)

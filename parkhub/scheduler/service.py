@@ -1,24 +1,23 @@
 """When work happens: APScheduler 3 triggers from config, each job fired once across machines.
 
-On PostgreSQL every job run takes an advisory lock named after the job, so with `parkhub run` on
-many machines a pull or a report build runs on one of them at a time; the dispatcher needs no
-lock (rows are claimed with SKIP LOCKED). On SQLite there is one process, and APScheduler's
-max_instances=1 is enough.
+Every run of an exclusive job takes the store's leader lock named after the job (on PostgreSQL
+an advisory lock), so with `parkhub run` on many machines a pull or a report build runs on one
+of them at a time; the dispatcher needs no lock (rows are claimed with SKIP LOCKED). On SQLite
+there is one process, and APScheduler's max_instances=1 is enough.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Engine, text
 
 from parkhub.canonical.timeutil import SHANGHAI
 
@@ -34,34 +33,19 @@ class Job:
     exclusive: bool = True
     """Run on one machine at a time (advisory lock on PostgreSQL)."""
 
-
-def lock_key(name: str) -> int:
-    return int.from_bytes(
-        hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True
-    )
-
-
-@contextmanager
-def leader_lock(engine: Engine, name: str) -> Iterator[bool]:
-    """Yield True if this process may run job `name` now (always True on SQLite)."""
-    if engine.dialect.name != "postgresql":
-        yield True
-        return
-    with engine.connect() as conn:
-        got = bool(
-            conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": lock_key(name)}).scalar()
-        )
-        try:
-            yield got
-        finally:
-            if got:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock_key(name)})
-            conn.commit()
+    @classmethod
+    def on(
+        cls, id: str, func: Callable[[], object], schedule: Any, *, exclusive: bool = True
+    ) -> Job:
+        """A job on a configured schedule (parkhub.config.Schedule: every N seconds or cron)."""
+        return cls(id, func, schedule.every_seconds, schedule.cron, exclusive)
 
 
 class Service:
-    def __init__(self, engine: Engine, jobs: list[Job]) -> None:
-        self.engine = engine
+    def __init__(
+        self, lock: Callable[[str], AbstractContextManager[bool]], jobs: list[Job]
+    ) -> None:
+        self.lock = lock
         self.jobs = jobs
         self.scheduler = BackgroundScheduler(timezone=SHANGHAI)
         self.stopped = threading.Event()
@@ -70,7 +54,7 @@ class Service:
         def run() -> None:
             try:
                 if job.exclusive:
-                    with leader_lock(self.engine, job.id) as mine:
+                    with self.lock(job.id) as mine:
                         if mine:
                             job.func()
                         else:

@@ -1,19 +1,42 @@
-"""Storage: raw inbox, canonical records with revisions, the delivery outbox, cursors, audit."""
+"""Storage, the only door to the database: raw inbox, canonical records with revisions, the
+delivery outbox, cursors, audit, console accounts and park alerts."""
 
-from . import accounts, alerts  # registers the console and alert tables on schema.metadata
-from .db import database_url, make_engine, migrate
+from .accounts import AccountError, Accounts, Session, User
+from .alerts import AlertLog, PendingAlert, Problem
+from .db import Database, database_url, make_engine, migrate
 from .keys import idempotency_key
-from .store import Claimed, Route, Store, UpsertResult
+from .outbox import Claimed, DeliveryFilter, Sent
+from .routes import NO_ROUTES, Route, RouteTable
+from .status import PROBLEMS, AlertStatus, DeliveryStatus, RawStatus, operator_summary
+from .store import Store
+from .writers import Page, UpsertResult, Written
 
 __all__ = [
+    "NO_ROUTES",
+    "PROBLEMS",
+    "AccountError",
+    "Accounts",
+    "AlertLog",
+    "AlertStatus",
     "Claimed",
+    "Database",
+    "DeliveryFilter",
+    "DeliveryStatus",
+    "Page",
+    "PendingAlert",
+    "Problem",
+    "RawStatus",
     "Route",
+    "RouteTable",
+    "Sent",
+    "Session",
     "Store",
     "UpsertResult",
-    "accounts",
-    "alerts",
+    "User",
+    "Written",
     "database_url",
     "idempotency_key",
     "make_engine",
     "migrate",
+    "operator_summary",
 ]

@@ -37,8 +37,9 @@ from sqlalchemy import (
 
 from parkhub.canonical.timeutil import utcnow
 
+from .audit import Audit
+from .db import Database
 from .schema import Id, UTCDateTime, metadata
-from .store import Store
 
 Role = Literal["operator", "admin"]
 ROLES: tuple[Role, ...] = ("operator", "admin")
@@ -151,8 +152,9 @@ def default_hasher() -> PasswordHasher:
 class Accounts:
     """Users, their parks, sessions and API tokens, on the hub's store (thread-safe)."""
 
-    def __init__(self, store: Store, *, hasher: PasswordHasher | None = None) -> None:
-        self.store = store
+    def __init__(self, db: Database, *, hasher: PasswordHasher | None = None) -> None:
+        self.db = db
+        self.audit = Audit(db)
         self.hasher = hasher or default_hasher()
         self._dummy: str | None = None
 
@@ -187,7 +189,7 @@ class Accounts:
         check_password_strength(password)
         now = utcnow()
         u = users.c
-        with self.store.begin() as conn:
+        with self.db.begin() as conn:
             if conn.execute(select(u.id).where(u.username == username)).first() is not None:
                 raise AccountError(f"用户 {username} 已存在 (user {username} exists)")
             user_id = conn.execute(
@@ -204,7 +206,7 @@ class Accounts:
                 .returning(u.id)
             ).scalar_one()
             self._write_parks(conn, int(user_id), parks)
-            self.store.audit(
+            self.audit.add(
                 conn,
                 actor,
                 "user_create",
@@ -215,26 +217,26 @@ class Accounts:
         return user
 
     def get_user(self, username: str) -> User | None:
-        with self.store.engine.connect() as conn:
+        with self.db.connect() as conn:
             row = conn.execute(select(users).where(users.c.username == username)).first()
             return self._user(conn, row._mapping) if row is not None else None
 
     def get_user_by_id(self, user_id: int) -> User | None:
-        with self.store.engine.connect() as conn:
+        with self.db.connect() as conn:
             row = conn.execute(select(users).where(users.c.id == user_id)).first()
             return self._user(conn, row._mapping) if row is not None else None
 
     def list_users(self) -> list[User]:
-        with self.store.engine.connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(select(users).order_by(users.c.username)).all()
             return [self._user(conn, r._mapping) for r in rows]
 
     def set_parks(self, username: str, parks: Sequence[str], *, actor: str = "cli") -> User:
-        with self.store.begin() as conn:
+        with self.db.begin() as conn:
             user_id = self._id(conn, username)
             conn.execute(delete(user_parks).where(user_parks.c.user_id == user_id))
             self._write_parks(conn, user_id, parks)
-            self.store.audit(
+            self.audit.add(
                 conn, actor, "user_parks", {"username": username, "parks": sorted(set(parks))}
             )
         user = self.get_user(username)
@@ -243,7 +245,7 @@ class Accounts:
 
     def set_password(self, username: str, password: str, *, actor: str = "cli") -> None:
         check_password_strength(password)
-        with self.store.begin() as conn:
+        with self.db.begin() as conn:
             user_id = self._id(conn, username)
             conn.execute(
                 update(users)
@@ -252,10 +254,10 @@ class Accounts:
             )
             # A new password signs out every session of the user.
             conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
-            self.store.audit(conn, actor, "user_password", {"username": username})
+            self.audit.add(conn, actor, "user_password", {"username": username})
 
     def set_active(self, username: str, active: bool, *, actor: str = "cli") -> None:
-        with self.store.begin() as conn:
+        with self.db.begin() as conn:
             user_id = self._id(conn, username)
             conn.execute(
                 update(users)
@@ -264,19 +266,19 @@ class Accounts:
             )
             if not active:
                 conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
-            self.store.audit(conn, actor, "user_active", {"username": username, "active": active})
+            self.audit.add(conn, actor, "user_active", {"username": username, "active": active})
 
     def delete_user(self, username: str, *, actor: str = "cli") -> None:
-        with self.store.begin() as conn:
+        with self.db.begin() as conn:
             user_id = self._id(conn, username)
             conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
             conn.execute(delete(user_parks).where(user_parks.c.user_id == user_id))
             conn.execute(delete(users).where(users.c.id == user_id))
-            self.store.audit(conn, actor, "user_delete", {"username": username})
+            self.audit.add(conn, actor, "user_delete", {"username": username})
 
     def verify_password(self, username: str, password: str) -> User | None:
         """The user if the password is right and the account active, else None (same time)."""
-        with self.store.engine.connect() as conn:
+        with self.db.connect() as conn:
             row = conn.execute(select(users).where(users.c.username == username)).first()
         stored = row._mapping["password_hash"] if row is not None else self._dummy_hash
         try:
@@ -286,7 +288,7 @@ class Accounts:
         if row is None or not row._mapping["active"]:
             return None
         if self.hasher.check_needs_rehash(stored):
-            with self.store.begin() as conn:
+            with self.db.begin() as conn:
                 conn.execute(
                     update(users)
                     .where(users.c.id == row._mapping["id"])
@@ -301,7 +303,7 @@ class Accounts:
         csrf = secrets.token_urlsafe(32)
         now = utcnow()
         expires = now + ttl
-        with self.store.begin() as conn:
+        with self.db.begin() as conn:
             conn.execute(delete(sessions).where(sessions.c.expires_at < now))
             conn.execute(
                 insert(sessions).values(
@@ -317,7 +319,7 @@ class Accounts:
     def get_session(self, token: str) -> Session | None:
         """The live session of `token` (not expired, user active), or None."""
         s = sessions.c
-        with self.store.engine.connect() as conn:
+        with self.db.connect() as conn:
             row = conn.execute(
                 select(s.user_id, s.csrf_token, s.expires_at).where(s.id == token_hash(token))
             ).first()
@@ -330,11 +332,11 @@ class Accounts:
         return Session(token, user, row.csrf_token, row.expires_at)
 
     def delete_session(self, token: str) -> None:
-        with self.store.begin() as conn:
+        with self.db.begin() as conn:
             conn.execute(delete(sessions).where(sessions.c.id == token_hash(token)))
 
     def purge_sessions(self) -> int:
-        with self.store.begin() as conn:
+        with self.db.begin() as conn:
             res = conn.execute(delete(sessions).where(sessions.c.expires_at < utcnow()))
         return int(res.rowcount)
 
@@ -343,31 +345,31 @@ class Accounts:
     def create_api_token(self, username: str, *, actor: str = "cli") -> str:
         """A new bearer token for the JSON API (replaces the old one); shown once, kept hashed."""
         token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
-        with self.store.begin() as conn:
+        with self.db.begin() as conn:
             user_id = self._id(conn, username)
             conn.execute(
                 update(users)
                 .where(users.c.id == user_id)
                 .values(api_token_hash=token_hash(token), updated_at=utcnow())
             )
-            self.store.audit(conn, actor, "api_token_create", {"username": username})
+            self.audit.add(conn, actor, "api_token_create", {"username": username})
         return token
 
     def revoke_api_token(self, username: str, *, actor: str = "cli") -> None:
-        with self.store.begin() as conn:
+        with self.db.begin() as conn:
             user_id = self._id(conn, username)
             conn.execute(
                 update(users)
                 .where(users.c.id == user_id)
                 .values(api_token_hash=None, updated_at=utcnow())
             )
-            self.store.audit(conn, actor, "api_token_revoke", {"username": username})
+            self.audit.add(conn, actor, "api_token_revoke", {"username": username})
 
     def user_for_api_token(self, token: str) -> User | None:
         if not token.startswith(API_TOKEN_PREFIX):
             return None
         digest = token_hash(token)
-        with self.store.engine.connect() as conn:
+        with self.db.connect() as conn:
             row = conn.execute(select(users).where(users.c.api_token_hash == digest)).first()
             if row is None or not row._mapping["active"]:
                 return None

@@ -5,7 +5,7 @@ A problem is a dead delivery (`dead:<delivery id>`) or a deadline at risk or lat
 pending until a message carrying it is accepted by the robot, then sent; resolved when the
 problem went away before it could be sent; failed when the robot refused it too many times.
 
-Also the alert settings model (`AlertsConfig`), which HubConfig embeds as `alerts:`.
+The settings (`alerts:` in parkhub.yaml) are parkhub.config.AlertsConfig.
 The table lives on `parkhub.store.schema.metadata`; migration 0003 creates it.
 """
 
@@ -15,7 +15,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import (
     Column,
     Index,
@@ -30,10 +29,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from parkhub.canonical.timeutil import utcnow
-from parkhub.secrets import Secret
 
+from .db import Database
 from .schema import Id, UTCDateTime, metadata
-from .store import Store
+from .status import AlertStatus
 
 alerts = Table(
     "alerts",
@@ -56,58 +55,6 @@ alerts = Table(
 Index("ix_alerts_status", alerts.c.status, alerts.c.park_id, alerts.c.channel)
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ParkAlerts(_Model):
-    """Where one park's alerts go: its WeCom group robot and/or its DingTalk robot."""
-
-    wecom_webhook: Secret | None = Field(
-        None,
-        description="企业微信群机器人 webhook URL (https://qyapi.weixin.qq.com/cgi-bin/webhook/"
-        "send?key=...), as env:NAME or file:NAME: the key in it is a secret",
-    )
-    dingtalk_webhook: Secret | None = Field(
-        None,
-        description="钉钉自定义机器人 webhook URL (https://oapi.dingtalk.com/robot/send?"
-        "access_token=...), as env:NAME or file:NAME",
-    )
-    dingtalk_secret: Secret | None = Field(
-        None, description="钉钉机器人“加签”密钥 (SEC...), as env:NAME or file:NAME"
-    )
-    dead_deliveries: bool = Field(True, description="notify deliveries that stopped retrying")
-    deadlines: bool = Field(True, description="notify deadlines at risk (3 days) and late")
-
-    @model_validator(mode="after")
-    def _pairs(self) -> ParkAlerts:
-        if self.dingtalk_secret is not None and self.dingtalk_webhook is None:
-            raise ValueError("dingtalk_secret needs dingtalk_webhook")
-        return self
-
-    def channels(self) -> list[str]:
-        out = []
-        if self.wecom_webhook is not None:
-            out.append("wecom")
-        if self.dingtalk_webhook is not None:
-            out.append("dingtalk")
-        return out
-
-
-class AlertsConfig(_Model):
-    """`alerts:` in parkhub.yaml: per park, the group robots that hear about problems."""
-
-    enabled: bool = True
-    console_url: str | None = Field(
-        None, description="console address linked from messages, e.g. https://hub.example.cn"
-    )
-    timeout_seconds: float = Field(10.0, gt=0, le=60)
-    max_attempts: int = Field(
-        5, ge=1, le=100, description="checks that may retry a refused message, then give up"
-    )
-    parks: dict[str, ParkAlerts] = Field(default_factory=dict, description="park id -> robots")
-
-
 @dataclass(frozen=True, slots=True)
 class Problem:
     key: str
@@ -127,11 +74,11 @@ class PendingAlert:
 class AlertLog:
     """The alerts table: new problems in, pending ones out, outcomes recorded."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def _insert(self) -> Any:
-        return (postgresql.insert if self.store.dialect == "postgresql" else sqlite.insert)(alerts)
+        return (postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert)(alerts)
 
     def add(self, park_id: str, channel: str, problems: Iterable[Problem]) -> int:
         """Record problems not seen before for this park and channel; return how many were new."""
@@ -142,7 +89,7 @@ class AlertLog:
         now = utcnow()
         new = 0
         keys = list(wanted)
-        with self.store.begin() as conn:
+        with self.db.begin() as conn:
             known: set[str] = set()
             for start in range(0, len(keys), 500):
                 known.update(
@@ -166,7 +113,7 @@ class AlertLog:
                         problem=p.key,
                         kind=p.kind,
                         summary=p.summary,
-                        status="pending",
+                        status=AlertStatus.PENDING,
                         attempts=0,
                         created_at=now,
                         updated_at=now,
@@ -178,25 +125,25 @@ class AlertLog:
 
     def pending(self, park_id: str, channel: str) -> list[PendingAlert]:
         a = alerts.c
-        with self.store.engine.connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(
                 select(a.id, a.problem, a.kind, a.summary, a.attempts)
-                .where(a.park_id == park_id, a.channel == channel, a.status == "pending")
+                .where(a.park_id == park_id, a.channel == channel, a.status == AlertStatus.PENDING)
                 .order_by(a.id)
             ).all()
         return [PendingAlert(int(r[0]), r[1], r[2], r[3], int(r[4])) for r in rows]
 
     def resolve(self, ids: Sequence[int]) -> None:
-        self._set(ids, status="resolved")
+        self._set(ids, status=AlertStatus.RESOLVED)
 
     def mark_sent(self, ids: Sequence[int]) -> None:
         now = utcnow()
-        self._set(ids, status="sent", sent_at=now, attempts=alerts.c.attempts + 1)
+        self._set(ids, status=AlertStatus.SENT, sent_at=now, attempts=alerts.c.attempts + 1)
 
     def mark_failed(self, ids: Sequence[int], error: str, *, give_up: bool) -> None:
         self._set(
             ids,
-            status="failed" if give_up else "pending",
+            status=AlertStatus.FAILED if give_up else AlertStatus.PENDING,
             last_error=error[:1000],
             attempts=alerts.c.attempts + 1,
         )
@@ -204,7 +151,7 @@ class AlertLog:
     def _set(self, ids: Sequence[int], **values: Any) -> None:
         if not ids:
             return
-        with self.store.begin() as conn:
+        with self.db.begin() as conn:
             for start in range(0, len(ids), 500):
                 conn.execute(
                     update(alerts)
@@ -213,11 +160,4 @@ class AlertLog:
                 )
 
 
-__all__ = [
-    "AlertLog",
-    "AlertsConfig",
-    "ParkAlerts",
-    "PendingAlert",
-    "Problem",
-    "alerts",
-]
+__all__ = ["AlertLog", "PendingAlert", "Problem", "alerts"]

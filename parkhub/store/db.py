@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import hashlib
 import logging
 import os
+import re
 import sqlite3
 import threading
+from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from .keys import IDEMPOTENCY_KEY_SQL, idempotency_key
@@ -128,3 +132,81 @@ def alembic_config(engine: Engine) -> AlembicConfig:
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the database schema to `revision` (idempotent)."""
     command.upgrade(alembic_config(engine), revision)
+
+
+def lock_key(name: str) -> int:
+    return int.from_bytes(
+        hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True
+    )
+
+
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+def sqlite_time(value: dt.datetime) -> str:
+    """What UTCDateTime stores on SQLite: naive UTC text with microseconds."""
+    if value.tzinfo is not dt.UTC:
+        value = value.astimezone(dt.UTC)
+    return value.isoformat(" ", "microseconds")[:26]
+
+
+class Database:
+    """An engine with what every part of the store shares: transactions, the driver's own
+    cursor (for the statements of the hot paths), statements in the driver's parameter style,
+    and times as the schema stores them."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self._sql: dict[str, str] = {}
+
+    @contextlib.contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One transaction (SQLite: BEGIN IMMEDIATE, the write lock taken at once)."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    def connect(self) -> Connection:
+        return self.engine.connect()
+
+    def sql(self, statement: str) -> str:
+        """`statement`, written with :named parameters, in the driver's style (PostgreSQL:
+        %(named)s); converted once and cached."""
+        out = self._sql.get(statement)
+        if out is None:
+            out = statement if self.dialect == "sqlite" else _NAMED.sub(r"%(\1)s", statement)
+            self._sql[statement] = out
+        return out
+
+    @staticmethod
+    def cursor(conn: Connection) -> Any:
+        """A cursor of the driver connection under `conn`, inside the same transaction."""
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi is not None
+        return dbapi.cursor()
+
+    def time(self, value: dt.datetime) -> Any:
+        """A time for the driver's own statements (they skip SQLAlchemy's UTCDateTime)."""
+        if self.dialect == "sqlite":
+            return sqlite_time(value)
+        return value if value.tzinfo is dt.UTC else value.astimezone(dt.UTC)
+
+    @contextlib.contextmanager
+    def leader_lock(self, name: str) -> Iterator[bool]:
+        """Whether this process may run job `name` now: a PostgreSQL advisory lock held while
+        the block runs (always True on SQLite, one process)."""
+        if self.dialect != "postgresql":
+            yield True
+            return
+        with self.engine.connect() as conn:
+            got = bool(
+                conn.execute(
+                    text("SELECT pg_try_advisory_lock(:k)"), {"k": lock_key(name)}
+                ).scalar()
+            )
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock_key(name)})
+                conn.commit()

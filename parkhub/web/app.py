@@ -53,7 +53,7 @@ class Metrics:
         self.hub = hub
 
     def render(self) -> bytes:
-        for platform, counts in self.hub.store.status_counts().items():
+        for platform, counts in self.hub.store.outbox.status_counts().items():
             for status, n in counts.items():
                 self.deliveries.labels(platform, status).set(n)
         return generate_latest(self.registry)

@@ -14,7 +14,7 @@ from parkhub.canonical import Enterprise, EnterpriseMonthly, Measurement, Park
 from parkhub.canonical.codes import industry_section, normalize_division
 from parkhub.canonical.identifiers import check_credit_code
 from parkhub.canonical.timeutil import SHANGHAI, month_bounds, parse_local, previous_period
-from parkhub.schemas.generate import HERE, all_schemas
+from parkhub.cli.schemas import HERE, all_schemas
 
 # Public example codes from reference/formats.md section 4 (verified there).
 VALID = ["91110000600037341L", "91350200776049653A", "91440101MA5CJQ4N59", "123502001549897397"]

@@ -86,7 +86,7 @@ def test_a_file_naming_another_parks_enterprise_is_refused_unless_moved(
     def owner() -> str:
         hub = Hub.open(parse_config(config))
         try:
-            record = hub.store.record("enterprise", "913303020000000278")
+            record = hub.store.records.get("enterprise", "913303020000000278")
             assert record is not None
             return str(record["park_id"])
         finally:
@@ -98,7 +98,7 @@ def test_a_file_naming_another_parks_enterprise_is_refused_unless_moved(
     assert owner() == "p2"
     hub = Hub.open(parse_config(config))
     try:
-        [entry] = [a for a in hub.store.audit_log() if a["action"] == "entry_import"]
+        [entry] = [a for a in hub.store.audit.log() if a["action"] == "entry_import"]
     finally:
         hub.close()
     assert "enterprise#913303020000000278 <- 属于园区 p1" in entry["detail"]

@@ -69,13 +69,13 @@ def test_killed_dispatcher_is_recovered_exactly_once(
 
     hub = Hub.open(config, url=db_url)
     try:
-        [row] = hub.store.deliveries()
+        [row] = hub.store.outbox.deliveries()
         assert row["status"] == "in_flight"  # the killed worker's lease still holds it
         assert hub.dispatch().claimed == 0
         time.sleep(1.2)  # the lease expires: the row returns
         stats = hub.dispatch()
         assert stats.sent == 1
-        [row] = hub.store.deliveries()
+        [row] = hub.store.outbox.deliveries()
         assert row["status"] == "sent" and row["attempts"] == 2
         assert row["receipt_id"] == first.receipt_no
         assert len(sim.accepted) == 1 and sim.duplicates == 1

@@ -77,7 +77,7 @@ def test_minute_data_becomes_measurements(listening: tuple[Hub, int]) -> None:
     hub, port = listening
     send_frames("127.0.0.1", port, [frame("2051_air_minute.txt")])
     settled(hub, 1)
-    docs = {(m["metric"], m["stat"]): m for m in hub.store.records_of("measurement")}
+    docs = {(m["metric"], m["stat"]): m for m in hub.store.records.docs("measurement")}
     so2 = docs[("so2", "avg")]
     assert so2["device_id"] == "air-station-1" and so2["value"] == 6.0
     assert so2["period"] == "minute" and so2["quality"] == "N"
@@ -102,7 +102,7 @@ def test_ack_only_after_storing_and_redelivery_is_harmless(listening: tuple[Hub,
     [answer] = send_frames("127.0.0.1", port, [upload])
     assert answer.cn == "9014" and answer.qn == upload.qn
     send_frames("127.0.0.1", port, [upload])  # the logger missed the answer and resends
-    docs = hub.store.records_of("measurement")
+    docs = hub.store.records.docs("measurement")
     assert len(docs) == 2
     nh3 = next(d for d in docs if d["metric"] == "ammonia_n")
     assert nh3["quality"] == "M" and nh3["period"] == "hour" and nh3["unit"] == "mg/L"
@@ -123,16 +123,16 @@ def test_wrong_password_and_bad_crc_are_kept_not_stored(listening: tuple[Hub, in
     raws = sorted(settled(hub, 2), key=lambda r: r["id"])  # type: ignore[arg-type, return-value]
     assert [r["status"] for r in raws] == ["rejected", "rejected"]
     assert "PW" in str(raws[0]["reason"]) and "CRC" in str(raws[1]["reason"])
-    assert hub.store.count_records().get("measurement", 0) == 0
+    assert hub.store.records.counts().get("measurement", 0) == 0
 
 
 def test_tolerant_logger_with_2005_codes(listening: tuple[Hub, int]) -> None:
     hub, port = listening
     send_frames("127.0.0.1", port, [frame("2005_water_old_codes_2940.txt")], answer_timeout=0.3)
     settled(hub, 1)
-    metrics = {m["metric"] for m in hub.store.records_of("measurement")}
+    metrics = {m["metric"] for m in hub.store.records.docs("measurement")}
     assert {"cod", "ammonia_n", "ph"} <= metrics  # 011, 060, 001 translated
-    cod = next(m for m in hub.store.records_of("measurement") if m["metric"] == "cod")
+    cod = next(m for m in hub.store.records.docs("measurement") if m["metric"] == "cod")
     assert cod["credit_code"] == "913303020000000278" and cod["period"] == "instant"
 
 

@@ -25,7 +25,7 @@ def _raw_rows(hub: Hub) -> list[dict[str, Any]]:
 def test_sync_stores_roster_monthly_readings_and_alarms(hub: Hub) -> None:
     [result] = hub.sync()
     assert result.failure is None
-    counts = hub.store.count_records()
+    counts = hub.store.records.counts()
     assert counts["enterprise"] == 12
     assert counts["enterprise_monthly"] == 23  # 24 rows, one with revenue "约300"
     assert counts["measurement"] == 12 * 31
@@ -36,14 +36,16 @@ def test_sync_stores_roster_monthly_readings_and_alarms(hub: Hub) -> None:
 
 def test_same_input_twice_creates_no_revision_and_no_delivery(hub: Hub) -> None:
     hub.sync()
-    before = hub.store.deliveries(limit=10_000)
+    before = hub.store.outbox.deliveries(limit=10_000)
     # forget the cursors: the same pages come again and are stored once
     with hub.store.begin() as conn:
         conn.execute(t.cursors.delete())
     [again] = hub.sync()
     assert again.new == 0 and again.changed == 0 and again.deliveries == 0
-    assert len(hub.store.deliveries(limit=10_000)) == len(before)
-    ent = hub.store.record("enterprise", hub.store.records_of("enterprise")[0]["credit_code"])
+    assert len(hub.store.outbox.deliveries(limit=10_000)) == len(before)
+    ent = hub.store.records.get(
+        "enterprise", hub.store.records.docs("enterprise")[0]["credit_code"]
+    )
     assert ent is not None and ent["revision"] == 1
 
 
@@ -63,7 +65,7 @@ def test_bad_record_fails_alone_and_names_source_record_field_reason(hub: Hub) -
 
 def test_rejected_record_is_reparsed_after_a_fix(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
     hub.sync()
-    assert hub.store.count_records()["enterprise_monthly"] == 23
+    assert hub.store.records.counts()["enterprise_monthly"] == 23
     original = qisheng_mod.QishengAdapter._monthly
 
     def fixed(self: Any, row: dict[str, Any], index: int, result: ParseResult) -> None:
@@ -75,7 +77,7 @@ def test_rejected_record_is_reparsed_after_a_fix(hub: Hub, monkeypatch: pytest.M
     monkeypatch.setattr(qisheng_mod.QishengAdapter, "_monthly", fixed)
     [res] = hub.reparse(source="qisheng-lc")
     assert res.status == "parsed" and res.new == 1 and res.unchanged == 11
-    assert hub.store.count_records()["enterprise_monthly"] == 24
+    assert hub.store.records.counts()["enterprise_monthly"] == 24
     assert not [r for r in _raw_rows(hub) if r["status"] in ("partial", "rejected")]
     # reparsing again changes nothing
     assert hub.reparse(source="qisheng-lc") == []
@@ -94,12 +96,12 @@ def test_raw_message_is_kept_even_when_unparseable(hub: Hub) -> None:
 
 def test_cursor_moves_with_the_records(hub: Hub, qisheng: tuple[QishengSim, ServerHandle]) -> None:
     hub.sync()
-    assert hub.store.get_cursor("qisheng-lc", "readings") == str(12 * 31)
+    assert hub.store.cursors.get("qisheng-lc", "readings") == str(12 * 31)
     sim = qisheng[0]
     sim.add_reading(meter="DB-E0001", credit=None, read_time="2026-11-01 00:00:00", value=10.5)
     [result] = hub.sync()
     assert result.new == 1  # only the new reading, nothing re-read
-    assert hub.store.get_cursor("qisheng-lc", "readings") == str(12 * 31 + 1)
+    assert hub.store.cursors.get("qisheng-lc", "readings") == str(12 * 31 + 1)
 
 
 def test_vendor_outage_fails_the_sync_cleanly_and_keeps_the_cursor(
@@ -108,7 +110,7 @@ def test_vendor_outage_fails_the_sync_cleanly_and_keeps_the_cursor(
     qisheng[0].fail_next = 100
     [result] = hub.sync()
     assert result.failure is not None and "503" in result.failure
-    assert hub.store.get_cursor("qisheng-lc", "readings") is None
+    assert hub.store.cursors.get("qisheng-lc", "readings") is None
     qisheng[0].fail_next = 0
     [result] = hub.sync()
     assert result.failure is None and result.new > 0
@@ -132,14 +134,14 @@ def test_push_kept_but_never_parsed_is_recovered(hub: Hub) -> None:
         {"code": 0, "data": {"records": _Sim(enterprise_count=2).readings[:3]}}
     )
     with hub.store.begin() as conn:
-        raw_id, _ = hub.store.insert_raw(
+        raw_id, _ = hub.store.inbox.add(
             conn,
             source="qisheng-lc",
             stream="readings",
             body=body,
             received_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5),
         )
-    assert hub.store.count_records().get("measurement", 0) == 0
+    assert hub.store.records.counts().get("measurement", 0) == 0
     [result] = hub.recover_inbox()
     assert result.raw_id == raw_id and result.status == "parsed" and result.new == 3
     assert hub.recover_inbox() == []  # parsed now: nothing left to recover
@@ -186,8 +188,8 @@ def test_pages_stored_before_a_source_failure_stay_stored(hub: Hub) -> None:
         for res in hub.ingest_many(adapter, pull()):
             results.append(res)
     assert [r.new for r in results] == [3, 3]
-    assert hub.store.count_records()["measurement"] == 6
-    assert hub.store.get_cursor("qisheng-lc", "readings") == "6"
+    assert hub.store.records.counts()["measurement"] == 6
+    assert hub.store.cursors.get("qisheng-lc", "readings") == "6"
 
 
 def test_a_page_the_database_refuses_is_rolled_back_alone(
@@ -229,11 +231,11 @@ def test_a_page_the_database_refuses_is_rolled_back_alone(
         assert [len(r.errors) for r in done] == [1, 0]
         logged = [r for r in caplog.records if r.getMessage().startswith("rejected record")]
         assert len(logged) == 1 and "readings#99" in logged[0].getMessage()
-        assert hub.store.count_records()["measurement"] == 6
-        assert hub.store.get_cursor("qisheng-lc", "readings") == "6"
+        assert hub.store.records.counts()["measurement"] == 6
+        assert hub.store.cursors.get("qisheng-lc", "readings") == "6"
         assert len(_raw_rows(hub)) == 2
         [again] = hub.ingest_many(adapter, [(stream[2][0], ("readings", "9"))])
-        assert again.new == 3 and hub.store.get_cursor("qisheng-lc", "readings") == "9"
+        assert again.new == 3 and hub.store.cursors.get("qisheng-lc", "readings") == "9"
     finally:
         hub.close()
 
@@ -304,7 +306,7 @@ def test_an_unparseable_page_in_a_pull_is_kept_with_its_reason(hub: Hub) -> None
     assert results[1].raw_id == results[2].raw_id
     [row] = [r for r in _raw_rows(hub) if r["id"] == results[0].raw_id]
     assert row["body"] == bad and row["status"] == "rejected" and "unparseable" in row["reason"]
-    assert hub.store.get_cursor("qisheng-lc", "readings") == "3"
+    assert hub.store.cursors.get("qisheng-lc", "readings") == "3"
 
 
 def test_a_page_stored_meanwhile_by_another_pull_is_a_duplicate(
@@ -325,7 +327,7 @@ def test_a_page_stored_meanwhile_by_another_pull_is_a_duplicate(
         page = RawMessage("qisheng-lc", "readings", body)
         other = hub.store.engine.connect()
         other.begin()  # the other pull: its page is in, not yet committed
-        raw_id, _ = hub.store.insert_raw(other, source="qisheng-lc", stream="readings", body=body)
+        raw_id, _ = hub.store.inbox.add(other, source="qisheng-lc", stream="readings", body=body)
         results: list[Any] = []
         waiting = threading.Thread(
             target=lambda: results.extend(hub.ingest_many(adapter, [(page, ("readings", "3"))]))
@@ -338,7 +340,7 @@ def test_a_page_stored_meanwhile_by_another_pull_is_a_duplicate(
         waiting.join(10)
         [res] = results
         assert res.duplicate and res.raw_id == raw_id and res.new == 0
-        assert hub.store.count_records().get("measurement", 0) == 0
+        assert hub.store.records.counts().get("measurement", 0) == 0
     finally:
         hub.close()
 
@@ -356,9 +358,9 @@ def test_a_pull_stopped_early_leaves_records_and_cursor_together(hub: Hub) -> No
     for first in hub.ingest_many(hub.adapter("qisheng-lc"), stream):
         assert first.new == 3
         break
-    stored = hub.store.count_records()["measurement"]
+    stored = hub.store.records.counts()["measurement"]
     assert stored in (3, 6, 9)  # SQLite: the pages that shared the first one's transaction
-    assert hub.store.get_cursor("qisheng-lc", "readings") == str(stored)
+    assert hub.store.cursors.get("qisheng-lc", "readings") == str(stored)
     assert len(_raw_rows(hub)) == stored // 3
 
 
@@ -379,7 +381,7 @@ def test_each_result_comes_once_its_page_is_committed(hub: Hub) -> None:
             count = other.execute(
                 select(func.count()).select_from(t.records).where(t.records.c.raw_id == res.raw_id)
             ).scalar()
-        seen.append((count, hub.store.get_cursor("qisheng-lc", "readings")))
+        seen.append((count, hub.store.cursors.get("qisheng-lc", "readings")))
         assert int(seen[-1][1] or 0) >= 3 * n
     assert [c for c, _ in seen] == [3, 3, 3, 3]
     assert seen[-1][1] == "12"

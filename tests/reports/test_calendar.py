@@ -55,9 +55,9 @@ def test_calendar_follows_a_report_from_missing_to_delivered(
 def test_rebuild_runs_until_the_deadline_only(hub: Hub) -> None:
     hub.sync()
     hub.rebuild_until_deadline(now=NOV_12)
-    assert hub.store.count_records().get("park_monthly", 0) == 0
+    assert hub.store.records.counts().get("park_monthly", 0) == 0
     hub.rebuild_until_deadline(now=NOV_5)
-    assert hub.store.count_records()["park_monthly"] == 1
+    assert hub.store.records.counts()["park_monthly"] == 1
 
 
 def test_fast_lane_sends_without_waiting_for_a_tick(

@@ -40,7 +40,7 @@ def test_full_cycle_delivers_report_and_roster_with_receipts(hub: Hub, provincia
     assert report.payload["enterpriseNum"] == 12
     assert report.payload["reportingNum"] == 11  # one enterprise's row was rejected
     assert report.payload["isCorrection"] == 0
-    sent = hub.store.deliveries(status=["sent"], limit=100)
+    sent = hub.store.outbox.deliveries(status=["sent"], limit=100)
     assert all(d["receipt_id"].startswith("ZJ") for d in sent)
     assert {d["receipt_id"] for d in sent} == {a.receipt_no for a in sim.accepted.values()}
     # proof of what was sent: the payload kept is the payload the platform accepted
@@ -53,7 +53,7 @@ def test_outage_is_retried_with_backoff_then_delivered(hub: Hub, provincial: Sim
     provincial[0].outage(3600)
     stats = hub.dispatch()
     assert stats.sent == 0 and stats.failed == 12
-    failed = hub.store.deliveries(status=["failed"], limit=100)
+    failed = hub.store.outbox.deliveries(status=["failed"], limit=100)
     assert all("503" in d["last_error"] and d["attempts"] == 1 for d in failed)
     # backoff: the next attempt is in the future, so an immediate dispatch sends nothing
     assert all(d["next_attempt_at"] > d["updated_at"] for d in failed)
@@ -63,7 +63,7 @@ def test_outage_is_retried_with_backoff_then_delivered(hub: Hub, provincial: Sim
     stats = hub.dispatch()
     assert stats.sent == 12
     assert hub.status()["platforms"]["provincial"]["failed"] == 0
-    assert all(d["attempts"] == 2 for d in hub.store.deliveries(status=["sent"], limit=100))
+    assert all(d["attempts"] == 2 for d in hub.store.outbox.deliveries(status=["sent"], limit=100))
 
 
 def test_dead_after_the_cap_visible_in_status_and_replayable(
@@ -83,13 +83,13 @@ def test_dead_after_the_cap_visible_in_status_and_replayable(
             _make_due(hub)
         status = hub.status()["platforms"]["provincial"]
         assert status["dead"] == 12 and status["failed"] == 0
-        dead = hub.store.deliveries(status=["dead"], limit=100)
+        dead = hub.store.outbox.deliveries(status=["dead"], limit=100)
         assert all(d["attempts"] == 3 and "503" in d["last_error"] for d in dead)
         provincial[0].outage(0)
         assert hub.replay(platform="provincial", error_contains="503") == 12
         assert hub.dispatch().sent == 12
         assert hub.status()["platforms"]["provincial"]["dead"] == 0
-        [audit] = [a for a in hub.store.audit_log() if a["action"] == "replay"]
+        [audit] = [a for a in hub.store.audit.log() if a["action"] == "replay"]
         assert '"count":12' in audit["detail"]
     finally:
         hub.close()
@@ -100,7 +100,7 @@ def test_business_error_inside_http_200_is_permanent(hub: Hub, provincial: Sims)
     provincial[0].fail("business", times=1)
     stats = hub.dispatch()
     assert stats.dead == 1 and stats.sent == 0
-    [dead] = hub.store.deliveries(status=["dead"])
+    [dead] = hub.store.outbox.deliveries(status=["dead"])
     assert "2002" in dead["last_error"] and "园区编码不存在" in dead["last_error"]
     assert dead["attempts"] == 1  # permanent: no retries
 
@@ -110,7 +110,7 @@ def test_busy_business_code_is_transient(hub: Hub, provincial: Sims) -> None:
     provincial[0].fail("busy", times=5)
     stats = hub.dispatch()
     assert stats.failed == 1
-    [failed] = hub.store.deliveries(status=["failed"])
+    [failed] = hub.store.outbox.deliveries(status=["failed"])
     assert "5000" in failed["last_error"]
 
 
@@ -120,7 +120,7 @@ def test_timeout_is_transient(hub: Hub, provincial: Sims) -> None:
     provincial[0].fail("timeout", times=5, delay=2)
     stats = hub.dispatch()
     assert stats.failed == 1
-    [failed] = hub.store.deliveries(status=["failed"])
+    [failed] = hub.store.outbox.deliveries(status=["failed"])
     assert "超时" in failed["last_error"]
 
 
@@ -130,7 +130,7 @@ def test_schema_violation_is_dead_with_the_field_named(hub: Hub, provincial: Sim
     hub.build_reports(PERIOD)
     stats = hub.dispatch()
     assert stats.dead == 1 and provincial[0].requests == 0  # refused before sending
-    [dead] = hub.store.deliveries(status=["dead"])
+    [dead] = hub.store.outbox.deliveries(status=["dead"])
     assert (
         "payload violates provincial/park_monthly.schema.json at divisionCode" in dead["last_error"]
     )
@@ -176,13 +176,13 @@ def test_newer_revision_supersedes_an_unsent_one(hub: Hub, provincial: Sims) -> 
 def test_repeat_send_is_dropped_by_the_platform(hub: Hub, provincial: Sims) -> None:
     hub.build_reports(PERIOD)
     hub.dispatch()
-    [d] = hub.store.deliveries(status=["sent"])
+    [d] = hub.store.outbox.deliveries(status=["sent"])
     # force a second send of the same revision (as after a lost receipt)
     assert hub.replay(ids=[d["id"]], statuses=["sent"]) == 1
     hub.dispatch()
     assert provincial[0].duplicates == 1
     assert len(provincial[0].by_report("park_monthly")) == 1
-    [again] = hub.store.deliveries(status=["sent"])
+    [again] = hub.store.outbox.deliveries(status=["sent"])
     assert again["receipt_id"] == d["receipt_id"]
 
 

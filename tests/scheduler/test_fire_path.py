@@ -77,7 +77,7 @@ def test_alarm_is_in_the_fire_outbox_and_sent_in_one_cycle(wired: tuple[Hub, str
     hub, url, fire = wired
     with ctwing_sim.PushSender(f"{url}/push/ctwing/ctwing-lc", TOKEN) as sender:
         assert sender.send().status_code == 200
-    [delivery] = hub.store.deliveries(platform="fire")
+    [delivery] = hub.store.outbox.deliveries(platform="fire")
     assert delivery["status"] == "pending" and delivery["priority"] == 0
     stats = hub.dispatch(until_idle=False)  # one dispatcher cycle
     assert stats.sent == 1

@@ -8,14 +8,15 @@ import time
 import pytest
 from sqlalchemy import create_engine
 
-from parkhub.hub import Hub, hub_jobs
+from parkhub.hub import Hub
 from parkhub.sandbox.provincial_sim import ProvincialSim
 from parkhub.sandbox.server import ServerHandle
-from parkhub.scheduler.service import Job, Service, leader_lock
+from parkhub.scheduler.service import Job, Service
+from parkhub.store import Database
 
 
 def test_jobs_come_from_the_config(hub: Hub) -> None:
-    jobs = {j.id: j for j in hub_jobs(hub)}
+    jobs = {j.id: j for j in hub.jobs()}
     assert set(jobs) == {
         "sync:qisheng-lc",
         "dispatch",
@@ -35,7 +36,7 @@ def test_service_runs_sync_and_dispatch_until_delivered(
         Job("sync", lambda: hub.sync(), every_seconds=0.2),
         Job("dispatch", lambda: hub.dispatch(), every_seconds=0.2, exclusive=False),
     ]
-    service = Service(hub.store.engine, jobs)
+    service = Service(hub.store.db.leader_lock, jobs)
     service.start()
     try:
         deadline = time.monotonic() + 20
@@ -53,7 +54,7 @@ def test_a_failing_job_does_not_stop_the_others(sqlite_url: str) -> None:
         raise RuntimeError("boom")
 
     service = Service(
-        create_engine(sqlite_url),
+        Database(create_engine(sqlite_url)).leader_lock,
         [Job("boom", boom, every_seconds=0.1), Job("ok", ran.set, every_seconds=0.1)],
     )
     service.start()
@@ -66,12 +67,12 @@ def test_a_failing_job_does_not_stop_the_others(sqlite_url: str) -> None:
 def test_leader_lock_is_exclusive_on_postgresql(pg_url: str) -> None:
     engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1))
     try:
-        with leader_lock(engine, "sync:qisheng-lc") as first:
-            with leader_lock(engine, "sync:qisheng-lc") as second:
+        with Database(engine).leader_lock("sync:qisheng-lc") as first:
+            with Database(engine).leader_lock("sync:qisheng-lc") as second:
                 assert first is True and second is False
-            with leader_lock(engine, "sync:other") as other:
+            with Database(engine).leader_lock("sync:other") as other:
                 assert other is True
-        with leader_lock(engine, "sync:qisheng-lc") as again:
+        with Database(engine).leader_lock("sync:qisheng-lc") as again:
             assert again is True
     finally:
         engine.dispose()

@@ -13,15 +13,12 @@ from sqlalchemy import insert, inspect, select
 
 from parkhub.canonical import Enterprise, Measurement
 from parkhub.canonical.jsonutil import bytes_hash
-from parkhub.store import Route, Store, idempotency_key
+from parkhub.store import Route, RouteTable, Sent, Store, idempotency_key
 from parkhub.store import schema as t
 from parkhub.store.db import alembic_config, make_engine, migrate
 
 ROUTES = [Route("provincial", "enterprise_roster", "1"), Route("econ", "roster", "2", 50)]
-
-
-def routes(kind: str, park: str) -> list[Route]:
-    return ROUTES if kind == "enterprise" else []
+routes = RouteTable.of(("enterprise", park, r) for park in ("p1", "p2") for r in ROUTES)
 
 
 def ent(name: str = "温州瓯江电气有限公司", code: str = "913303020000000278") -> Enterprise:
@@ -30,7 +27,7 @@ def ent(name: str = "温州瓯江电气有限公司", code: str = "9133030200000
 
 def upsert(store: Store, recs: list[Enterprise] | list[Measurement]) -> tuple[int, int, int, int]:
     with store.begin() as conn:
-        r = store.upsert_records(conn, recs, source="test", raw_id=None, routes=routes)
+        r = store.writer.upsert(conn, recs, source="test", raw_id=None, routes=routes)
     return r.new, r.changed, r.unchanged, r.deliveries
 
 
@@ -38,9 +35,11 @@ def test_revisions_and_deliveries(store: Store) -> None:
     assert upsert(store, [ent()]) == (1, 0, 0, 2)
     assert upsert(store, [ent()]) == (0, 0, 1, 0)
     assert upsert(store, [ent("温州瓯江电气股份有限公司")]) == (0, 1, 0, 2)
-    row = store.record("enterprise", "913303020000000278")
+    row = store.records.get("enterprise", "913303020000000278")
     assert row is not None and row["revision"] == 2
-    statuses = sorted((d["revision"], d["platform"], d["status"]) for d in store.deliveries())
+    statuses = sorted(
+        (d["revision"], d["platform"], d["status"]) for d in store.outbox.deliveries()
+    )
     assert statuses == [
         (1, "econ", "superseded"),
         (1, "provincial", "superseded"),
@@ -48,7 +47,7 @@ def test_revisions_and_deliveries(store: Store) -> None:
         (2, "provincial", "pending"),
     ]
     # the same key on SQLite (computed here) and PostgreSQL (computed by the server)
-    keys = {d["idempotency_key"] for d in store.deliveries()}
+    keys = {d["idempotency_key"] for d in store.outbox.deliveries()}
     assert keys == {
         idempotency_key("enterprise", "913303020000000278", revision, platform, report, version)
         for revision in (1, 2)
@@ -59,8 +58,8 @@ def test_revisions_and_deliveries(store: Store) -> None:
     }
     assert all(k.startswith("ph2-") and len(k) == 44 for k in keys)
     # what is sent is what was listed: the claim stores the key (SQLite: first derived there)
-    claimed = {c.idempotency_key for c in store.claim("w1", limit=10)}
-    assert claimed == {d["idempotency_key"] for d in store.deliveries(status=["in_flight"])}
+    claimed = {c.idempotency_key for c in store.outbox.claim("w1", limit=10)}
+    assert claimed == {d["idempotency_key"] for d in store.outbox.deliveries(status=["in_flight"])}
     assert claimed < keys and len(claimed) == 2
     with store.engine.connect() as conn:
         stored = conn.execute(select(t.deliveries.c.status, t.deliveries.c.idempotency_key)).all()
@@ -69,14 +68,14 @@ def test_revisions_and_deliveries(store: Store) -> None:
 
 def test_last_one_wins_inside_a_batch(store: Store) -> None:
     assert upsert(store, [ent("a"), ent("b")]) == (1, 0, 0, 2)
-    row = store.record("enterprise", "913303020000000278")
+    row = store.records.get("enterprise", "913303020000000278")
     assert row is not None and '"name":"b"' in row["doc"]
 
 
 def test_large_batch_crosses_statement_chunks(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("parkhub.store.store.PG_CHUNK", 500)  # SQLite's chunk is 500 already
+    monkeypatch.setattr("parkhub.store.writers.postgres.RECORDS_PER_STATEMENT", 500)  # as SQLite
     base = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
     recs = [
         Measurement(
@@ -88,16 +87,14 @@ def test_large_batch_crosses_statement_chunks(
         )
         for i in range(1234)
     ]
-    energy = [Route("energy", "readings", "1")]
+    energy = RouteTable.of([("measurement", "p1", Route("energy", "readings", "1"))])
     with store.begin() as conn:
-        first = store.upsert_records(
-            conn, recs, source="test", raw_id=None, routes=lambda k, p: energy
-        )
+        first = store.writer.upsert(conn, recs, source="test", raw_id=None, routes=energy)
     assert (first.new, first.deliveries) == (1234, 1234)
     assert upsert(store, recs) == (0, 0, 1234, 0)
-    assert len({d["record_id"] for d in store.deliveries(limit=5000)}) == 1234
+    assert len({d["record_id"] for d in store.outbox.deliveries(limit=5000)}) == 1234
     docs = list(
-        store.docs_between(
+        store.records.docs_between(
             "measurement", park_id="p1", start=base, end=base + dt.timedelta(minutes=100), batch=30
         )
     )
@@ -109,26 +106,28 @@ def test_status_counts_of_every_park_in_one_query(store: Store) -> None:
     asking park by park."""
     upsert(store, [ent()])
     with store.begin() as conn:
-        store.upsert_records(
+        store.writer.upsert(
             conn,
             [Enterprise(park_id="p2", credit_code="91110000600037341L", name="乙公司")],
             source="test",
             raw_id=None,
             routes=routes,
         )
-    store.claim("w1", limit=1)
-    by_park = store.status_counts_by_park()
+    store.outbox.claim("w1", limit=1)
+    by_park = store.outbox.status_counts_by_park()
     assert set(by_park) == {"p1", "p2"}
-    assert by_park == {p: store.status_counts(park_id=p) for p in ("p1", "p2")}
+    assert by_park == {p: store.outbox.status_counts(park_id=p) for p in ("p1", "p2")}
     assert sum(sum(c.values()) for c in by_park["p2"].values()) == 2
 
 
 def test_priority_then_age_order_and_platform_filter(store: Store) -> None:
     upsert(store, [ent()])
-    claimed = store.claim("w1", limit=10)
+    claimed = store.outbox.claim("w1", limit=10)
     assert [c.platform for c in claimed] == ["econ", "provincial"]  # econ has priority 50
     upsert(store, [ent("x", "91110000600037341L")])
-    assert [c.platform for c in store.claim("w1", platforms=["provincial"])] == ["provincial"]
+    assert [c.platform for c in store.outbox.claim("w1", platforms=["provincial"])] == [
+        "provincial"
+    ]
 
 
 def test_claims_are_disjoint_across_concurrent_workers(store: Store) -> None:
@@ -150,7 +149,7 @@ def test_claims_are_disjoint_across_concurrent_workers(store: Store) -> None:
     def worker(name: str) -> None:
         barrier.wait()
         ids: list[int] = []
-        while batch := store.claim(name, limit=2):
+        while batch := store.outbox.claim(name, limit=2):
             ids.extend(c.id for c in batch)
         got[name] = ids
 
@@ -165,36 +164,34 @@ def test_claims_are_disjoint_across_concurrent_workers(store: Store) -> None:
 
 def test_expired_lease_returns_the_row(store: Store) -> None:
     upsert(store, [ent()])
-    first = store.claim("crashed", limit=1, lease_seconds=0.5)
+    first = store.outbox.claim("crashed", limit=1, lease_seconds=0.5)
     assert len(first) == 1
-    assert [c.id for c in store.claim("w2", limit=10)] != [first[0].id]
+    assert [c.id for c in store.outbox.claim("w2", limit=10)] != [first[0].id]
     time.sleep(0.6)
-    again = store.claim("w2", limit=10)
+    again = store.outbox.claim("w2", limit=10)
     assert first[0].id in [c.id for c in again]
     retaken = next(c for c in again if c.id == first[0].id)
     assert retaken.attempts == 2
     # the crashed worker's late receipt cannot overwrite the new owner's row
     with store.begin() as conn:
-        assert not store.mark_sent(
-            conn, first[0].id, "crashed", payload="{}", receipt_id="x", receipt={}
-        )
-        assert store.mark_sent(conn, first[0].id, "w2", payload="{}", receipt_id="y", receipt={})
+        assert store.outbox.mark_sent(conn, "crashed", [Sent(first[0].id, "{}", "x", {})]) == 0
+        assert store.outbox.mark_sent(conn, "w2", [Sent(first[0].id, "{}", "y", {})]) == 1
 
 
 def test_raw_inbox_keeps_a_body_once(store: Store) -> None:
     with store.begin() as conn:
-        a, new_a = store.insert_raw(conn, source="s", stream="x", body=b'{"a":1}')
-        b, new_b = store.insert_raw(conn, source="s", stream="x", body=b'{"a":1}')
-        c, new_c = store.insert_raw(conn, source="other", stream="x", body=b'{"a":1}')
+        a, new_a = store.inbox.add(conn, source="s", stream="x", body=b'{"a":1}')
+        b, new_b = store.inbox.add(conn, source="s", stream="x", body=b'{"a":1}')
+        c, new_c = store.inbox.add(conn, source="other", stream="x", body=b'{"a":1}')
     assert a == b and new_a and not new_b and new_c and c != a
 
 
 def test_cursors(store: Store) -> None:
-    assert store.get_cursor("s", "readings") is None
+    assert store.cursors.get("s", "readings") is None
     with store.begin() as conn:
-        store.set_cursor(conn, "s", "readings", "42")
-        store.set_cursor(conn, "s", "readings", "43")
-    assert store.get_cursor("s", "readings") == "43"
+        store.cursors.set(conn, "s", "readings", "42")
+        store.cursors.set(conn, "s", "readings", "43")
+    assert store.cursors.get("s", "readings") == "43"
 
 
 def test_migrations_create_exactly_the_models(store: Store) -> None:
@@ -271,11 +268,9 @@ def test_migration_0004_moves_the_time_to_the_front_of_time_series_keys(db_url: 
     assert keys == {"measurement": reading.key, "enterprise": "913303020000000278"}
     assert reading.key == "2026-10-01T00:00:00+00:00|qs:DB-E01|electricity|instant"
     store = Store(engine)
-    energy = [Route("energy", "readings", "1")]
+    energy = RouteTable.of([("measurement", reading.park_id, Route("energy", "readings", "1"))])
     with store.begin() as conn:
-        again = store.upsert_records(
-            conn, [reading], source="test", raw_id=None, routes=lambda k, p: energy
-        )
+        again = store.writer.upsert(conn, [reading], source="test", raw_id=None, routes=energy)
     assert (again.new, again.changed, again.unchanged, again.deliveries) == (0, 0, 1, 0)
     command.downgrade(alembic_config(engine), "0003")  # and back
     with engine.connect() as conn:
@@ -289,7 +284,7 @@ def test_migration_0005_downgrade_stores_the_keys_of_waiting_deliveries(db_url: 
     to the first claim: the very keys the claim would have stored."""
     store = Store.open(db_url)
     upsert(store, [ent()])
-    expected = {d["id"]: d["idempotency_key"] for d in store.deliveries()}
+    expected = {d["id"]: d["idempotency_key"] for d in store.outbox.deliveries()}
     engine = store.engine
     command.downgrade(alembic_config(engine), "0004")
     with engine.connect() as conn:
@@ -320,17 +315,19 @@ def test_a_period_holds_its_readings_and_no_others(store: Store) -> None:
     from parkhub.canonical.timeutil import month_bounds
 
     start, end = month_bounds("2026-10")
-    found = list(store.docs_between("measurement", park_id="p1", start=start, end=end, batch=2))
+    found = list(
+        store.records.docs_between("measurement", park_id="p1", start=start, end=end, batch=2)
+    )
     assert sorted(d["value"] for d in found) == [1, 2, 3, 4]
     assert {d["park_id"] for d in found} == {"p1"}
 
 
-@pytest.mark.parametrize("filtered", [False, True], ids=["bulk", "per-record"])
+@pytest.mark.parametrize("filtered", [False, True], ids=["every-reading", "per-reading"])
 def test_a_batch_of_new_changed_and_unchanged_readings(store: Store, filtered: bool) -> None:
     """New, changed and unchanged readings in one batch: counted apart, the new and changed
     ones queued (a change as a correction, its older undelivered revision superseded), the
-    unchanged ones left alone. The same whether the report takes every reading (SQLite: a
-    bulk upsert) or decides per reading."""
+    unchanged ones left alone. The same whether the report takes every reading or decides per
+    reading."""
     route = Route("energy", "readings", "1", accepts=(lambda r: True) if filtered else None)
     base = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
 
@@ -341,15 +338,19 @@ def test_a_batch_of_new_changed_and_unchanged_readings(store: Store, filtered: b
             for i, v in values.items()
         ]  # fmt: skip
         with store.begin() as conn:
-            r = store.upsert_records(
-                conn, recs, source="t", raw_id=None, routes=lambda k, p: [route]
+            r = store.writer.upsert(
+                conn,
+                recs,
+                source="t",
+                raw_id=None,
+                routes=RouteTable.of([("measurement", "p1", route)]),
             )
         return r.new, r.changed, r.unchanged, r.deliveries
 
     assert batch({i: 1.0 for i in range(600)}) == (600, 0, 0, 600)
     # 0-299 unchanged, 300-599 changed, 600-899 new: more than one statement's worth of each
     assert batch({i: 1.0 if i < 300 else 2.0 for i in range(900)}) == (300, 300, 300, 600)
-    rows = store.deliveries(limit=5000)
+    rows = store.outbox.deliveries(limit=5000)
     assert len(rows) == 1200
     by_status = sorted({(d["revision"], d["correction"], d["status"]) for d in rows})
     assert by_status == [(1, 0, "pending"), (1, 0, "superseded"), (2, 1, "pending")]
@@ -367,7 +368,7 @@ def test_two_processes_stamping_the_same_instant_lose_no_delivery(
     with the same microsecond. A reading the second leaves unchanged keeps its pending
     delivery: only the rows its own raw message changed count as changed."""
     instant = dt.datetime(2026, 11, 26, 8, 0, tzinfo=dt.UTC)
-    monkeypatch.setattr("parkhub.store.store.utcnow", lambda: instant)
+    monkeypatch.setattr("parkhub.store.writers.sqlite.utcnow", lambda: instant)
     route = Route("energy", "readings", "1")
     one, other = Store.open(sqlite_url), Store.open(sqlite_url)
 
@@ -377,9 +378,13 @@ def test_two_processes_stamping_the_same_instant_lose_no_delivery(
             for d, v in values.items()
         ]
         with store.begin() as conn:
-            raw_id, _ = store.insert_raw(conn, source="t", stream="readings", body=raw)
-            r = store.upsert_records(
-                conn, recs, source="t", raw_id=raw_id, routes=lambda k, p: [route]
+            raw_id, _ = store.inbox.add(conn, source="t", stream="readings", body=raw)
+            r = store.writer.upsert(
+                conn,
+                recs,
+                source="t",
+                raw_id=raw_id,
+                routes=RouteTable.of([("measurement", "p1", route)]),
             )
         return r.new, r.changed, r.unchanged, r.deliveries
 
@@ -388,7 +393,7 @@ def test_two_processes_stamping_the_same_instant_lose_no_delivery(
         assert batch(other, b"second", {"m0": 1.0, "m2": 2.0}) == (0, 1, 1, 1)
         pending = sorted(
             (d["record_key"].split("|")[1], d["revision"])
-            for d in one.deliveries(status=["pending"])
+            for d in one.outbox.deliveries(status=["pending"])
         )
         assert pending == [("m0", 1), ("m2", 2)]
     finally:
@@ -407,14 +412,18 @@ def test_a_report_that_takes_some_records_of_a_kind_gets_only_those(store: Store
         for i in range(9)
     ]  # fmt: skip
     with store.begin() as conn:
-        res = store.upsert_records(
-            conn, recs, source="test", raw_id=None, routes=lambda k, p: [fire_only, everything]
+        res = store.writer.upsert(
+            conn,
+            recs,
+            source="test",
+            raw_id=None,
+            routes=RouteTable.of(("measurement", "p1", r) for r in (fire_only, everything)),
         )
     assert (res.new, res.deliveries) == (9, 12)
-    fire = store.deliveries(platform="fire")
+    fire = store.outbox.deliveries(platform="fire")
     assert sorted(d["record_key"].split("|")[1] for d in fire) == ["d0F", "d3F", "d6F"]
     assert {d["priority"] for d in fire} == {0}
-    assert len(store.deliveries(platform="energy")) == 9
+    assert len(store.outbox.deliveries(platform="energy")) == 9
 
 
 def test_period_queries_use_an_index_on_sqlite(tmp_path: Any) -> None:
@@ -432,7 +441,7 @@ def test_period_queries_use_an_index_on_sqlite(tmp_path: Any) -> None:
     plans = {}
     for kind in ("event", "measurement"):
         seen.clear()
-        list(store.docs_between(kind, park_id="p1", start=start, end=end))
+        list(store.records.docs_between(kind, park_id="p1", start=start, end=end))
         [(sql, params)] = [(q, p) for q, p in seen if "FROM records" in q]
         with store.engine.connect() as conn:
             plans[kind] = " ".join(

@@ -84,7 +84,7 @@ def test_onenet_push_is_stored_once_even_when_redelivered(web: tuple[Hub, Server
     assert first.status_code == again.status_code == 200
     [raw] = _raw(hub)
     assert raw["status"] == "parsed" and raw["body"] == body
-    [m] = hub.store.records_of("measurement")
+    [m] = hub.store.records.docs("measurement")
     assert (
         m["value"] == 42
         and m["metric"] == "temperature"
@@ -101,7 +101,7 @@ def test_onenet_bad_pushes_are_refused_and_kept(web: tuple[Hub, ServerHandle], a
     assert r.json()["msg"]  # a reason the vendor's console shows
     [raw] = _raw(hub)
     assert raw["status"] == "rejected" and raw["reason"]
-    assert hub.store.count_records().get("measurement", 0) == 0
+    assert hub.store.records.counts().get("measurement", 0) == 0
 
 
 def test_ctwing_smoke_alarm_becomes_a_fire_alarm_event(web: tuple[Hub, ServerHandle]) -> None:
@@ -112,7 +112,7 @@ def test_ctwing_smoke_alarm_becomes_a_fire_alarm_event(web: tuple[Hub, ServerHan
         unsigned = sender.unsigned()
     assert first.status_code == again.status_code == 200
     assert forged.status_code == 403 and unsigned.status_code == 401
-    [event] = hub.store.records_of("event")
+    [event] = hub.store.records.docs("event")
     assert event["event_kind"] == "fire_alarm" and event["severity"] == "critical"
     statuses = sorted(r["status"] for r in _raw(hub))
     assert statuses == ["parsed", "rejected", "rejected"]
@@ -130,9 +130,8 @@ def test_status_api_and_metrics(web: tuple[Hub, ServerHandle]) -> None:
     with ctwing_sim.PushSender(f"{server.url}/push/ctwing/ctwing-lc", PUSH_TOKEN) as sender:
         sender.send()
         sender.forged()
-    from parkhub.store.accounts import Accounts
 
-    accounts = Accounts(web[0].store)
+    accounts = web[0].store.accounts
     accounts.create_user("ops", "ops-password-1", role="admin")
     token = accounts.create_api_token("ops")
     with httpx.Client() as client:
@@ -177,4 +176,4 @@ def test_pushes_under_load_are_all_stored_and_answered_fast(
         answers = list(pool.map(send, bodies))
     assert [code for code, _ in answers] == [200] * 100
     assert max(seconds for _, seconds in answers) < 4.0
-    assert hub.store.count_records()["measurement"] == 100
+    assert hub.store.records.counts()["measurement"] == 100

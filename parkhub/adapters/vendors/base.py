@@ -34,6 +34,9 @@ class RawMessage:
     received_at: dt.datetime = field(default_factory=utcnow)
     raw_id: int | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+    decoded: Any = field(default=None, compare=False)
+    """What `verify_push` decoded of `body` (decrypted, parsed), handed to `parse` so it is
+    not decoded twice; None when the message comes from the inbox (`parse` decodes `body`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,8 @@ class PushVerdict:
     response_body: bytes = b'{"code":0,"msg":"ok"}'
     store: bool = True  # False for handshakes (URL verification) that carry no data
     stream: str = "push"
+    decoded: Any = None
+    """The body as verified (decrypted, parsed): it goes to `parse` with the message."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,9 +70,13 @@ from parkhub.canonical import jsonutil
 from parkhub.canonical.timeutil import SHANGHAI, previous_period, utcnow
 from parkhub.config import ParkConfig
 from parkhub.errors import ConfigError, ForeignRecordsError, ParkhubError
-from parkhub.hub import ENTRY_PREFIX, Hub, IngestResult, status_summary
+from parkhub.hub import Hub
+from parkhub.ingest import IngestResult
+from parkhub.ingest.sources import entry_source
+from parkhub.reports.service import subscriptions
+from parkhub.store import operator_summary
 from parkhub.store import schema as t
-from parkhub.store.accounts import AccountError, Accounts, Session, User, check_password_strength
+from parkhub.store.accounts import AccountError, Session, User, check_password_strength
 
 log = logging.getLogger("parkhub.console")
 
@@ -207,7 +211,7 @@ def park_deliveries(
 
 
 def delivery_row(hub: Hub, delivery_id: int) -> dict[str, Any] | None:
-    found = hub.store.deliveries(ids=[delivery_id], limit=1)
+    found = hub.store.outbox.deliveries(ids=[delivery_id], limit=1)
     return found[0] if found else None
 
 
@@ -229,7 +233,7 @@ def delivery_detail(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def park_sources(hub: Hub, park_id: str) -> list[str]:
-    return [s.name for s in hub.config.sources if s.park == park_id] + [f"{ENTRY_PREFIX}{park_id}"]
+    return [s.name for s in hub.config.sources if s.park == park_id] + [entry_source(park_id)]
 
 
 def park_inbox_problems(hub: Hub, park_id: str, *, limit: int = 10) -> list[dict[str, Any]]:
@@ -265,7 +269,8 @@ def park_inbox_problems(hub: Hub, park_id: str, *, limit: int = 10) -> list[dict
 def park_platforms(hub: Hub, park_id: str) -> dict[str, list[str]]:
     """Platforms (enabled) taking reports from this park, with those reports."""
     out: dict[str, list[str]] = {}
-    for pc, sub, _spec, _cadence in hub.subscriptions():
+    for s in subscriptions(hub.config):
+        pc, sub = s.platform, s.subscription
         if sub.parks and park_id not in sub.parks:
             continue
         out.setdefault(pc.name, []).append(sub.report)
@@ -275,14 +280,14 @@ def park_platforms(hub: Hub, park_id: str) -> dict[str, list[str]]:
 def park_dashboard(hub: Hub, park_id: str, *, now: dt.datetime | None = None) -> dict[str, Any]:
     """Everything the dashboard shows for one park (JSON-able but for datetimes)."""
     park = hub.config.park(park_id)
-    counts = hub.store.status_counts(park_id=park_id)
+    counts = hub.store.outbox.status_counts(park_id=park_id)
     routed = park_platforms(hub, park_id)
     last = park_last_sent(hub, park_id)
     platforms = [
         {
             "name": name,
             "reports": routed.get(name, []),
-            "counts": status_summary(counts.get(name, {})),
+            "counts": operator_summary(counts.get(name, {})),
             "last_sent": last.get(name),
         }
         for name in [*routed, *sorted(set(counts) - set(routed))]
@@ -544,7 +549,7 @@ class Console:
         if len(secret_key) < 16:
             raise ValueError("the console secret key needs at least 16 characters")
         self.hub = hub
-        self.accounts = Accounts(hub.store)
+        self.accounts = hub.store.accounts
         self.secure_cookies = secure_cookies
         self.ttl = dt.timedelta(hours=session_hours)
         self._session_signer = URLSafeTimedSerializer(secret_key, salt="parkhub.console.session")
@@ -751,7 +756,7 @@ class Console:
             if user is None:
                 self._throttle.failed(username)
                 with hub.store.begin() as conn:
-                    hub.store.audit(conn, "web", "login_failed", {"username": username[:64]})
+                    hub.store.audit.add(conn, "web", "login_failed", {"username": username[:64]})
                 return self._login_form(
                     request,
                     target,
@@ -761,7 +766,7 @@ class Console:
             self._throttle.reset(username)
             session = self.accounts.create_session(user, ttl=self.ttl)
             with hub.store.begin() as conn:
-                hub.store.audit(conn, f"web:{user.username}", "login", {})
+                hub.store.audit.add(conn, f"web:{user.username}", "login", {})
             response = self.redirect(target)
             self._set_session_cookie(response, session)
             response.delete_cookie(LOGIN_COOKIE, path="/console/login")
@@ -774,7 +779,7 @@ class Console:
             self.check_csrf(session, csrf_token)
             self.accounts.delete_session(session.token)
             with hub.store.begin() as conn:
-                hub.store.audit(conn, f"web:{session.user.username}", "logout", {})
+                hub.store.audit.add(conn, f"web:{session.user.username}", "logout", {})
             response = self.redirect("/console/login")
             response.delete_cookie(COOKIE, path="/")
             return response
@@ -785,7 +790,7 @@ class Console:
             if len(parks) == 1:
                 return self.redirect(f"/console/parks/{parks[0].id}")
             summaries = []
-            by_park = hub.store.status_counts_by_park()  # one scan for every park
+            by_park = hub.store.outbox.status_counts_by_park()  # one scan for every park
             for park in parks:
                 counts = by_park.get(park.id, {})
                 summaries.append(
@@ -824,7 +829,8 @@ class Console:
                 limit=limit,
             )
             platforms = sorted(
-                set(park_platforms(hub, park_id)) | set(hub.store.status_counts(park_id=park_id))
+                set(park_platforms(hub, park_id))
+                | set(hub.store.outbox.status_counts(park_id=park_id))
             )
             return self.render(
                 request,
@@ -847,7 +853,7 @@ class Console:
         ) -> Response:
             park = self.park(session.user, park_id)
             row = self.park_delivery(session.user, park_id, delivery_id)
-            record = hub.store.record(row["record_kind"], row["record_key"])
+            record = hub.store.records.get(row["record_kind"], row["record_key"])
             return self.render(
                 request,
                 "delivery.html",
@@ -942,10 +948,10 @@ class Console:
             doc = None
             name = ""
             if credit_code:
-                record = hub.store.record(MONTHLY, f"{credit_code}|{chosen}")
+                record = hub.store.records.get(MONTHLY, f"{credit_code}|{chosen}")
                 if record is not None and record["park_id"] == park_id:
                     doc = _parse_json_text(record["doc"])
-                ent = hub.store.record("enterprise", credit_code)
+                ent = hub.store.records.get("enterprise", credit_code)
                 if ent is not None and ent["park_id"] == park_id:
                     name = _parse_json_text(ent["doc"]).get("name", "")
             return self._form_page(
@@ -1086,10 +1092,10 @@ class Console:
         status_code: int = 200,
     ) -> Response:
         hub = self.hub
-        enterprises = hub.store.records_of("enterprise", park_id=park.id)
+        enterprises = hub.store.records.docs("enterprise", park_id=park.id)
         filled = {
             d["credit_code"]: d
-            for d in hub.store.iter_docs(MONTHLY, park_id=park.id, key_suffix=f"|{period}")
+            for d in hub.store.records.iter_docs(MONTHLY, park_id=park.id, key_suffix=f"|{period}")
         }
         rows = []
         for ent in enterprises:
@@ -1219,7 +1225,7 @@ class Console:
                 }
             )
         name = ""
-        ent = self.hub.store.record("enterprise", credit_code) if credit_code else None
+        ent = self.hub.store.records.get("enterprise", credit_code) if credit_code else None
         if ent is not None and ent["park_id"] == park_id:
             name = _parse_json_text(ent["doc"]).get("name", "")
         return self._form_page(
@@ -1409,7 +1415,7 @@ def console_secret(environ: Mapping[str, str]) -> str:
 def demo_account(hub: Hub, *, username: str = DEMO_USERNAME) -> tuple[str, str]:
     """Create (or reset) the demo operator of every park; return (user name, new password).
     For the demo database only."""
-    accounts = Accounts(hub.store)
+    accounts = hub.store.accounts
     password = secrets.token_urlsafe(12)
     parks = [p.id for p in hub.config.parks]
     if accounts.get_user(username) is None:

@@ -89,7 +89,7 @@ def test_upload_is_relayed_as_an_hj212_frame(chain: tuple[Hub, int, Hj212Platfor
     assert frame.cp.values["DataTime"] == "20261101080500"  # Beijing time
     assert frame.cp.factors["w01018"] == {"Avg": "23.5", "Flag": "N"}
     assert frame.cp.factors["w00000"] == {"Cou": "12.0", "Flag": "N"}
-    [sent] = hub.store.deliveries(status=["sent"])
+    [sent] = hub.store.outbox.deliveries(status=["sent"])
     assert sent["receipt_id"] == f"33030200ECO00001/{frame.qn}/2051"
     assert "987654" not in (sent["payload"] or "")  # the password goes on the wire only
 
@@ -102,7 +102,7 @@ def test_platform_silence_is_retried_and_the_retry_is_kept_once(
     platform.set_mode("drop", times=2)  # receives, never answers (both uplink tries)
     stats = hub.dispatch()
     assert stats.failed == 1
-    [failed] = hub.store.deliveries(status=["failed"])
+    [failed] = hub.store.outbox.deliveries(status=["failed"])
     assert "no answer to QN" in failed["last_error"]
     time.sleep(0.3)
     stats = hub.dispatch()
@@ -117,7 +117,7 @@ def test_refusal_is_permanent(chain: tuple[Hub, int, Hj212PlatformThread]) -> No
     platform.set_mode("refuse", times=1, qn_rtn=3)  # PW error
     stats = hub.dispatch()
     assert stats.dead == 1
-    [dead] = hub.store.deliveries(status=["dead"])
+    [dead] = hub.store.outbox.deliveries(status=["dead"])
     assert "refused" in dead["last_error"]
 
 
@@ -136,7 +136,7 @@ def test_unregistered_device_is_dead_with_a_reason(
     send_frames("127.0.0.1", port, [other])
     stats = hub.dispatch()
     assert stats.dead == 1 and platform.received == []
-    [dead] = hub.store.deliveries(status=["dead"])
+    [dead] = hub.store.outbox.deliveries(status=["dead"])
     assert (
         "设备未在生态环境平台登记" in dead["last_error"]
         and "hj212:UNKNOWN000000009" in dead["last_error"]

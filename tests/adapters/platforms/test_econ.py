@@ -18,7 +18,7 @@ from parkhub.hub import Hub
 from parkhub.mappings.engine import load_mapping
 from parkhub.sandbox.econ_sim import EconSim
 from parkhub.sandbox.server import ServerHandle, serve_in_thread
-from parkhub.scheduler.dispatcher import payload_validator
+from parkhub.schemas.loader import payload_validator
 from tests.helpers import FIXTURES
 
 GOLDEN = FIXTURES / "golden"
@@ -238,7 +238,7 @@ def test_hub_delivers_enterprise_and_park_monthly(
     assert hub.status()["platforms"]["econ"] == {
         "sent": 2, "pending": 0, "failed": 0, "dead": 0, "superseded": 0
     }  # fmt: skip
-    receipts = {d["receipt_id"] for d in hub.store.deliveries(status=["sent"], limit=10)}
+    receipts = {d["receipt_id"] for d in hub.store.outbox.deliveries(status=["sent"], limit=10)}
     assert receipts == {a.receipt for a in sim[0].accepted.values()}
 
     # the enterprise corrects its tax: revision 2 goes out as a correction

@@ -19,7 +19,7 @@ from parkhub.hub import Hub
 from parkhub.mappings.engine import load_mapping
 from parkhub.sandbox.fire_sim import FireSim
 from parkhub.sandbox.server import ServerHandle, serve_in_thread
-from parkhub.scheduler.dispatcher import payload_validator
+from parkhub.schemas.loader import payload_validator
 from tests.helpers import FIXTURES
 
 GOLDEN = FIXTURES / "golden"
@@ -202,7 +202,9 @@ def test_hub_delivers_fire_events(hub: Hub, sim: tuple[FireSim, ServerHandle]) -
     assert hub.status()["platforms"]["fire"] == {
         "sent": 2, "pending": 0, "failed": 0, "dead": 0, "superseded": 0
     }  # fmt: skip
-    [d] = [d for d in hub.store.deliveries(status=["sent"]) if d["record_key"] == alarm.event_id]
+    [d] = [
+        d for d in hub.store.outbox.deliveries(status=["sent"]) if d["record_key"] == alarm.event_id
+    ]
     assert d["priority"] == 0 and d["receipt_id"].startswith("XF")
 
 

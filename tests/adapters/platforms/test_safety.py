@@ -18,7 +18,7 @@ from parkhub.hub import Hub
 from parkhub.mappings.engine import load_mapping
 from parkhub.sandbox.safety_sim import SafetySim
 from parkhub.sandbox.server import ServerHandle, serve_in_thread
-from parkhub.scheduler.dispatcher import payload_validator
+from parkhub.schemas.loader import payload_validator
 from tests.helpers import FIXTURES
 
 GOLDEN = FIXTURES / "golden"

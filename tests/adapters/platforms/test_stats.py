@@ -32,7 +32,7 @@ from parkhub.hub import Hub
 from parkhub.mappings.engine import load_mapping
 from parkhub.sandbox.server import ServerHandle, serve_in_thread
 from parkhub.sandbox.stats_sim import StatsSim
-from parkhub.scheduler.dispatcher import payload_validator
+from parkhub.schemas.loader import payload_validator
 from tests.helpers import FIXTURES
 
 GOLDEN = FIXTURES / "golden"
@@ -342,7 +342,7 @@ def test_hub_writes_the_form_and_corrections_in_place(
         expected["energyConsumption"], None,
     )  # fmt: skip
     assert hub.status()["platforms"]["stats"]["sent"] == 6
-    receipts = {d["receipt_id"] for d in hub.store.deliveries(status=["sent"], limit=20)}
+    receipts = {d["receipt_id"] for d in hub.store.outbox.deliveries(status=["sent"], limit=20)}
     assert receipts == {a.receipt for a in sim[0].accepted.values()}
 
     hub.ingest_records([first.model_copy(update={"tax_yuan": 500000.0})], source="test")

@@ -10,7 +10,6 @@ from argon2 import PasswordHasher
 from parkhub.hub import Hub
 from parkhub.sandbox.provincial_sim import ProvincialSim
 from parkhub.sandbox.server import ServerHandle, serve_in_thread
-from parkhub.store.accounts import Accounts
 from parkhub.web.app import create_app
 from parkhub.web.console import mount_console
 from tests.web.console.support import (
@@ -44,7 +43,7 @@ def make_env(
             hub.import_entry(
                 roster_csv(rows), park, filename="名录.csv", stream="enterprise_roster"
             )
-        accounts = Accounts(hub.store)
+        accounts = hub.store.accounts
         accounts.create_user("alice", PASSWORDS["alice"], parks=[P1], display_name="张丽")
         accounts.create_user("bob", PASSWORDS["bob"], parks=[P2])
         accounts.create_user("root", PASSWORDS["root"], role="admin")

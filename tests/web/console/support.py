@@ -149,4 +149,4 @@ class ConsoleEnv:
         self.provincial.fail("business", times=1000)
         self.hub.dispatch()
         self.provincial.faults.clear()
-        return self.hub.store.deliveries(status=["dead"])
+        return self.hub.store.outbox.deliveries(status=["dead"])

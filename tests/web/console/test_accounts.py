@@ -24,7 +24,7 @@ FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 def test_users_passwords_parks_sessions_and_tokens(store: Store) -> None:
-    accounts = Accounts(store, hasher=FAST)
+    accounts = Accounts(store.db, hasher=FAST)
     for bad in (
         {"username": "a b"},
         {"username": "cli"},
@@ -78,13 +78,15 @@ def test_users_passwords_parks_sessions_and_tokens(store: Store) -> None:
     assert accounts.get_user("alice") is None
     with store.engine.connect() as conn:
         assert conn.execute(select(user_parks)).all() == []
-    actions = [a["action"] for a in store.audit_log()]
+    actions = [a["action"] for a in store.audit.log()]
     assert {"user_create", "user_parks", "api_token_create", "user_delete"} <= set(actions)
 
 
 def test_stronger_parameters_rehash_on_sign_in(store: Store) -> None:
-    Accounts(store, hasher=FAST).create_user("bob", "long-enough-1", parks=["p1"])
-    stronger = Accounts(store, hasher=PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1))
+    Accounts(store.db, hasher=FAST).create_user("bob", "long-enough-1", parks=["p1"])
+    stronger = Accounts(
+        store.db, hasher=PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1)
+    )
     assert stronger.verify_password("bob", "long-enough-1") is not None
     with store.engine.connect() as conn:
         stored = conn.execute(select(users.c.password_hash)).scalar_one()

@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from parkhub.alerts import check_alerts, dingtalk_sign, redact
+from parkhub.alerts import dingtalk_sign, redact
 from parkhub.canonical.timeutil import UTC
+from parkhub.config import AlertsConfig
 from parkhub.sandbox.robot_sim import RobotSim
 from parkhub.sandbox.server import ServerHandle, serve_in_thread
-from parkhub.store.alerts import AlertsConfig, alerts
+from parkhub.store.alerts import alerts
 from tests.web.console.support import P1, ConsoleEnv, credit_code, roster_csv
 
 WECOM_KEY = "wecom-key-5f1c"
@@ -52,7 +53,7 @@ def test_dead_deliveries_are_notified_once_per_problem(
     caplog.set_level(logging.DEBUG)
     config = settings(deadlines=False)
     env.kill_deliveries()
-    first = check_alerts(env.hub, config)
+    first = env.hub.alerts.check(config)
     assert sorted((r.channel, r.sent, len(r.problems)) for r in first) == [
         ("dingtalk", True, 2),
         ("wecom", True, 2),
@@ -64,7 +65,7 @@ def test_dead_deliveries_are_notified_once_per_problem(
     assert ding.body["markdown"]["title"].startswith("parkhub 告警：鹿城智造小微企业园")
     assert sim.refused == []  # the DingTalk signature was right
 
-    assert check_alerts(env.hub, config) == []  # nothing new: nothing sent
+    assert env.hub.alerts.check(config) == []  # nothing new: nothing sent
     assert len(sim.messages) == 2
 
     # A new problem: one message per robot, with only the new problem in it.
@@ -73,15 +74,15 @@ def test_dead_deliveries_are_notified_once_per_problem(
     )
     env.kill_deliveries()
     sim.fail(2)  # both robots refuse once (HTTP 500): tried again at the next check
-    failed = check_alerts(env.hub, config)
+    failed = env.hub.alerts.check(config)
     assert [r.sent for r in failed] == [False, False] and all("HTTP 500" in (r.error or "")
                                                               for r in failed)  # fmt: skip
-    again = check_alerts(env.hub, config)
+    again = env.hub.alerts.check(config)
     assert [(r.sent, len(r.problems)) for r in again] == [(True, 1), (True, 1)]
     new = sim.messages[2:]
     assert len(new) == 2 and all(credit_code(3) in m.text for m in new)
     assert not any(credit_code(1) in m.text for m in new)
-    assert check_alerts(env.hub, config) == []
+    assert env.hub.alerts.check(config) == []
 
     with env.hub.store.engine.connect() as conn:
         rows = conn.execute(select(alerts)).all()
@@ -110,12 +111,12 @@ def test_wrong_dingtalk_secret_is_refused_and_given_up(
         }
     )
     env.kill_deliveries()
-    [r] = check_alerts(env.hub, config)
+    [r] = env.hub.alerts.check(config)
     assert not r.sent and "310000" in (r.error or "")
     assert sim.refused == [("dingtalk", "sign not match")]
-    [r] = check_alerts(env.hub, config)
+    [r] = env.hub.alerts.check(config)
     assert not r.sent
-    assert check_alerts(env.hub, config) == []  # gave up after max_attempts
+    assert env.hub.alerts.check(config) == []  # gave up after max_attempts
     with env.hub.store.engine.connect() as conn:
         assert {row.status for row in conn.execute(select(alerts))} == {"failed"}
     assert sim.messages == []
@@ -127,7 +128,7 @@ def test_deadlines_at_risk_then_late_are_notified_once_each(
     sim, _ = robot
     config = settings(dead_deliveries=False, dingtalk_webhook=None, dingtalk_secret=None)
     at_risk = dt.datetime(2026, 12, 8, 2, 0, tzinfo=UTC)  # 2026-11 is due 2026-12-10
-    [r] = check_alerts(sqlite_env.hub, config, now=at_risk)
+    [r] = sqlite_env.hub.alerts.check(config, now=at_risk)
     assert (
         r.sent
         and r.channel == "wecom"
@@ -136,11 +137,11 @@ def test_deadlines_at_risk_then_late_are_notified_once_each(
     [message] = sim.messages
     assert "临近截止" in message.text and "2026-12-10 23:59" in message.text
     assert "缺 2 家企业数据" in message.text and "温州恒达鞋业有限公司" in message.text
-    assert check_alerts(sqlite_env.hub, config, now=at_risk + dt.timedelta(hours=5)) == []
+    assert sqlite_env.hub.alerts.check(config, now=at_risk + dt.timedelta(hours=5)) == []
     late = dt.datetime(2026, 12, 11, 2, 0, tzinfo=UTC)
-    [r] = check_alerts(sqlite_env.hub, config, now=late)
+    [r] = sqlite_env.hub.alerts.check(config, now=late)
     assert r.sent and "已逾期" in sim.messages[1].text
-    assert check_alerts(sqlite_env.hub, config, now=late) == []
+    assert sqlite_env.hub.alerts.check(config, now=late) == []
 
 
 def test_parks_without_robots_and_disabled_alerts_send_nothing(
@@ -148,10 +149,10 @@ def test_parks_without_robots_and_disabled_alerts_send_nothing(
 ) -> None:
     sim, _ = robot
     sqlite_env.kill_deliveries()
-    assert check_alerts(sqlite_env.hub, AlertsConfig()) == []
+    assert sqlite_env.hub.alerts.check(AlertsConfig()) == []
     off = AlertsConfig.model_validate({"enabled": False, "parks": settings().model_dump()["parks"]})
-    assert check_alerts(sqlite_env.hub, off) == []
-    assert check_alerts(sqlite_env.hub) == []  # no alerts: in the hub config (yet)
+    assert sqlite_env.hub.alerts.check(off) == []
+    assert sqlite_env.hub.alerts.check() == []  # no alerts: in the hub config (yet)
     assert sim.messages == []
 
 

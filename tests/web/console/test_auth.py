@@ -20,7 +20,7 @@ from tests.web.console.support import (
 
 
 def _audit(env: ConsoleEnv, action: str) -> list[dict[str, object]]:
-    return [a for a in env.hub.store.audit_log(500) if a["action"] == action]
+    return [a for a in env.hub.store.audit.log(500) if a["action"] == action]
 
 
 def test_sign_in_wrong_password_and_sign_out(env: ConsoleEnv) -> None:
@@ -75,13 +75,15 @@ def test_deactivated_user_loses_the_session(env: ConsoleEnv) -> None:
 
 def test_csrf_missing_or_wrong_is_refused(env: ConsoleEnv) -> None:
     [dead, *_] = env.kill_deliveries()
-    p1_dead = next(d for d in env.hub.store.deliveries(status=["dead"]) if d["park_id"] == P1)
+    p1_dead = next(
+        d for d in env.hub.store.outbox.deliveries(status=["dead"]) if d["park_id"] == P1
+    )
     web = env.web("alice")
     replay = f"/console/parks/p1/deliveries/{p1_dead['id']}/replay"
     assert web.post(replay).status_code == 403
     wrong = web.post(replay, data={"csrf_token": "x" * 43})
     assert wrong.status_code == 403 and "CSRF" in wrong.text
-    assert env.hub.store.deliveries(ids=[p1_dead["id"]])[0]["status"] == "dead"
+    assert env.hub.store.outbox.deliveries(ids=[p1_dead["id"]])[0]["status"] == "dead"
 
     assert web.post("/console/logout", data={}).status_code == 403
     assert web.post("/console/parks/p1/entry/form", data={"credit_code": "x"}).status_code == 403
@@ -114,7 +116,7 @@ def test_csrf_missing_or_wrong_is_refused(env: ConsoleEnv) -> None:
 
 def test_operator_never_reaches_another_park(env: ConsoleEnv) -> None:
     env.kill_deliveries()
-    dead = env.hub.store.deliveries(status=["dead"])
+    dead = env.hub.store.outbox.deliveries(status=["dead"])
     p1_ids = {d["id"] for d in dead if d["park_id"] == P1}
     p2_id = next(d["id"] for d in dead if d["park_id"] == P2)
     web = env.web("alice")
@@ -145,7 +147,7 @@ def test_operator_never_reaches_another_park(env: ConsoleEnv) -> None:
     assert upload.status_code == 403
     form = web.post("/console/parks/p2/entry/form", data={"csrf_token": csrf, "credit_code": "1"})
     assert form.status_code == 403
-    assert env.hub.store.deliveries(ids=[p2_id])[0]["status"] == "dead"
+    assert env.hub.store.outbox.deliveries(ids=[p2_id])[0]["status"] == "dead"
     assert _audit(env, "replay") == [] and _audit(env, "entry_import")[-1]["actor"] == "cli"
 
     # Records are keyed by credit code: entering another park's enterprise in one's own park
@@ -158,7 +160,7 @@ def test_operator_never_reaches_another_park(env: ConsoleEnv) -> None:
               "revenue_yuan": "50"},
     )  # fmt: skip
     assert saved.status_code == 303
-    before = env.hub.store.record("enterprise_monthly", f"{p2_code}|2026-10")
+    before = env.hub.store.records.get("enterprise_monthly", f"{p2_code}|2026-10")
     taken = web.post(
         "/console/parks/p1/entry/form",
         data={"csrf_token": csrf, "credit_code": p2_code, "period": "2026-10",
@@ -171,8 +173,8 @@ def test_operator_never_reaches_another_park(env: ConsoleEnv) -> None:
         data={"csrf_token": csrf},
     )
     assert roster.status_code == 422 and 'id="refused"' in roster.text
-    assert env.hub.store.record("enterprise_monthly", f"{p2_code}|2026-10") == before
-    assert env.hub.store.record("enterprise", p2_code)["park_id"] == P2  # type: ignore[index]
+    assert env.hub.store.records.get("enterprise_monthly", f"{p2_code}|2026-10") == before
+    assert env.hub.store.records.get("enterprise", p2_code)["park_id"] == P2  # type: ignore[index]
 
     # The JSON API, with a bearer token.
     token = env.accounts.create_api_token("alice")
@@ -195,7 +197,7 @@ def test_operator_never_reaches_another_park(env: ConsoleEnv) -> None:
         assert api.get("/api/status").status_code == 403
     finally:
         api.close()
-    assert env.hub.store.deliveries(ids=[p2_id])[0]["status"] == "dead"
+    assert env.hub.store.outbox.deliveries(ids=[p2_id])[0]["status"] == "dead"
     assert _audit(env, "replay") == []
 
     # An administrator sees both parks.

@@ -15,7 +15,7 @@ PERIOD = "2026-10"
 
 
 def _monthly(env: ConsoleEnv, code: str, period: str = PERIOD) -> dict[str, object] | None:
-    row = env.hub.store.record("enterprise_monthly", f"{code}|{period}")
+    row = env.hub.store.records.get("enterprise_monthly", f"{code}|{period}")
     if row is None:
         return None
     from parkhub.canonical import jsonutil
@@ -101,7 +101,7 @@ def test_entry_form_valid_and_invalid(sqlite_env: ConsoleEnv) -> None:
               "employees": "35", "electricity_kwh": "1.2"},
     )  # fmt: skip
     assert same.headers["location"].endswith("msg=unchanged")
-    imports = [a for a in env.hub.store.audit_log() if a["action"] == "entry_import"]
+    imports = [a for a in env.hub.store.audit.log() if a["action"] == "entry_import"]
     assert imports[0]["actor"] == "web:alice"
 
 
@@ -192,7 +192,7 @@ def test_dashboard_shows_platforms_failures_and_calendar(sqlite_env: ConsoleEnv)
     assert provincial["last_sent"]["receipt_id"].startswith("ZJ")
     sent = [
         d
-        for d in env.hub.store.deliveries(status=["sent"], platform="provincial")
+        for d in env.hub.store.outbox.deliveries(status=["sent"], platform="provincial")
         if d["park_id"] == "p1"
     ]
     assert provincial["last_sent"]["id"] == max(d["id"] for d in sent) and len(sent) == 2
@@ -211,8 +211,8 @@ def test_deliveries_filters_detail_and_audited_replay(env: ConsoleEnv) -> None:
     assert dead_only.text.count('data-status="dead"') == 1 and 'data-status="sent"' not in (
         dead_only.text
     )
-    [dead] = [d for d in env.hub.store.deliveries(status=["dead"]) if d["park_id"] == P1]
-    sent = next(d for d in env.hub.store.deliveries(status=["sent"]) if d["park_id"] == P1)
+    [dead] = [d for d in env.hub.store.outbox.deliveries(status=["dead"]) if d["park_id"] == P1]
+    sent = next(d for d in env.hub.store.outbox.deliveries(status=["sent"]) if d["park_id"] == P1)
 
     detail = web.get(f"/console/parks/p1/deliveries/{sent['id']}")
     assert 'id="payload"' in detail.text and 'id="receipt"' in detail.text
@@ -228,8 +228,8 @@ def test_deliveries_filters_detail_and_audited_replay(env: ConsoleEnv) -> None:
         data={"csrf_token": csrf_of(page.text)},
     )
     assert r.status_code == 303 and r.headers["location"].endswith("?msg=replayed")
-    assert env.hub.store.deliveries(ids=[dead["id"]])[0]["status"] == "pending"
-    [audit] = [a for a in env.hub.store.audit_log() if a["action"] == "replay"]
+    assert env.hub.store.outbox.deliveries(ids=[dead["id"]])[0]["status"] == "pending"
+    [audit] = [a for a in env.hub.store.audit.log() if a["action"] == "replay"]
     assert audit["actor"] == "web:alice" and f"[{dead['id']}]" in str(audit["detail"])
     again = web.post(
         f"/console/parks/p1/deliveries/{dead['id']}/replay",

@@ -325,7 +325,7 @@ def _store_roster(hub: Hub) -> list[dict[str, Any]]:
         [Enterprise.model_validate({"park_id": PARK_ID, **e}) for e in ENTERPRISES],
         source="qisheng-lc",
     )
-    return hub.store.records_of("enterprise", park_id=PARK_ID)
+    return hub.store.records.docs("enterprise", park_id=PARK_ID)
 
 
 def _revisions(hub: Hub) -> dict[tuple[str, str], int]:
@@ -366,11 +366,11 @@ def test_operator_fills_the_template_imports_fixes_and_reimports(hub: Hub, tmp_p
     assert [e.record for e in first.errors] == [f"月度数据!第{n}行" for n in (r2, r3, new)]
 
     # nothing lost: the file as uploaded is in the raw inbox, with its row errors
-    [kept] = hub.store.raw_messages(ids=[first.raw_id])
+    [kept] = hub.store.inbox.messages(ids=[first.raw_id])
     assert bytes(kept["body"]) == body and kept["status"] == "partial"
     assert f"月度数据!第{r2}行" in kept["errors"] and "约300" in kept["errors"]
 
-    doc = hub.store.record("enterprise_monthly", f"{code(1)}|{PERIOD}")
+    doc = hub.store.records.get("enterprise_monthly", f"{code(1)}|{PERIOD}")
     assert doc is not None and doc["revision"] == 1 and doc["source"] == SOURCE
     assert jsonutil.loads(doc["doc"]) == {
         "park_id": PARK_ID,
@@ -384,12 +384,12 @@ def test_operator_fills_the_template_imports_fixes_and_reimports(hub: Hub, tmp_p
     }
 
     # the same file again changes nothing: no revision, no delivery
-    revisions, deliveries = _revisions(hub), hub.store.deliveries(limit=10_000)
+    revisions, deliveries = _revisions(hub), hub.store.outbox.deliveries(limit=10_000)
     again = hub.ingest(source, raw(body, filename="october.xlsx"))
     assert again.duplicate and again.raw_id == first.raw_id
     assert (again.new, again.changed, again.deliveries) == (0, 0, 0)
     assert _revisions(hub) == revisions
-    assert hub.store.deliveries(limit=10_000) == deliveries
+    assert hub.store.outbox.deliveries(limit=10_000) == deliveries
 
     # a corrected file (one value changed) makes exactly one new revision
     ws[f"D{r1}"] = 525
@@ -420,11 +420,13 @@ def test_roster_import_delivers_once_and_a_correction_flows_on(hub: Hub, tmp_pat
     body = save(wb)
     source = adapter()
 
-    routes = len(hub.routes("enterprise", PARK_ID))  # the provincial roster report, at least
+    routes = len(
+        hub.ingestion.routes("enterprise", PARK_ID)
+    )  # the provincial roster report, at least
     assert routes >= 1
     first = hub.ingest(source, raw(body, "enterprise_roster"))
     assert (first.new, first.deliveries, first.errors) == (3, 3 * routes, [])
-    stored = hub.store.record("enterprise", code(1))
+    stored = hub.store.records.get("enterprise", code(1))
     assert stored is not None
     assert jsonutil.loads(stored["doc"]) | {"park_id": PARK_ID} == {
         "park_id": PARK_ID,
@@ -438,19 +440,19 @@ def test_roster_import_delivers_once_and_a_correction_flows_on(hub: Hub, tmp_pat
         "contact": "张先生 13800000000",
         "status": "active",
     }
-    deliveries = hub.store.deliveries(limit=10_000)
+    deliveries = hub.store.outbox.deliveries(limit=10_000)
     assert hub.ingest(source, raw(body, "enterprise_roster")).duplicate
     again = open_wb(body)  # saved again after a remark and a wider column: same records
     again["企业名录"]["K3"] = "已核对"
     again["企业名录"].column_dimensions["B"].width = 40
     resaved = hub.ingest(source, raw(save(again), "enterprise_roster"))
     assert (resaved.duplicate, resaved.unchanged, resaved.deliveries) == (False, 3, 0)
-    assert hub.store.deliveries(limit=10_000) == deliveries
+    assert hub.store.outbox.deliveries(limit=10_000) == deliveries
 
     ws["E4"] = 1350  # one area corrected
     corrected = hub.ingest(source, raw(save(wb), "enterprise_roster"))
     assert (corrected.changed, corrected.unchanged, corrected.deliveries) == (1, 2, routes)
-    newest = hub.store.deliveries(limit=routes)
+    newest = hub.store.outbox.deliveries(limit=routes)
     assert {(d["record_key"], d["revision"], bool(d["correction"])) for d in newest} == {
         (code(2), 2, True)
     }
@@ -466,7 +468,7 @@ def test_csv_in_utf8_bom_and_gbk_import_the_same_records(hub: Hub) -> None:
     assert (first.new, first.errors) == (3, [])
     second = hub.ingest(source, raw(gbk, filename="十月-gbk.csv"))
     assert (second.duplicate, second.new, second.changed, second.unchanged) == (False, 0, 0, 3)
-    doc = hub.store.record("enterprise_monthly", f"{code(2)}|{PERIOD}")
+    doc = hub.store.records.get("enterprise_monthly", f"{code(2)}|{PERIOD}")
     assert doc is not None and jsonutil.loads(doc["doc"])["output_value_yuan"] == 12345000.0
 
 

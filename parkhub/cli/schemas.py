@@ -1,4 +1,5 @@
-"""Write the checked-in JSON Schemas: the canonical model and parkhub.yaml (`make schemas`).
+"""Write the checked-in JSON Schemas in parkhub/schemas/: the canonical model, parkhub.yaml and
+the built-in adapters' configs (`make schemas`).
 
 A test fails when the files drift from the models, so a model change ships with its schema.
 """
@@ -10,7 +11,7 @@ from typing import Any
 
 from parkhub.canonical import RECORD_TYPES
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parents[1] / "schemas"
 
 
 def canonical_schemas() -> dict[str, dict[str, Any]]:

@@ -57,7 +57,8 @@ def _config(path: Path) -> HubConfig:
 
 
 def _hub(path: Path) -> Any:
-    from parkhub.hub import Hub, tune_gc
+    from parkhub.hub import Hub
+    from parkhub.ingest.tuning import tune_gc
 
     config = _config(path)
     try:
@@ -329,7 +330,7 @@ def deliveries(
     """List deliveries with their attempts, last error and receipt."""
     hub = _hub(config)
     try:
-        rows = hub.store.deliveries(status=status_, platform=platform, limit=limit)
+        rows = hub.store.outbox.deliveries(status=status_, platform=platform, limit=limit)
     finally:
         hub.close()
     if as_json:
@@ -435,12 +436,11 @@ def run(
     port: PortOpt = 8000,
 ) -> None:
     """Run the hub in one process: scheduled pulls, dispatch, report builds and the web app."""
-    from parkhub.hub import hub_jobs
     from parkhub.scheduler.service import Service
 
     _setup_logging(verbose=True)
     hub = _hub(config)
-    service = Service(hub.store.engine, hub_jobs(hub))
+    service = Service(hub.store.db.leader_lock, hub.jobs())
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -685,11 +685,11 @@ def _read_password(from_stdin: bool) -> str:
 
 def _user_action(config: Path, action: Any) -> Any:
     """Run `action(hub, accounts)`; account and config errors exit 2 with the reason."""
-    from parkhub.store.accounts import AccountError, Accounts
+    from parkhub.store import AccountError
 
     hub = _hub(config)
     try:
-        return action(hub, Accounts(hub.store))
+        return action(hub, hub.store.accounts)
     except (AccountError, ParkhubError) as exc:
         err_console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None

@@ -1,0 +1,133 @@
+"""Operator entry: an operator's workbook, CSV or web form into the park's records, and the
+Excel template to fill.
+
+Enterprises and their figures are keyed by credit code across parks, so a file naming another
+park's enterprise would move it (and its figures) to this park: such a file is refused whole
+with ForeignRecordsError, unless `allow_move` (an enterprise that really moved in, confirmed by
+an administrator; audited).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from parkhub.adapters.vendors.base import RawMessage
+from parkhub.adapters.vendors.manual.importer import MONTHLY, content_type_for, read_metadata
+from parkhub.adapters.vendors.manual.template import template_bytes
+from parkhub.canonical import Record
+from parkhub.config import HubConfig
+from parkhub.errors import ConfigError, ForeignRecordsError, InputError
+
+from .results import IngestResult
+from .service import IngestService
+from .sources import entry_source
+
+
+class OperatorEntry:
+    def __init__(self, ingest: IngestService, config: HubConfig) -> None:
+        self.ingest = ingest
+        self.config = config
+
+    def import_file(
+        self,
+        path_or_bytes: str | Path | bytes,
+        park_id: str | None = None,
+        *,
+        filename: str | None = None,
+        stream: str | None = None,
+        period: str | None = None,
+        actor: str = "cli",
+        allow_move: bool = False,
+    ) -> IngestResult:
+        """Import an operator's workbook or CSV. The same file twice stores nothing new, but its
+        row problems are reported again."""
+        if isinstance(path_or_bytes, bytes):
+            body, name = path_or_bytes, filename
+        else:
+            path = Path(path_or_bytes)
+            body, name = path.read_bytes(), filename or path.name
+        meta = read_metadata(body)
+        park_id = park_id or meta.get("park_id") or self._only_park()
+        if park_id is None:
+            raise ConfigError(
+                "请用 --park 指定园区 (name the park: the file is not a parkhub template)"
+            )
+        self.config.park(park_id)
+        source = entry_source(park_id)
+        adapter = self.ingest.adapter(source)
+        raw_meta: dict[str, Any] = {"filename": name, "actor": actor}
+        if period:
+            raw_meta["period"] = period
+        kind = stream or meta.get("kind") or "auto"
+        raw = RawMessage(source, kind, body, content_type_for(name or ""), meta=raw_meta)
+        parsed = adapter.parse_message(raw)  # parsed once: the check, the import, a repeat
+        foreign = self.foreign_records(park_id, parsed.records)
+        if foreign and not allow_move:
+            raise ForeignRecordsError(park_id, foreign)
+        result = self.ingest.ingest(adapter, raw, parsed=parsed)
+        if result.duplicate:  # stored before: show the operator the file's problems again
+            result.errors, result.warnings = parsed.errors, parsed.warnings
+            result.unchanged = len(parsed.records)
+        detail = {
+            "raw_id": result.raw_id,
+            "park_id": park_id,
+            "filename": name,
+            "duplicate": result.duplicate,
+            "new": result.new,
+            "changed": result.changed,
+            "errors": len(result.errors),
+            "moved": [f"{e.record} <- {e.reason}" for e in foreign] or None,
+        }
+        with self.ingest.store.begin() as conn:
+            self.ingest.store.audit.add(conn, actor, "entry_import", detail)
+        return result
+
+    def _only_park(self) -> str | None:
+        return self.config.parks[0].id if len(self.config.parks) == 1 else None
+
+    def foreign_records(self, park_id: str, records: Iterable[Record]) -> list[InputError]:
+        """Which of `records` are stored for another park (for monthly figures: whose
+        enterprise is on another park's roster), each naming the park that holds it."""
+        recs = list(records)
+        wanted: dict[str, set[str]] = {}
+        for rec in recs:
+            wanted.setdefault(rec.kind, set()).add(rec.key)
+            if rec.kind == MONTHLY:
+                wanted.setdefault("enterprise", set()).add(_enterprise_of(rec.key))
+        store = self.ingest.store
+        parks = {kind: store.records.parks_of(kind, keys) for kind, keys in wanted.items()}
+        out = []
+        for rec in recs:
+            owners = [parks[rec.kind].get(rec.key)]
+            if rec.kind == MONTHLY:
+                owners.append(parks["enterprise"].get(_enterprise_of(rec.key)))
+            other = next((o for o in owners if o is not None and o != park_id), None)
+            if other is not None:
+                out.append(
+                    InputError(
+                        entry_source(park_id),
+                        f"{rec.kind}#{rec.key}",
+                        "统一社会信用代码",
+                        f"属于园区 {other} (stored for park {other})",
+                    )
+                )
+        return out
+
+    def template(self, park_id: str, period: str, *, kind: str = MONTHLY) -> bytes:
+        """The Excel entry template of a park, prefilled with its enterprises and stored data."""
+        park = self.config.park(park_id)
+        records = self.ingest.store.records
+        enterprises = records.docs("enterprise", park_id=park_id)
+        values = (
+            list(records.iter_docs(MONTHLY, park_id=park_id, key_suffix=f"|{period}"))
+            if kind == MONTHLY
+            else []
+        )
+        return template_bytes(park, period, enterprises, kind=kind, values=values)
+
+
+def _enterprise_of(monthly_key: str) -> str:
+    """The credit code a monthly figure's key (`<credit code>|<period>`) starts with."""
+    return monthly_key.partition("|")[0]

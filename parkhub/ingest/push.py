@@ -1,0 +1,85 @@
+"""Messages that come to parkhub: pushes to a web receiver and frames from a TCP listener.
+
+A push is verified by its adapter, then kept with its records and outbox rows in one
+transaction that commits before the receiver answers: an error anywhere means no 200, and the
+vendor sends it again. A refused push is kept too, as rejected with its reason, and never
+parsed. A listener's frame is committed to the inbox first (the device is answered only after
+that), then parsed in a second transaction; `IngestService.recover_inbox` parses any frame a
+crash left unparsed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from parkhub.adapters.vendors.base import PushRequest, PushVerdict, RawMessage
+from parkhub.store import RawStatus
+
+from .results import IngestResult
+from .service import IngestService
+
+log = logging.getLogger("parkhub.ingest")
+
+
+def receive_push(
+    ingest: IngestService, source: str, request: PushRequest
+) -> tuple[PushVerdict, IngestResult | None]:
+    """Verify a push; store it (or what was refused) before the caller answers."""
+    adapter = ingest.adapter(source)
+    try:
+        verdict = adapter.verify_push(request)
+    except Exception as exc:  # a verifier bug must not lose the message
+        log.exception("verify_push failed for %s", source)
+        verdict = PushVerdict(False, 400, f"无法校验 (cannot verify: {type(exc).__name__})")
+    meta = {"client_ip": request.client_ip, "path": request.path}
+    content_type = request.headers.get("content-type", "application/json")
+    if not verdict.accept:
+        with ingest.store.begin() as conn:
+            ingest.store.inbox.add(
+                conn,
+                source=source,
+                stream="rejected",
+                body=request.body,
+                status=RawStatus.REJECTED,
+                reason=verdict.reason,
+                meta=meta,
+                content_type=content_type,
+            )
+        return verdict, None
+    if not verdict.store:  # a handshake (URL verification): no data
+        return verdict, None
+    raw = RawMessage(source, verdict.stream, request.body, content_type, meta=meta,
+                     decoded=verdict.decoded)  # fmt: skip
+    return verdict, ingest.ingest(adapter, raw)
+
+
+def receive_raw(
+    ingest: IngestService,
+    source: str,
+    body: bytes,
+    *,
+    stream: str,
+    content_type: str = "application/octet-stream",
+    rejected_reason: str | None = None,
+    meta: dict[str, Any] | None = None,
+) -> IngestResult:
+    """A listener's message (an HJ 212 frame): committed to the inbox first (the caller answers
+    the device only after this returns), then parsed."""
+    adapter = ingest.adapter(source)
+    status = RawStatus.REJECTED if rejected_reason else RawStatus.RECEIVED
+    with ingest.store.begin() as conn:
+        raw_id, new = ingest.store.inbox.add(
+            conn,
+            source=source,
+            stream=stream,
+            body=body,
+            content_type=content_type,
+            status=status,
+            reason=rejected_reason,
+            meta=meta,
+        )
+    if not new or rejected_reason is not None:
+        return IngestResult(raw_id, duplicate=not new, status=status)
+    raw = RawMessage(source, stream, body, content_type, raw_id=raw_id, meta=meta or {})
+    return ingest.store_parsed(raw, raw_id, adapter.parse_message(raw))

@@ -1,0 +1,113 @@
+"""Reports on schedule: each park's monthly report built at period end and queued like any
+other record, rebuilt while deadlines are ahead (late data goes out as a correction), and the
+reporting calendar of every periodic subscription."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from parkhub.adapters.platforms.base import ReportSpec
+from parkhub.canonical.timeutil import previous_period, utcnow
+from parkhub.config import HubConfig, ParkConfig, PlatformConfig, Subscription, platform_config
+from parkhub.ingest import IngestResult, IngestService
+from parkhub.store import Store
+
+from .calendar import PERIODIC_KINDS, CalendarEntry, deadline_for, entry_for
+from .park_monthly import MonthlyInputs, build_park_monthly
+
+REPORT_SOURCE = "parkhub.reports"
+PERIODIC = ("monthly", "quarterly")
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribed:
+    """An enabled subscription of a platform report, with its cadence."""
+
+    platform: PlatformConfig
+    subscription: Subscription
+    spec: ReportSpec
+    cadence: str
+
+    def covers(self, park_id: str) -> bool:
+        return not self.subscription.parks or park_id in self.subscription.parks
+
+
+def subscriptions(config: HubConfig) -> Iterator[Subscribed]:
+    """Every enabled subscription; its cadence is the configured one, else monthly for
+    monthly records and real time for the rest."""
+    for pc in config.platforms:
+        if not pc.enabled:
+            continue
+        cls, _ = platform_config(pc)
+        for sub in pc.subscriptions():
+            spec = cls.reports[sub.report]
+            cadence = sub.cadence or PERIODIC_KINDS.get(spec.record_kind, "realtime")
+            yield Subscribed(pc, sub, spec, cadence)
+
+
+class Reports:
+    def __init__(self, store: Store, config: HubConfig, ingest: IngestService) -> None:
+        self.store = store
+        self.config = config
+        self.ingest = ingest
+
+    def _parks(self, park_id: str | None) -> list[ParkConfig]:
+        return [p for p in self.config.parks if park_id is None or p.id == park_id]
+
+    def build(
+        self, period: str, *, park: str | None = None
+    ) -> list[tuple[MonthlyInputs, IngestResult]]:
+        """Build each park's monthly report for `period` (YYYY-MM) and queue it for delivery."""
+        out = []
+        for pc in self._parks(park):
+            inputs = build_park_monthly(self.store, pc.record().document(), period)
+            out.append((inputs, self.ingest.ingest_records([inputs.report], source=REPORT_SOURCE)))
+        return out
+
+    def build_last_period(self) -> list[tuple[MonthlyInputs, IngestResult]]:
+        """The monthly job: last month's reports of every park."""
+        return self.build(previous_period())
+
+    def calendar(
+        self, *, park_id: str | None = None, now: dt.datetime | None = None
+    ) -> list[CalendarEntry]:
+        """Next deadlines per park (or of one park) and periodic platform report, and what is
+        still missing."""
+        now = now or utcnow()
+        period = previous_period(now)
+        periodic = [s for s in subscriptions(self.config) if s.cadence in PERIODIC]
+        entries = []
+        for park in self._parks(park_id):
+            doc = park.record().document()
+            inputs = None  # the park's monthly inputs: one build serves all its reports
+            for s in periodic:
+                if not s.covers(park.id):
+                    continue
+                inputs = inputs or build_park_monthly(self.store, doc, period)
+                entries.append(
+                    entry_for(
+                        self.store,
+                        doc,
+                        s.platform.name,
+                        s.subscription.report,
+                        s.spec.record_kind,
+                        s.cadence,
+                        s.subscription.deadline_day,
+                        now=now,
+                        inputs=inputs,
+                    )
+                )
+        return entries
+
+    def rebuild_until_deadline(self, *, now: dt.datetime | None = None) -> None:
+        """Rebuild last period's reports while any monthly deadline is still ahead, so data
+        that arrives late goes out as a correction rather than never."""
+        now = now or utcnow()
+        period = previous_period(now)
+        days = [
+            s.subscription.deadline_day for s in subscriptions(self.config) if s.cadence in PERIODIC
+        ]
+        if days and now <= deadline_for(period, "monthly", max(days)):
+            self.build(period)

@@ -1,0 +1,39 @@
+"""What an operator sees first (`parkhub status`, /api/status): per platform what was sent,
+what waits and what failed; the raw messages with problems; the calendar and what is late."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from parkhub.canonical.timeutil import utcnow
+from parkhub.config import HubConfig
+from parkhub.store import Store, operator_summary
+
+from .calendar import OVERDUE
+from .service import Reports
+
+
+def status(store: Store, config: HubConfig, reports: Reports) -> dict[str, Any]:
+    counts = store.outbox.status_counts()
+    # configured platforms first; ones removed from config still show while they have rows
+    names = [pc.name for pc in config.platforms] + sorted(counts)
+    platforms = {name: operator_summary(counts.get(name, {})) for name in dict.fromkeys(names)}
+    problems = store.inbox.messages(limit=50)
+    calendar = [e.as_dict() for e in reports.calendar()]
+    return {
+        "platforms": platforms,
+        "records": store.records.counts(),
+        "inbox_problems": [
+            {
+                "raw_id": r["id"],
+                "source": r["source"],
+                "stream": r["stream"],
+                "status": r["status"],
+                "reason": r["reason"],
+            }
+            for r in problems
+        ],
+        "calendar": calendar,
+        "late": [e for e in calendar if e["state"] in OVERDUE],
+        "generated_at": utcnow().isoformat(),
+    }

@@ -1,0 +1,128 @@
+"""Canonical records as stored: one row per (kind, key) at its latest revision. Reads only;
+the writers (parkhub.store.writers) store them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from parkhub.canonical import jsonutil
+from parkhub.canonical.models import TIME_SERIES_KEYS
+from parkhub.canonical.timeutil import as_utc
+
+from . import schema as t
+from .db import Database
+
+IN_CHUNK = 500  # keys per IN (...): under SQLite's bind-variable limit
+
+
+class Records:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def get(self, kind: str, key: str) -> dict[str, Any] | None:
+        """The stored row of one record (its document in `doc`, as JSON text)."""
+        with self.db.connect() as conn:
+            row = conn.execute(
+                select(t.records).where(t.records.c.kind == kind, t.records.c.key == key)
+            ).first()
+        return dict(row._mapping) if row else None
+
+    def docs(
+        self, kind: str, *, park_id: str | None = None, conn: Connection | None = None
+    ) -> list[dict[str, Any]]:
+        """Every document of a kind (in a park), by key."""
+        q = select(t.records.c.doc).where(t.records.c.kind == kind).order_by(t.records.c.key)
+        if park_id is not None:
+            q = q.where(t.records.c.park_id == park_id)
+        if conn is not None:
+            return [jsonutil.loads(r[0]) for r in conn.execute(q)]
+        with self.db.connect() as c:
+            return [jsonutil.loads(r[0]) for r in c.execute(q)]
+
+    def iter_docs(
+        self,
+        kind: str,
+        *,
+        park_id: str,
+        key_prefix: str | None = None,
+        key_suffix: str | None = None,
+        batch: int = 5000,
+    ) -> Iterator[dict[str, Any]]:
+        """Stream the documents of a kind in a park, in bounded memory; `key_suffix` e.g.
+        `|2026-10` for one period's `enterprise_monthly` (filtered by the database)."""
+        rc = t.records.c
+        last = ""
+        with self.db.connect() as conn:
+            while True:
+                q = (
+                    select(rc.key, rc.doc)
+                    .where(rc.kind == kind, rc.park_id == park_id, rc.key > last)
+                    .order_by(rc.key)
+                    .limit(batch)
+                )
+                if key_prefix:
+                    q = q.where(rc.key.startswith(key_prefix, autoescape=True))
+                if key_suffix:
+                    q = q.where(rc.key.endswith(key_suffix, autoescape=True))
+                rows = conn.execute(q).all()
+                if not rows:
+                    return
+                for _key, doc in rows:
+                    yield jsonutil.loads(doc)
+                last = rows[-1][0]
+
+    def docs_between(
+        self, kind: str, *, park_id: str, start: dt.datetime, end: dt.datetime, batch: int = 5000
+    ) -> Iterator[dict[str, Any]]:
+        """Stream documents of a kind in a park whose event time is in [start, end).
+
+        Time-series kinds (keys that start with the ISO time) are read as a key range of the
+        (kind, key) index; other kinds through the (park, kind, ts) index.
+        """
+        rc = t.records.c
+        by_key = kind in TIME_SERIES_KEYS
+        # ISO times of aware UTC values sort as text: "...:00+00:00|" < "...:00.5+00:00"
+        low, high = as_utc(start).isoformat(), as_utc(end).isoformat()
+        last: Any = "" if by_key else 0
+        order = rc.key if by_key else rc.id
+        with self.db.connect() as conn:
+            while True:
+                q = select(order, rc.doc).where(rc.kind == kind, rc.park_id == park_id)
+                # other kinds: the partial index's own predicate, word for word (SQLite uses
+                # a partial index only then)
+                q = (
+                    q.where(rc.key >= low, rc.key < high)
+                    if by_key
+                    else q.where(rc.ts >= start, rc.ts < end, t.NOT_TIME_SERIES)
+                )
+                rows = conn.execute(q.where(order > last).order_by(order).limit(batch)).all()
+                if not rows:
+                    return
+                for _, doc in rows:
+                    yield jsonutil.loads(doc)
+                last = rows[-1][0]
+
+    def parks_of(self, kind: str, keys: Iterable[str]) -> dict[str, str]:
+        """The park of each stored record of `kind` among `keys` (absent keys are left out)."""
+        rc = t.records.c
+        wanted = sorted(set(keys))
+        out: dict[str, str] = {}
+        with self.db.connect() as conn:
+            for start in range(0, len(wanted), IN_CHUNK):
+                chunk = wanted[start : start + IN_CHUNK]
+                q = select(rc.key, rc.park_id).where(rc.kind == kind, rc.key.in_(chunk))
+                out.update((key, park) for key, park in conn.execute(q))
+        return out
+
+    def counts(self, *, park_id: str | None = None) -> dict[str, int]:
+        """How many records of each kind (in a park)."""
+        rc = t.records.c
+        q = select(rc.kind, func.count()).group_by(rc.kind)
+        if park_id is not None:
+            q = q.where(rc.park_id == park_id)
+        with self.db.connect() as conn:
+            return {kind: int(n) for kind, n in conn.execute(q).all()}

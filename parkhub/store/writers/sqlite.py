@@ -1,0 +1,240 @@
+"""The SQLite writer: multi-row statements straight to the driver, the outbox made by the
+database, and the pages of a pull grouped into shared transactions.
+
+Statements are written with named parameters. The multi-row upsert is sent with numbered ones
+(the shared values first, then each row's): sqlite3 binds a dict of 3,000 names ~7× slower
+than a tuple (docs/performance.md), so `numbered` renders the named text once per row count.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import chain
+from typing import Any
+
+from sqlalchemy import Connection
+
+from parkhub.canonical import Record, jsonutil
+from parkhub.canonical.timeutil import utcnow
+from parkhub.store.cursors import Cursors
+from parkhub.store.db import Database, sqlite_time
+from parkhub.store.inbox import Inbox
+from parkhub.store.routes import Route, RouteTable
+from parkhub.store.status import WAITING, DeliveryStatus, RawStatus
+
+from .base import Page, UpsertResult, Written, event_time, latest
+
+log = logging.getLogger(__name__)
+
+ROWS_PER_STATEMENT = 500  # 500 rows x 6 values + 3 shared: under SQLite's 32,766 variables
+GROUP_RECORDS = 5000  # pages pulled back to back share a transaction up to this many records,
+GROUP_SECONDS = 0.5  # ... or this long after the first one arrived (docs/performance.md)
+
+UPSERT_RECORDS = (
+    "INSERT INTO records (kind, key, park_id, revision, content_hash, ts, doc, source, raw_id, "
+    "created_at, updated_at) VALUES {rows} "
+    "ON CONFLICT (kind, key) DO UPDATE SET revision = records.revision + 1, "
+    "content_hash = excluded.content_hash, ts = excluded.ts, doc = excluded.doc, "
+    "park_id = excluded.park_id, source = excluded.source, raw_id = excluded.raw_id, "
+    "updated_at = excluded.updated_at "
+    # an unchanged record is left alone, so RETURNING names the new and changed rows only
+    "WHERE records.content_hash <> excluded.content_hash "
+    "RETURNING id, kind, key, park_id, revision"
+)
+UPSERT_ROW = "(:kind, :key, :park_id, 1, :content_hash, :ts, :doc, :source, :raw_id, :now, :now)"
+UPSERT_SHARED = ("source", "raw_id", "now")
+UPSERT_FIELDS = ("kind", "key", "park_id", "content_hash", "ts", "doc")
+
+# an older revision not yet delivered is replaced by the new one, never sent after it
+SUPERSEDE = (
+    f"UPDATE deliveries SET status = '{DeliveryStatus.SUPERSEDED}', updated_at = :now, "
+    "lease_owner = NULL, lease_until = NULL "
+    "WHERE record_id IN (SELECT value FROM json_each(:ids)) "
+    f"AND status IN ({', '.join(repr(str(s)) for s in WAITING)})"
+)
+# A route's outbox rows, made by the database from the records just stored (a JSON array of
+# ids, in order, so the rows land at the right edge of the outbox's indexes). Their
+# idempotency key is stored by the first claim (Outbox.claim), not hashed here for every
+# reading: most outbox rows wait for a report's schedule, many are superseded before it.
+ROUTE_RECORDS = (
+    "INSERT INTO deliveries (record_id, record_kind, record_key, revision, park_id, platform, "
+    "report, mapping_version, idempotency_key, correction, status, priority, attempts, "
+    "next_attempt_at, created_at, updated_at) "
+    "SELECT r.id, r.kind, r.key, r.revision, r.park_id, :platform, :report, :mapping_version, "
+    f"NULL, r.revision > 1, '{DeliveryStatus.PENDING}', :priority, 0, :now, :now, :now "
+    "FROM json_each(:ids) AS j CROSS JOIN records AS r ON r.id = j.value WHERE true "
+    "ON CONFLICT (record_id, platform, report, revision, mapping_version) DO NOTHING"
+)
+
+
+@lru_cache(maxsize=64)
+def numbered(rows: int) -> str:
+    """UPSERT_RECORDS for `rows` rows with numbered parameters: ?1-?3 the shared values, then
+    six a row, in UPSERT_FIELDS order."""
+    index = {name: n for n, name in enumerate(UPSERT_SHARED, start=1)}
+
+    def row(base: int) -> str:
+        def number(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name in index:
+                return f"?{index[name]}"
+            return f"?{base + UPSERT_FIELDS.index(name) + 1}"
+
+        return re.sub(r":(\w+)", number, UPSERT_ROW)
+
+    first = len(UPSERT_SHARED)
+    values = ",".join(row(first + len(UPSERT_FIELDS) * i) for i in range(rows))
+    return UPSERT_RECORDS.format(rows=values)
+
+
+class SqliteWriter:
+    def __init__(self, db: Database, inbox: Inbox, cursors: Cursors) -> None:
+        self.db, self.inbox, self.cursors = db, inbox, cursors
+
+    def upsert(
+        self,
+        conn: Connection,
+        records: Sequence[Record],
+        *,
+        source: str,
+        raw_id: int | None,
+        routes: RouteTable,
+    ) -> UpsertResult:
+        result = UpsertResult()
+        if not records:
+            return result
+        batch = latest(records)
+        rows = []
+        for (kind, key), rec in batch.items():
+            ts = event_time(rec)
+            blob = rec.document_json()
+            stamp = None if ts is None else sqlite_time(ts)
+            rows.append((kind, key, rec.park_id, jsonutil.bytes_hash(blob), stamp, blob.decode()))
+        now = sqlite_time(utcnow())
+        cursor = self.db.cursor(conn)
+        touched: list[tuple[int, str, str, str, int]] = []
+        for start in range(0, len(rows), ROWS_PER_STATEMENT):
+            chunk = rows[start : start + ROWS_PER_STATEMENT]
+            cursor.execute(numbered(len(chunk)), (source, raw_id, now, *chain.from_iterable(chunk)))
+            touched.extend(cursor.fetchall())
+        result.unchanged = len(rows) - len(touched)
+        changed = [rec_id for rec_id, *_, revision in touched if revision > 1]
+        result.changed, result.new = len(changed), len(touched) - len(changed)
+        if changed:
+            cursor.execute(SUPERSEDE, {"now": now, "ids": jsonutil.dumps_str(changed)})
+        for route, ids in _taken(touched, routes, batch).items():
+            route_params = {
+                "platform": route.platform,
+                "report": route.report,
+                "mapping_version": route.mapping_version,
+                "priority": route.priority,
+                "now": now,
+                "ids": jsonutil.dumps_str(ids),
+            }
+            cursor.execute(ROUTE_RECORDS, route_params)
+            result.deliveries += cursor.rowcount
+        return result
+
+    @contextmanager
+    def pages(self, routes: RouteTable) -> Iterator[GroupedPages]:
+        yield GroupedPages(self, routes)
+
+    def write_page(self, conn: Connection, page: Page[Any], routes: RouteTable) -> Written:
+        """One message in the caller's transaction: its raw row; its records and outbox rows
+        unless it was stored before; its cursor."""
+        raw = page.raw
+        raw_id, new = self.inbox.add(
+            conn,
+            source=raw.source,
+            stream=raw.stream,
+            body=raw.body,
+            content_type=raw.content_type,
+            received_at=raw.received_at,
+            meta=dict(raw.meta) or None,
+        )
+        if new:
+            up = self.upsert(conn, page.records, source=raw.source, raw_id=raw_id, routes=routes)
+            status = self.inbox.finish(conn, raw_id, records=len(page.records), errors=page.errors)
+            written = Written(
+                raw_id, False, status, up.new, up.changed, up.unchanged, up.deliveries
+            )
+        else:
+            status = RawStatus.of(len(page.records), page.errors)  # as it was stored
+            written = Written(raw_id, True, status)
+        if page.cursor is not None:
+            self.cursors.set(conn, raw.source, page.cursor[0], page.cursor[1])
+        return written
+
+
+def _taken(
+    touched: Sequence[tuple[int, str, str, str, int]],
+    routes: RouteTable,
+    batch: dict[tuple[str, str], Record],
+) -> dict[Route, list[int]]:
+    """The record ids each route takes among the new and changed rows, in id order."""
+    groups: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for rec_id, kind, key, park_id, _revision in touched:
+        groups.setdefault((kind, park_id), []).append((rec_id, key))
+    taken: dict[Route, list[int]] = {}
+    for (kind, park_id), rows in groups.items():
+        for r in routes(kind, park_id):
+            ids = taken.setdefault(r, [])
+            if r.accepts is None:
+                ids.extend(rec_id for rec_id, _ in rows)
+            else:  # the report takes only some records of this kind
+                ids.extend(rec_id for rec_id, key in rows if r.accepts(batch[(kind, key)]))
+    return {r: ids for r, ids in taken.items() if ids}
+
+
+@dataclass
+class GroupedPages:
+    """The messages a pull yields back to back, stored several to a transaction.
+
+    The transaction opens only once GROUP_RECORDS records or GROUP_SECONDS have gathered (or
+    the pull ends), so no network wait ever holds the write lock. Time is looked at as each
+    message arrives: a message waits at most for the next one's fetch (bounded by the source's
+    timeout) and GROUP_SECONDS. Nothing is lost meanwhile: its cursor is not committed either,
+    so a crash pulls it again. A group the database refuses is stored again page by page, so
+    the pages before the bad one are kept and the error is raised at the page it belongs to.
+    """
+
+    writer: SqliteWriter
+    routes: RouteTable
+    group: list[Page[Any]] = field(default_factory=list)
+    size: int = 0
+    since: float = 0.0
+
+    def send(self, page: Page[Any]) -> Iterator[tuple[Any, Written]]:
+        if not self.group:
+            self.since = time.monotonic()
+        self.group.append(page)
+        self.size += len(page.records) + 1
+        if self.size >= GROUP_RECORDS or time.monotonic() - self.since >= GROUP_SECONDS:
+            return self.finish()
+        return iter(())
+
+    def finish(self) -> Iterator[tuple[Any, Written]]:
+        group, self.group, self.size = self.group, [], 0
+        return self._store(group) if group else iter(())
+
+    def _store(self, group: list[Page[Any]]) -> Iterator[tuple[Any, Written]]:
+        db, write = self.writer.db, self.writer.write_page
+        if len(group) > 1:
+            try:
+                with db.begin() as conn:
+                    done = [(p.tag, write(conn, p, self.routes)) for p in group]
+            except Exception:
+                log.warning("a group of %d pages failed; storing them one by one", len(group))
+            else:
+                yield from done
+                return
+        for page in group:
+            with db.begin() as conn:
+                written = write(conn, page, self.routes)
+            yield page.tag, written
