@@ -48,90 +48,54 @@ DEMO_RETRY = {
 }
 
 
-def demo_config(
-    urls: dict[str, str], database_url: str, export_dir: Path | None = None, hj212_port: int = 0
-) -> HubConfig:
-    """The demo's parkhub.yaml: one park, two sources, every platform (sandbox URLs)."""
-    for name, value in DEMO_SECRETS.items():
-        os.environ.setdefault(name, value)
-    platforms: list[dict[str, Any]] = [
-        {
-            "name": "provincial",
-            "type": "provincial",
-            "config": {
-                "base_url": urls["provincial"],
-                "app_key": "demo-key",
-                "app_secret": "env:PARKHUB_DEMO_PROVINCIAL_SECRET",
-                "timeout_seconds": 5,
-            },
-            "reports": ["park_monthly", "enterprise_roster"],
-            "retry": DEMO_RETRY,
-        }
-    ]
-    if "econ" in urls:
-        platforms += [
-            {
-                "name": "econ",
-                "type": "econ",
-                "reports": ["enterprise_monthly", "park_monthly"],
-                "config": {
-                    "base_url": urls["econ"],
-                    "client_id": "demo-client",
-                    "client_secret": "env:PARKHUB_DEMO_ECON_SECRET",
-                },
-                "retry": DEMO_RETRY,
-            },
-            {
-                "name": "safety",
-                "type": "safety",
-                "reports": ["hazards"],
-                "config": {
-                    "base_url": urls["safety"],
-                    "api_key": "demo-key",
-                    "api_secret": "env:PARKHUB_DEMO_SAFETY_SECRET",
-                },
-                "retry": DEMO_RETRY,
-            },
-            {
-                "name": "fire",
-                "type": "fire",
-                "reports": ["fire_events"],
-                "config": {"base_url": urls["fire"], "api_key": "env:PARKHUB_DEMO_FIRE_KEY"},
-                "retry": DEMO_RETRY,
-            },
-            {
-                "name": "stats",
-                "type": "stats",
-                "reports": ["enterprise_monthly"],
-                "config": {
-                    "export_dir": str(export_dir or Path("var/stats-export")),
-                    "upload_url": urls["stats"] + "/upload",
-                    "upload_token": "env:PARKHUB_DEMO_STATS_TOKEN",
-                    "park_names": {PARK_ID: PARK_NAME},
-                },
-                "retry": DEMO_RETRY,
-            },
-            {
-                "name": "ecology",
-                "type": "ecology",
-                "reports": ["monitoring_data"],
-                "config": {
-                    "host": "127.0.0.1",
-                    "port": int(urls["ecology"].rsplit(":", 1)[1]),
-                    "timeout_seconds": 2,
-                    "retries": 1,
-                    "devices": {
-                        "ww-outlet-1": {
-                            "mn": "33030200ECO00001",
-                            "password": "env:PARKHUB_DEMO_ECOLOGY_PW",
-                            "st": "32",
-                        }
-                    },
-                },
-                "retry": DEMO_RETRY,
-            },
-        ]
-    sources: list[dict[str, Any]] = [
+def _platform(name: str, reports: list[str], config: dict[str, Any]) -> dict[str, Any]:
+    """A platform of the demo, named after its type, on the demo's quick retry policy."""
+    return {"name": name, "type": name, "reports": reports, "config": config, "retry": DEMO_RETRY}
+
+
+def _department_platforms(urls: dict[str, str], export_dir: Path) -> list[dict[str, Any]]:
+    """The departments' platforms: 经信, 应急管理, 消防, 统计, 生态环境 (sandbox addresses)."""
+    ecology_device = {
+        "mn": "33030200ECO00001",
+        "password": "env:PARKHUB_DEMO_ECOLOGY_PW",
+        "st": "32",
+    }
+    return [
+        _platform(
+            "econ",
+            ["enterprise_monthly", "park_monthly"],
+            {"base_url": urls["econ"], "client_id": "demo-client",
+             "client_secret": "env:PARKHUB_DEMO_ECON_SECRET"},
+        ),
+        _platform(
+            "safety",
+            ["hazards"],
+            {"base_url": urls["safety"], "api_key": "demo-key",
+             "api_secret": "env:PARKHUB_DEMO_SAFETY_SECRET"},
+        ),
+        _platform(
+            "fire",
+            ["fire_events"],
+            {"base_url": urls["fire"], "api_key": "env:PARKHUB_DEMO_FIRE_KEY"},
+        ),
+        _platform(
+            "stats",
+            ["enterprise_monthly"],
+            {"export_dir": str(export_dir), "upload_url": urls["stats"] + "/upload",
+             "upload_token": "env:PARKHUB_DEMO_STATS_TOKEN", "park_names": {PARK_ID: PARK_NAME}},
+        ),
+        _platform(
+            "ecology",
+            ["monitoring_data"],
+            {"host": "127.0.0.1", "port": int(urls["ecology"].rsplit(":", 1)[1]),
+             "timeout_seconds": 2, "retries": 1, "devices": {"ww-outlet-1": ecology_device}},
+        ),
+    ]  # fmt: skip
+
+
+def _sources(urls: dict[str, str], hj212_port: int) -> list[dict[str, Any]]:
+    """A Qisheng smart-park platform pulled every 5 minutes, and a wastewater data logger."""
+    return [
         {
             "name": "qisheng-lc",
             "vendor": "qisheng",
@@ -155,26 +119,41 @@ def demo_config(
             },
         },
     ]
-    return parse_config(
-        {
-            "database_url": database_url,
-            "parks": [
-                {
-                    "id": PARK_ID,
-                    "name": PARK_NAME,
-                    "division_code": "330302",
-                    "address": "温州市鹿城区双屿街道",
-                    "operator": "温州鹿城园区运营有限公司",
-                    "land_area_m2": 86000,
-                    "floor_area_m2": 152000,
-                }
-            ],
-            "sources": sources,
-            "platforms": platforms,
-            "dispatch": {"schedule": {"every_seconds": 1}, "batch_size": 100},
-        },
-        origin="demo",
-    )
+
+
+def demo_config(
+    urls: dict[str, str], database_url: str, export_dir: Path | None = None, hj212_port: int = 0
+) -> HubConfig:
+    """The demo's parkhub.yaml: one park, two sources, every platform (sandbox URLs); with only
+    the provincial platform's URL, only that platform."""
+    for name, value in DEMO_SECRETS.items():
+        os.environ.setdefault(name, value)
+    provincial = _platform(
+        "provincial",
+        ["park_monthly", "enterprise_roster"],
+        {"base_url": urls["provincial"], "app_key": "demo-key",
+         "app_secret": "env:PARKHUB_DEMO_PROVINCIAL_SECRET", "timeout_seconds": 5},
+    )  # fmt: skip
+    platforms = [provincial]
+    if "econ" in urls:
+        platforms += _department_platforms(urls, export_dir or Path("var/stats-export"))
+    park = {
+        "id": PARK_ID,
+        "name": PARK_NAME,
+        "division_code": "330302",
+        "address": "温州市鹿城区双屿街道",
+        "operator": "温州鹿城园区运营有限公司",
+        "land_area_m2": 86000,
+        "floor_area_m2": 152000,
+    }
+    data = {
+        "database_url": database_url,
+        "parks": [park],
+        "sources": _sources(urls, hj212_port),
+        "platforms": platforms,
+        "dispatch": {"schedule": {"every_seconds": 1}, "batch_size": 100},
+    }
+    return parse_config(data, origin="demo")
 
 
 class Sandbox:
@@ -248,6 +227,94 @@ def _logger_frames(period: str) -> list[Any]:
     ]
 
 
+def _collect(hub: Hub, tcp: TcpListeners, period: str, console: Console) -> None:
+    console.rule("[bold]1. 采集 Collect: pull Qisheng, receive HJ 212 from a data logger")
+    for r in hub.sync():
+        console.print(
+            f"  {r.source}: {r.messages} pages, {r.new} new records, "
+            f"{r.deliveries} deliveries queued, {len(r.errors)} rejected"
+        )
+        for err in r.errors:
+            console.print(f"  [yellow]✗ {err}[/]  (raw kept; fix and `parkhub reparse`)")
+    again = hub.sync()
+    console.print(
+        f"  re-sync: {sum(r.new + r.changed for r in again)} new or changed "
+        f"records (idempotent ingest)"
+    )
+    port = tcp.start()["hj212-lc"]
+    answers = send_frames("127.0.0.1", port, _logger_frames(period))
+    console.print(
+        f"  data logger {LOGGER_MN} → HJ 212 listener :{port}: {len(answers)} uploads, "
+        f"answered {', '.join(a.cn for a in answers)} (after storing)"
+    )
+
+
+def _build(hub: Hub, period: str, console: Console) -> None:
+    console.rule(f"[bold]2. 生成园区月报 Build the park monthly report for {period}")
+    for inputs, _result in hub.build_reports(period):
+        rep = inputs.report
+        console.print(
+            f"  {rep.park_name}: {rep.enterprise_count} enterprises "
+            f"({rep.above_scale_count} above scale), revenue "
+            f"{rep.revenue_yuan / 1e4:,.2f} 万元, tax {rep.tax_yuan / 1e4:,.2f} 万元, "
+            f"electricity {rep.electricity_kwh:,.0f} kWh"
+        )
+        if inputs.missing:
+            names = ", ".join(m["name"] for m in inputs.missing)
+            console.print(f"  [yellow]missing monthly data for {len(inputs.missing)}: {names}[/]")
+
+
+def _deliver(hub: Hub, sandbox: Sandbox, outage_seconds: float, console: Console) -> None:
+    console.rule("[bold]3. 报送 Deliver to every platform (the provincial one has an outage)")
+    sandbox.provincial.outage(outage_seconds)
+    console.print(f"  provincial platform down for {outage_seconds:.0f} s (HTTP 503)")
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:
+        stats = hub.dispatch()
+        if stats.claimed:
+            console.print(
+                f"  dispatch: {stats.sent} sent, {stats.failed} to retry, {stats.dead} dead"
+            )
+        platforms = hub.status()["platforms"].values()
+        if all(c["pending"] == 0 and c["failed"] == 0 for c in platforms):
+            break
+        time.sleep(0.5)
+
+
+def _receipts(hub: Hub, platforms: list[str]) -> Table:
+    table = Table(title="回执 Receipts (latest per platform)")
+    for col in ("id", "platform", "report", "record", "rev", "tries", "receipt"):
+        table.add_column(col)
+    for name in platforms:
+        for d in hub.store.outbox.deliveries(status=["sent"], platform=name, limit=2):
+            table.add_row(
+                str(d["id"]),
+                name,
+                d["report"],
+                d["record_key"][:28],
+                str(d["revision"]),
+                str(d["attempts"]),
+                d["receipt_id"] or "",
+            )
+    return table
+
+
+def _report(hub: Hub, sandbox: Sandbox, export_dir: Path, console: Console) -> dict[str, Any]:
+    console.rule("[bold]4. 状态 Status")
+    status = hub.status()
+    console.print(status_table(status))
+    console.print(_receipts(hub, list(status["platforms"])))
+    accepted = sandbox.accepted()
+    console.print(
+        "  sandboxes accepted: "
+        + ", ".join(f"{k} {v}" for k, v in accepted.items())
+        + f"; {sandbox.provincial.duplicates} repeats dropped by idempotency key"
+    )
+    for f in sorted(export_dir.glob("*.xlsx")):
+        console.print(f"  统计报表 stats workbook: {f}")
+    return {"status": status, "accepted": accepted, "export_dir": export_dir}
+
+
 def run_demo(
     *,
     workdir: Path = Path("var"),
@@ -255,6 +322,8 @@ def run_demo(
     outage_seconds: float = 3.0,
     then: Callable[[Hub], None] | None = None,
 ) -> dict[str, Any]:
+    """The whole hub end to end on the sandbox: collect, build, deliver through an outage,
+    show what reached whom. `then`: run with the hub before it closes (e.g. serve the console)."""
     console = console or Console()
     started = time.monotonic()
     period = previous_period(utcnow())
@@ -267,92 +336,15 @@ def run_demo(
     hub = Hub.open(config, url=f"sqlite:///{db}")
     tcp = TcpListeners(hub)
     try:
-        console.rule("[bold]1. 采集 Collect: pull Qisheng, receive HJ 212 from a data logger")
-        for r in hub.sync():
-            console.print(
-                f"  {r.source}: {r.messages} pages, {r.new} new records, "
-                f"{r.deliveries} deliveries queued, {len(r.errors)} rejected"
-            )
-            for err in r.errors:
-                console.print(f"  [yellow]✗ {err}[/]  (raw kept; fix and `parkhub reparse`)")
-        again = hub.sync()
-        console.print(
-            f"  re-sync: {sum(r.new + r.changed for r in again)} new or changed "
-            f"records (idempotent ingest)"
-        )
-        port = tcp.start()["hj212-lc"]
-        answers = send_frames("127.0.0.1", port, _logger_frames(period))
-        console.print(
-            f"  data logger {LOGGER_MN} → HJ 212 listener :{port}: {len(answers)} uploads, "
-            f"answered {', '.join(a.cn for a in answers)} (after storing)"
-        )
-
-        console.rule(f"[bold]2. 生成园区月报 Build the park monthly report for {period}")
-        for inputs, _result in hub.build_reports(period):
-            rep = inputs.report
-            console.print(
-                f"  {rep.park_name}: {rep.enterprise_count} enterprises "
-                f"({rep.above_scale_count} above scale), revenue "
-                f"{rep.revenue_yuan / 1e4:,.2f} 万元, tax {rep.tax_yuan / 1e4:,.2f} 万元, "
-                f"electricity {rep.electricity_kwh:,.0f} kWh"
-            )
-            if inputs.missing:
-                names = ", ".join(m["name"] for m in inputs.missing)
-                console.print(
-                    f"  [yellow]missing monthly data for {len(inputs.missing)}: {names}[/]"
-                )
-
-        console.rule("[bold]3. 报送 Deliver to every platform (the provincial one has an outage)")
-        sandbox.provincial.outage(outage_seconds)
-        console.print(f"  provincial platform down for {outage_seconds:.0f} s (HTTP 503)")
-        deadline = time.monotonic() + 40
-        while time.monotonic() < deadline:
-            stats = hub.dispatch()
-            if stats.claimed:
-                console.print(
-                    f"  dispatch: {stats.sent} sent, {stats.failed} to retry, {stats.dead} dead"
-                )
-            platforms = hub.status()["platforms"].values()
-            if all(c["pending"] == 0 and c["failed"] == 0 for c in platforms):
-                break
-            time.sleep(0.5)
-
-        console.rule("[bold]4. 状态 Status")
-        status = hub.status()
-        console.print(status_table(status))
-        receipts = Table(title="回执 Receipts (latest per platform)")
-        for col in ("id", "platform", "report", "record", "rev", "tries", "receipt"):
-            receipts.add_column(col)
-        for name in status["platforms"]:
-            for d in hub.store.outbox.deliveries(status=["sent"], platform=name, limit=2):
-                receipts.add_row(
-                    str(d["id"]),
-                    name,
-                    d["report"],
-                    d["record_key"][:28],
-                    str(d["revision"]),
-                    str(d["attempts"]),
-                    d["receipt_id"] or "",
-                )
-        console.print(receipts)
-        accepted = sandbox.accepted()
-        console.print(
-            "  sandboxes accepted: "
-            + ", ".join(f"{k} {v}" for k, v in accepted.items())
-            + f"; {sandbox.provincial.duplicates} repeats dropped by idempotency key"
-        )
-        for f in sorted(export_dir.glob("*.xlsx")):
-            console.print(f"  统计报表 stats workbook: {f}")
-        elapsed = time.monotonic() - started
+        _collect(hub, tcp, period, console)
+        _build(hub, period, console)
+        _deliver(hub, sandbox, outage_seconds, console)
+        result = _report(hub, sandbox, export_dir, console)
+        result["elapsed"] = elapsed = time.monotonic() - started
         console.print(f"[bold green]demo finished in {elapsed:.1f} s[/]  database: {db}")
         if then is not None:  # e.g. keep the console running while the simulators are up
             then(hub)
-        return {
-            "status": status,
-            "accepted": accepted,
-            "elapsed": elapsed,
-            "export_dir": export_dir,
-        }
+        return result
     finally:
         tcp.stop()
         hub.close()
