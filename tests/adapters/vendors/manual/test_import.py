@@ -25,17 +25,11 @@ from stdnum.cn import uscc
 
 from parkhub.adapters.vendors.base import ParseResult, RawMessage, SourceContext
 from parkhub.adapters.vendors.manual import ManualAdapter, ManualConfig
-from parkhub.adapters.vendors.manual.importer import (
-    CSV_CONTENT_TYPE,
-    XLSX_CONTENT_TYPE,
-    format_report,
-    parse_date,
-    parse_number,
-    parse_period,
-    read_metadata,
-    split_reason,
-)
+from parkhub.adapters.vendors.manual.files import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
+from parkhub.adapters.vendors.manual.report import format_report, split_reason
 from parkhub.adapters.vendors.manual.template import template_bytes, write_template
+from parkhub.adapters.vendors.manual.values import parse_date, parse_number, parse_period
+from parkhub.adapters.vendors.manual.workbook import read_metadata
 from parkhub.canonical import Enterprise, jsonutil
 from parkhub.config import ParkConfig
 from parkhub.errors import InputError
