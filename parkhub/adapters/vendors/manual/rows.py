@@ -10,9 +10,10 @@ from typing import Any
 
 from .entryfile import SheetData
 from .headers import BoundColumn, SheetLayout
-from .values import is_blank
+from .values import is_blank, nfkc
 
 TOTAL_MARKERS = frozenset({"合计", "总计", "小计", "合计:", "total"})
+"""What a totals row says in its code or name cell (folded: 合计： is 合计:)."""
 _FILL_DOWN = frozenset({"period", "yes_no", "status", "date", "industry"})
 """Column kinds whose vertically merged cells mean "same as above"; for quantities a merged cell
 is blank below its anchor (a merged total is not copied into every row)."""
@@ -79,6 +80,6 @@ def is_total_row(row: Row) -> bool:
     """A 合计/总计 row operators add at the bottom: skipped, not an error."""
     for name in ("credit_code", "name"):
         value = row.value(name)
-        if isinstance(value, str) and re.sub(r"\s+", "", value).lower() in TOTAL_MARKERS:
+        if isinstance(value, str) and re.sub(r"\s+", "", nfkc(value)).lower() in TOTAL_MARKERS:
             return True
     return False
