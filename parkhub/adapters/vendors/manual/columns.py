@@ -50,7 +50,8 @@ class Column:
 
     @property
     def factor(self) -> float:
-        """From the template's unit to the canonical one (万元 -> yuan: 10000.0); 1.0 without."""
+        """From the template's unit to the canonical one (万元 -> yuan: 10000.0); 1.0 for a
+        column that is not a quantity."""
         if self.quantity is None or self.unit is None:
             return 1.0
         return UNIT_FACTORS[self.quantity][self.unit.lower()]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .columns import COLUMNS, Column
@@ -141,20 +141,26 @@ def _bind(layout: SheetLayout, index: int, value: Any, kind: str) -> None:
         )
         layout.problems.append((header, value, problem))
         return
+    bound = _with_unit(layout, BoundColumn(index, header, col), value)
+    if bound is not None:
+        layout.columns[col.field] = bound
+
+
+def _with_unit(layout: SheetLayout, bound: BoundColumn, value: Any) -> BoundColumn | None:
+    """A quantity's column with the unit its header names (or the template's, noted); None
+    when the header names a unit of another quantity."""
+    col = bound.column
     if col.quantity is None:
-        layout.columns[col.field] = BoundColumn(index, header, col)
-        return
+        return bound
     table = UNIT_FACTORS[col.quantity]
     unit = split_header(value)[1]
     if unit is None:
-        assumed = col.unit or ""
         note = CellProblem(
-            f"列标题没有注明单位，按模板单位“{assumed}”计算",
-            f"the header names no unit; taken as the template's unit {assumed}",
+            f"列标题没有注明单位，按模板单位“{col.unit or ''}”计算",
+            f"the header names no unit; taken as the template's unit {col.unit or ''}",
         )
-        layout.notes.append((header, value, note))
-        layout.columns[col.field] = BoundColumn(index, header, col, col.factor, assumed)
-        return
+        layout.notes.append((bound.header, value, note))
+        return replace(bound, factor=col.factor, unit=col.unit or "")
     if unit not in table:  # 单位:万元, 万元人民币: a known unit inside other words
         found = next((u for u in ALL_UNITS if u in unit and u in table), None)
         if found is None:
@@ -162,7 +168,7 @@ def _bind(layout: SheetLayout, index: int, value: Any, kind: str) -> None:
                 f"无法识别列标题中的单位“{unit}”（可用：{'、'.join(table)}）",
                 f"unknown unit {unit!r} in the header (known: {', '.join(table)})",
             )
-            layout.problems.append((header, value, problem))
-            return
+            layout.problems.append((bound.header, value, problem))
+            return None
         unit = found
-    layout.columns[col.field] = BoundColumn(index, header, col, table[unit], unit)
+    return replace(bound, factor=table[unit], unit=unit)
