@@ -566,7 +566,7 @@ def entry_template(
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Write the Excel entry template of a park, prefilled with its enterprises."""
-    from parkhub.adapters.vendors.manual.template import template_filename
+    from parkhub.adapters.vendors.manual import template_filename
 
     period = period or previous_period()
     hub = _hub(config)
@@ -608,7 +608,7 @@ def entry_import(
 
     A file naming an enterprise of another park is refused whole (exit 2) unless --move.
     """
-    from parkhub.adapters.vendors.manual.importer import format_report
+    from parkhub.adapters.vendors.manual import format_report
 
     hub = _hub(config)
     try:

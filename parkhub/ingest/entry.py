@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from parkhub.adapters.vendors.base import RawMessage
-from parkhub.adapters.vendors.manual.importer import MONTHLY, content_type_for, read_metadata
-from parkhub.adapters.vendors.manual.template import template_bytes
+from parkhub.adapters.vendors.manual import MONTHLY, content_type_for, read_metadata, template_bytes
 from parkhub.canonical import Record
 from parkhub.config import HubConfig
 from parkhub.errors import ConfigError, ForeignRecordsError, InputError

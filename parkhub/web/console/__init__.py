@@ -56,16 +56,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from parkhub.adapters.vendors.manual import MONTHLY_VALUES
-from parkhub.adapters.vendors.manual.importer import (
+from parkhub.adapters.vendors.manual import (
     MONTHLY,
     MONTHLY_COLUMNS,
+    MONTHLY_VALUES,
     UNIT_FACTORS,
     XLSX_CONTENT_TYPE,
     Column,
     format_report,
+    template_filename,
 )
-from parkhub.adapters.vendors.manual.template import template_filename
 from parkhub.canonical import jsonutil
 from parkhub.canonical.timeutil import SHANGHAI, previous_period, utcnow
 from parkhub.config import ParkConfig

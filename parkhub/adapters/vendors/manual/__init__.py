@@ -1,10 +1,40 @@
-"""Operator entry as a source: Excel templates out (`template`), filled workbooks and CSV files in
-(`importer`), turned into canonical records by the `manual` vendor adapter (`adapter`).
+"""Operator entry as a source: Excel templates out, filled workbooks and CSV files in, turned
+into canonical records by the `manual` vendor adapter.
 
 An operator is a source like any vendor: the same raw inbox, the same errors naming the row and
-the column, the same reparse after a fix.
+the column, the same reparse after a fix. The modules, in the order a file flows through them:
+
+- `files` tells an .xlsx workbook (`workbook`) from a CSV export (`csvfile`) and reads it into an
+  `EntryFile` (`entryfile`), with the template's hidden metadata (`metadata`);
+- `detect` tells monthly figures from the roster; `headers` finds the header row and binds each
+  column (`columns`) in its unit (`units`); `rows` yields the data rows under it;
+- `values` parses each cell; `problems` names what is wrong where; `adapter` makes the records;
+- `report` lists the problems for the CLI and the web console;
+- `template` writes the workbook an operator fills in, with `styles`, `validations` and
+  `instructions` (the 填写说明 sheet).
 """
 
 from .adapter import MONTHLY_VALUES, ManualAdapter, ManualConfig
+from .columns import MONTHLY, MONTHLY_COLUMNS, Column
+from .files import XLSX_CONTENT_TYPE, content_type_for
+from .report import format_report
+from .template import template_bytes, template_filename, write_template
+from .units import UNIT_FACTORS
+from .workbook import read_metadata
 
-__all__ = ["MONTHLY_VALUES", "ManualAdapter", "ManualConfig"]
+__all__ = [
+    "MONTHLY",
+    "MONTHLY_COLUMNS",
+    "MONTHLY_VALUES",
+    "UNIT_FACTORS",
+    "XLSX_CONTENT_TYPE",
+    "Column",
+    "ManualAdapter",
+    "ManualConfig",
+    "content_type_for",
+    "format_report",
+    "read_metadata",
+    "template_bytes",
+    "template_filename",
+    "write_template",
+]

@@ -8,7 +8,6 @@ The fixture files in tests/fixtures/entry/ are written by `write_fixtures()` bel
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 import re
@@ -25,20 +24,12 @@ from stdnum.cn import uscc
 
 from parkhub.adapters.vendors.base import ParseResult, RawMessage, SourceContext
 from parkhub.adapters.vendors.manual import ManualAdapter, ManualConfig
-from parkhub.adapters.vendors.manual.importer import (
-    CSV_CONTENT_TYPE,
-    XLSX_CONTENT_TYPE,
-    format_report,
-    parse_date,
-    parse_number,
-    parse_period,
-    read_metadata,
-    split_reason,
-)
+from parkhub.adapters.vendors.manual.files import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
+from parkhub.adapters.vendors.manual.report import format_report
 from parkhub.adapters.vendors.manual.template import template_bytes, write_template
+from parkhub.adapters.vendors.manual.workbook import read_metadata
 from parkhub.canonical import Enterprise, jsonutil
 from parkhub.config import ParkConfig
-from parkhub.errors import InputError
 from parkhub.hub import Hub
 from parkhub.store import schema as t
 from parkhub.testing import VendorAdapterSuite
@@ -519,67 +510,6 @@ def test_bad_rows_fixture_lists_each_bad_row() -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        (1234.5, 1234.5),
-        ("1,234.5", 1234.5),
-        ("１２３", 123.0),
-        ("１，２３４．５", 1234.5),
-        (" 12 ", 12.0),
-        ("(12.5)", -12.5),
-        ("-3", -3.0),
-        ("1.2E+03", 1200.0),
-        ("-", None),
-        ("无", None),
-        ("", None),
-    ],
-)
-def test_numbers_as_operators_type_them(text: Any, expected: float | None) -> None:
-    assert parse_number(text) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "en"),
-    [
-        ("约300", "must be a number, got '约300'"),
-        ("300左右", "must be a number"),
-        ("12%", "not a percentage"),
-        ("1,23", "misplaced comma"),
-        ("#DIV/0!", "Excel error #DIV/0!"),
-        (True, "got TRUE"),
-        (dt.datetime(2026, 10, 1), "got the date"),
-    ],
-)
-def test_numbers_that_are_not(text: Any, en: str) -> None:
-    with pytest.raises(ValueError, match=re.escape(en)):
-        parse_number(text)
-
-
-@pytest.mark.parametrize(
-    "value",
-    ["2026-10", "2026/10", "2026.10", "2026年10月", "2026年10月份", "202610", 202610,
-     "2026-10-01", dt.datetime(2026, 10, 1), dt.date(2026, 10, 31), 46296, "２０２６－１０"],
-)  # fmt: skip
-def test_periods(value: Any) -> None:
-    assert parse_period(value) == PERIOD
-
-
-@pytest.mark.parametrize(
-    "value",
-    ["2023-05-12", "2023/5/12", "2023.5.12", "2023年5月12日", "20230512", 20230512, 45058,
-     dt.datetime(2023, 5, 12, 8, 30), "2023-05-12 00:00:00"],
-)  # fmt: skip
-def test_dates(value: Any) -> None:
-    assert parse_date(value) == dt.date(2023, 5, 12)
-
-
-@pytest.mark.parametrize("value", ["2026-13", "10月", "上个月", 1899, "2026-10-xx"])
-def test_bad_periods(value: Any) -> None:
-    with pytest.raises(ValueError, match="period"):
-        parse_period(value)
-
-
 def test_credit_codes_excel_turned_into_numbers_and_check_characters() -> None:
     wb = open_wb(template_bytes(PARK, PERIOD, []))
     ws = wb["月度数据"]
@@ -660,24 +590,6 @@ def test_too_many_rows_are_refused() -> None:
     small = ManualAdapter(SourceContext(SOURCE, PARK_ID), ManualConfig(max_rows=3))
     [err] = small.parse_message(raw(body)).errors
     assert "too many rows" in err.reason
-
-
-def test_format_report_reads_plain_input_errors_too() -> None:
-    result = ParseResult(
-        errors=[
-            InputError(
-                SOURCE, "月度数据!第9行", "税收(万元)", "必须为数字 (must be a number) (value 'x')"
-            )
-        ]
-    )
-    [row] = format_report(result)
-    assert (row["sheet"], row["row"], row["column"], row["value"]) == (
-        "月度数据",
-        9,
-        "税收(万元)",
-        "'x'",
-    )
-    assert split_reason("中文说明 (english (nested) text)") == ("中文说明", "english (nested) text")
 
 
 def test_read_metadata_names_the_park_before_storing() -> None:

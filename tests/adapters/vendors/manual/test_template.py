@@ -13,18 +13,15 @@ from stdnum.cn import uscc
 
 from parkhub.adapters.vendors.base import RawMessage, SourceContext
 from parkhub.adapters.vendors.manual import ManualAdapter, ManualConfig
-from parkhub.adapters.vendors.manual.importer import (
-    COLUMNS,
-    META_SHEET,
-    TEMPLATE_VERSION,
-    XLSX_CONTENT_TYPE,
-    read_metadata,
-)
+from parkhub.adapters.vendors.manual.columns import COLUMNS
+from parkhub.adapters.vendors.manual.files import XLSX_CONTENT_TYPE
+from parkhub.adapters.vendors.manual.metadata import META_SHEET, TEMPLATE_VERSION
 from parkhub.adapters.vendors.manual.template import (
     template_bytes,
     template_filename,
     write_template,
 )
+from parkhub.adapters.vendors.manual.workbook import read_metadata
 from parkhub.config import ParkConfig
 
 PARK = ParkConfig(id="p1", name="鹿城智造小微企业园", division_code="330302")
