@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from parkhub.canonical import codes, units
-from parkhub.canonical.datafiles import DataFileError, find_data_file
+from parkhub.canonical.datafiles import find_data_file
 from parkhub.canonical.timeutil import SHANGHAI
 from parkhub.errors import ConfigError, MappingError
 
@@ -247,24 +247,17 @@ class CompiledMapping:
         return out
 
 
+SPECS = files("parkhub.mappings") / "specs"
 SPECS_GROUP = "parkhub.mappings"
-"""Entry-point group of plugin packages holding mapping specs: `<plugin> = "<package>"`, the
-specs directly in that package as `<name>.yaml`."""
+"""Entry-point group of plugin packages holding mapping specs: `<plugin> = "<package>"`, each
+spec at `<package>/<file>` for a ReportSpec `mapping="<file>"` (`dept.monthly.yaml`)."""
 
 
 @lru_cache(maxsize=128)
 def load_mapping(name: str) -> CompiledMapping:
     """Load and compile a spec by file name (e.g. `provincial.park_monthly.yaml`): built in, or
     from a plugin package (entry-point group `parkhub.mappings`)."""
-    try:
-        file = find_data_file(
-            name,
-            builtin=files("parkhub.mappings") / "specs",
-            group=SPECS_GROUP,
-            what="映射规格 (mapping spec)",
-        )
-    except DataFileError as exc:
-        raise ConfigError(str(exc)) from None
+    file = find_data_file(name, SPECS, SPECS_GROUP, "映射规格 (mapping spec)", ConfigError)
     try:
         spec = MappingSpec.model_validate(yaml.safe_load(file.read_text(encoding="utf-8")))
     except ValidationError as exc:

@@ -9,9 +9,10 @@ from importlib.resources import files
 import jsonschema
 
 from parkhub.canonical import jsonutil
-from parkhub.canonical.datafiles import DataFileError, find_data_file
+from parkhub.canonical.datafiles import find_data_file
 from parkhub.errors import ConfigError
 
+SCHEMAS = files("parkhub.schemas") / "platforms"
 SCHEMAS_GROUP = "parkhub.schemas"
 """Entry-point group of plugin packages holding payload schemas: `<plugin> = "<package>"`, each
 schema at `<package>/<path>` for a ReportSpec `schema="<path>"` (`dept/monthly.schema.json`)."""
@@ -21,15 +22,8 @@ schema at `<package>/<path>` for a ReportSpec `schema="<path>"` (`dept/monthly.s
 def payload_validator(schema_path: str) -> jsonschema.protocols.Validator:
     """The validator of a payload schema by its path (e.g. `provincial/park_monthly.schema.json`):
     built in (parkhub/schemas/platforms/), or from a plugin package (group `parkhub.schemas`)."""
-    try:
-        file = find_data_file(
-            schema_path,
-            builtin=files("parkhub.schemas") / "platforms",
-            group=SCHEMAS_GROUP,
-            what="载荷规范 (payload schema)",
-        )
-    except DataFileError as exc:
-        raise ConfigError(str(exc)) from None
+    what = "载荷规范 (payload schema)"
+    file = find_data_file(schema_path, SCHEMAS, SCHEMAS_GROUP, what, ConfigError)
     schema = jsonutil.loads(file.read_bytes())
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)

@@ -42,7 +42,7 @@ def test_full_cycle_delivers_report_and_roster_with_receipts(hub: Hub, provincia
     assert report.payload["isCorrection"] == 0
     sent = hub.store.outbox.deliveries(status=["sent"], limit=100)
     assert all(d["receipt_id"].startswith("ZJ") for d in sent)
-    assert {d["receipt_id"] for d in sent} == {a.receipt_no for a in sim.accepted.values()}
+    assert {d["receipt_id"] for d in sent} == {a.receipt for a in sim.accepted.values()}
     # proof of what was sent: the payload kept is the payload the platform accepted
     monthly = next(d for d in sent if d["report"] == "park_monthly")
     assert report.payload == __import__("orjson").loads(monthly["payload"])
