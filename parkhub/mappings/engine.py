@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from importlib.resources import files
-from pathlib import Path
 from typing import Any
 
 import jmespath
@@ -19,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from parkhub.canonical import codes, units
+from parkhub.canonical.datafiles import find_data_file
 from parkhub.canonical.timeutil import SHANGHAI
 from parkhub.errors import ConfigError, MappingError
 
@@ -247,21 +247,19 @@ class CompiledMapping:
         return out
 
 
-def spec_dirs() -> list[Path]:
-    return [Path(str(files("parkhub.mappings") / "specs"))]
+SPECS = files("parkhub.mappings") / "specs"
+SPECS_GROUP = "parkhub.mappings"
+"""Entry-point group of plugin packages holding mapping specs: `<plugin> = "<package>"`, each
+spec at `<package>/<file>` for a ReportSpec `mapping="<file>"` (`dept.monthly.yaml`)."""
 
 
 @lru_cache(maxsize=128)
-def load_mapping(name: str, search: tuple[str, ...] = ()) -> CompiledMapping:
-    """Load and compile a spec by file name (e.g. `provincial.park_monthly.yaml`)."""
-    for folder in [Path(p) for p in search] + spec_dirs():
-        path = folder / name
-        if path.exists():
-            break
-    else:
-        raise ConfigError(f"mapping spec {name} not found")
+def load_mapping(name: str) -> CompiledMapping:
+    """Load and compile a spec by file name (e.g. `provincial.park_monthly.yaml`): built in, or
+    from a plugin package (entry-point group `parkhub.mappings`)."""
+    file = find_data_file(name, SPECS, SPECS_GROUP, "映射规格 (mapping spec)", ConfigError)
     try:
-        spec = MappingSpec.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        spec = MappingSpec.model_validate(yaml.safe_load(file.read_text(encoding="utf-8")))
     except ValidationError as exc:
-        raise ConfigError(f"mapping spec {path.name}: {exc}") from None
-    return CompiledMapping(spec, path.name)
+        raise ConfigError(f"mapping spec {name}: {exc}") from None
+    return CompiledMapping(spec, name)

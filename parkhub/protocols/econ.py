@@ -17,7 +17,7 @@ TOKEN_INVALID = "40101"
 BAD_CLIENT = "40001"
 BUSINESS_CODES: dict[str, tuple[str, bool]] = {
     "0": ("成功 (success)", False),
-    "40001": ("clientId 或 clientSecret 错误 (bad client credentials)", False),
+    "40001": ("clientId 或 clientSecret 错误 (bad client credentials: check them)", False),
     "40101": ("令牌无效或已过期 (token invalid or expired)", True),
     "40301": ("无权报送该园区 (client may not report for this park)", False),
     "42201": ("数据校验失败 (payload failed validation)", False),

@@ -1,4 +1,4 @@
-"""Wire protocol of the provincial platform (modelled): request signing and business codes.
+"""Wire protocol of the provincial platform (modelled): paths, request signing, business codes.
 
 Stdlib only, so the sandbox simulator shares it without importing the rest of parkhub.
 """
@@ -8,6 +8,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+PATHS = {
+    "park_monthly": "/openapi/v1/park/monthly-report",
+    "enterprise_roster": "/openapi/v1/park/enterprises",
+}
 SIGNED_HEADERS = ("appKey", "timestamp", "nonce", "sign")
 REQUEST_ID_HEADER = "X-Request-Id"
 MAX_SKEW_MS = 300_000

@@ -1,18 +1,23 @@
 """What the departmental platform simulators share: payload schemas, dedup on the idempotency key,
-and fault injection (`fail(mode, times)`, `outage(seconds)`) for retry tests."""
+fault injection (`fail(mode, times)`, `outage(seconds)`, `delay_after_accept`) for retry tests,
+and the sandbox endpoints (`GET /_sandbox/state`, `POST /_sandbox/fail`)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import files
-from typing import Any
+from typing import Any, ClassVar
 
 import jsonschema
 import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 
 
 def json_response(obj: Any, status: int = 200) -> Response:
@@ -43,9 +48,32 @@ class Accepted:
 
 
 class PlatformSim:
-    """Base of a simulator: subclasses add the Starlette app and the protocol checks."""
+    """Base of a simulator: subclasses give their routes, their answer shape (`answer`) and the
+    protocol checks of `receive`.
 
-    def __init__(self, schemas: Mapping[str, str]) -> None:
+    Fault modes every simulator knows: "503", "timeout" (sleeps `delay`, default 30 s, then
+    504), "busy" (the platform's transient business code, `busy`) and "business" (a permanent
+    one, `business`).
+    """
+
+    message_key: ClassVar[str] = "message"
+    """The key of the message in a plain HTTP error body."""
+    busy: ClassVar[tuple[Any, str]]
+    """Business code and message answered in fault mode "busy"."""
+    business: ClassVar[tuple[Any, str]]
+    """Business code and message answered in fault mode "business"."""
+    bad_payload: ClassVar[Any]
+    """Business code of a body that is no JSON or fails the payload schema."""
+
+    def __init__(
+        self,
+        paths: Mapping[str, str],
+        schemas: Mapping[str, str],
+        routes: Sequence[BaseRoute] = (),
+    ) -> None:
+        """`paths`: report -> the path `receive` serves it on; `schemas`: report -> payload
+        schema under parkhub/schemas/platforms/; `routes`: any others (a token endpoint)."""
+        self.report_at = {path: report for report, path in paths.items()}
         self.lock = threading.Lock()
         self.accepted: dict[str, Accepted] = {}  # idempotency key -> first acceptance
         self.requests = 0
@@ -53,7 +81,27 @@ class PlatformSim:
         self.rejections: list[dict[str, Any]] = []
         self.faults: list[Fault] = []
         self.outage_until = 0.0
+        self.delay_after_accept = 0.0
+        self.nonces: set[str] = set()
         self.validators = {report: schema_validator(path) for report, path in schemas.items()}
+        self.app = Starlette(
+            routes=[
+                *(Route(path, self.receive, methods=["POST"]) for path in self.report_at),
+                *routes,
+                Route("/_sandbox/state", self.state_http),
+                Route("/_sandbox/fail", self.fail_http, methods=["POST"]),
+            ]
+        )
+
+    async def receive(self, request: Request) -> Response:
+        """Answer a report request (POST on one of `paths`)."""
+        raise NotImplementedError
+
+    def answer(self, code: Any, message: str, data: object = None) -> Response:
+        """The platform's JSON answer (HTTP 200) with a business code."""
+        raise NotImplementedError
+
+    # -- faults -------------------------------------------------------------------------------
 
     def fail(self, mode: str, times: int = 1, delay: float = 0.0) -> None:
         """Make the next `times` requests fail with `mode` (see each simulator)."""
@@ -76,29 +124,84 @@ class PlatformSim:
             self.faults[0].remaining -= 1
             return self.faults[0]
 
-    def by_report(self, report: str) -> list[Accepted]:
+    async def interrupted(self) -> Response | None:
+        """Count the request; the answer of an outage or of the next fault, else None."""
+        self.requests += 1
+        if self.in_outage():
+            return json_response({self.message_key: "Service Unavailable (维护中)"}, 503)
+        fault = self.next_fault()
+        return None if fault is None else await self.fault_answer(fault)
+
+    async def fault_answer(self, fault: Fault) -> Response | None:
+        """The answer of an injected fault; None for a mode this simulator does not know."""
+        if fault.mode == "503":
+            return json_response({self.message_key: "Service Unavailable"}, 503)
+        if fault.mode == "timeout":
+            await asyncio.sleep(fault.delay or 30)
+            return json_response({self.message_key: "late"}, 504)
+        if fault.mode == "busy":
+            return self.answer(*self.busy)
+        if fault.mode == "business":
+            return self.answer(*self.business)
+        return None
+
+    async def fail_http(self, request: Request) -> Response:
+        body = orjson.loads(await request.body())
+        if "delay_after_accept" in body:
+            self.delay_after_accept = float(body["delay_after_accept"])
+        if "mode" in body:
+            self.fail(str(body["mode"]), int(body.get("times", 1)), float(body.get("delay", 0)))
+        return json_response({"ok": True})
+
+    # -- payloads -----------------------------------------------------------------------------
+
+    def refuse(self, code: Any, message: str) -> Response:
+        """Record a refusal and answer it with a business code."""
         with self.lock:
-            return [a for a in self.accepted.values() if a.report == report]
+            self.rejections.append({"code": code, "message": message})
+        return self.answer(code, message)
 
-    def payloads(self, report: str) -> list[Any]:
-        return [a.payload for a in self.by_report(report)]
+    def first_use(self, nonce: str) -> bool:
+        """Whether `nonce` is new (it is remembered): a signed request's nonce is used once."""
+        with self.lock:
+            if nonce in self.nonces:
+                return False
+            self.nonces.add(nonce)
+            return True
 
-    def schema_error(self, report: str, payload: Any) -> str | None:
-        """The first schema violation of `payload`, named by its path, or None."""
+    def payload_or_refusal(self, report: str, body: bytes) -> tuple[Any, Response | None]:
+        """The JSON payload of `body`, and the refusal (`bad_payload`) when it is no JSON or
+        fails the report's schema (the first violation named by its path)."""
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return None, self.refuse(self.bad_payload, "请求体不是合法 JSON")
         error = jsonschema.exceptions.best_match(self.validators[report].iter_errors(payload))
         if error is None:
-            return None
+            return payload, None
         where = "/".join(str(p) for p in error.absolute_path) or "(payload)"
-        return f"{where}: {error.message}"
+        return payload, self.refuse(self.bad_payload, f"数据校验失败: {where}: {error.message}")
 
-    def reject(self, reason: dict[str, Any]) -> None:
-        with self.lock:
-            self.rejections.append(reason)
+    async def keyed_payload(self, request: Request, header: str) -> tuple[str, str, Any] | Response:
+        """(idempotency key from `header`, report, payload) of a request; or the refusal
+        (`bad_payload`) when the key is missing, the body no JSON or the payload off schema."""
+        key = request.headers.get(header, "")
+        if not key:
+            return self.refuse(self.bad_payload, f"缺少 {header}")
+        report = self.report_at[request.url.path]
+        payload, refusal = self.payload_or_refusal(report, await request.body())
+        return (key, report, payload) if refusal is None else refusal
 
     def accept(
-        self, key: str, report: str, payload: Any, receipt: Callable[[], str]
+        self,
+        key: str,
+        report: str,
+        payload: Any,
+        receipt: Callable[[], str],
+        first_time: Callable[[], object] | None = None,
     ) -> tuple[Accepted, bool]:
-        """Keep `payload` once per idempotency key: (the first acceptance, whether a repeat)."""
+        """Keep `payload` once per idempotency key: (the first acceptance, whether a repeat).
+        `first_time` runs under the lock when the key is new (the simulator's own state)."""
         with self.lock:
             first = self.accepted.get(key)
             if first is not None:
@@ -106,7 +209,23 @@ class PlatformSim:
                 return first, True
             first = Accepted(receipt(), key, report, payload)
             self.accepted[key] = first
+            if first_time is not None:
+                first_time()
             return first, False
+
+    async def after_accept(self) -> None:
+        """Hold the answer `delay_after_accept` seconds (a receipt lost in a crash)."""
+        if self.delay_after_accept:
+            await asyncio.sleep(self.delay_after_accept)
+
+    # -- what the tests read ------------------------------------------------------------------
+
+    def by_report(self, report: str) -> list[Accepted]:
+        with self.lock:
+            return [a for a in self.accepted.values() if a.report == report]
+
+    def payloads(self, report: str) -> list[Any]:
+        return [a.payload for a in self.by_report(report)]
 
     def state(self) -> dict[str, Any]:
         with self.lock:
@@ -119,3 +238,6 @@ class PlatformSim:
                 ],
                 "rejections": list(self.rejections),
             }
+
+    async def state_http(self, request: Request) -> Response:
+        return json_response(self.state())

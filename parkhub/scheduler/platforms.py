@@ -68,10 +68,17 @@ def runtimes(config: HubConfig, *, http: httpx.Client | None = None) -> dict[str
 def runtime(pc: PlatformConfig, *, http: httpx.Client | None = None) -> PlatformRuntime:
     cls, cfg = platform_config(pc)
     reports = {s.report: cls.reports[s.report] for s in pc.subscriptions()}
-    for spec in reports.values():
-        load_mapping(spec.mapping)  # a broken spec fails at start, not at send time
+    platform = cls(cfg, http=http)
+    bind_mappings(platform, reports)
     r = pc.retry
     retry = RetrySettings(
         r.short_retries, r.short_wait_seconds, r.base_seconds, r.max_backoff_seconds, r.max_attempts
     )
-    return PlatformRuntime(pc.name, cls(cfg, http=http), retry, reports)
+    return PlatformRuntime(pc.name, platform, retry, reports)
+
+
+def bind_mappings(platform: Platform[Any], reports: Mapping[str, ReportSpec]) -> None:
+    """Compile each report's mapping spec (a broken spec fails here, at start, not at send
+    time) and hand the platform the spec's labels (Platform.set_labels)."""
+    for report, spec in reports.items():
+        platform.set_labels(report, load_mapping(spec.mapping).labels())

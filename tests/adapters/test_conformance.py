@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import contextlib
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, ClassVar, cast
 
+import httpx
 import pytest
 
+from parkhub.adapters.platforms.base import Platform
+from parkhub.adapters.platforms.ecology import EcologyPlatform, delivery_qn
+from parkhub.adapters.platforms.econ import EconPlatform
+from parkhub.adapters.platforms.fire import FirePlatform
 from parkhub.adapters.platforms.provincial import ProvincialPlatform
+from parkhub.adapters.platforms.safety import SafetyPlatform
+from parkhub.adapters.platforms.stats import UPLOAD_ANSWERS, StatsPlatform
 from parkhub.adapters.vendors.qisheng import QishengAdapter
+from parkhub.canonical.timeutil import SHANGHAI
+from parkhub.protocols import econ as econ_proto
+from parkhub.protocols import fire as fire_proto
+from parkhub.protocols.hj212 import parse_frame
+from parkhub.sandbox.hj212_platform import Hj212PlatformThread, Mode
 from parkhub.testing import PlatformSuite, VendorAdapterSuite
 from tests.helpers import FIXTURES
 
@@ -27,6 +45,12 @@ class TestQisheng(VendorAdapterSuite):
     samples = FIXTURES / "qisheng"
 
 
+def golden(case: str) -> dict[str, Any]:
+    """A golden canonical document (tests/fixtures/golden) without the dispatcher's `_meta`."""
+    doc = json.loads((FIXTURES / "golden" / f"{case}.canonical.json").read_text("utf-8"))
+    return {k: v for k, v in doc.items() if k != "_meta"}
+
+
 class TestProvincial(PlatformSuite):
     platform = ProvincialPlatform
     config: ClassVar[dict[str, Any]] = {
@@ -35,29 +59,136 @@ class TestProvincial(PlatformSuite):
         "app_secret": "env:CONFORMANCE_SECRET",
     }
     samples: ClassVar[dict[str, dict[str, Any]]] = {
-        "park_monthly": {
-            "park_id": "wz-lc-0001",
-            "period": "2026-10",
-            "park_name": "鹿城智造小微企业园",
-            "division_code": "330302",
-            "enterprise_count": 3,
-            "above_scale_count": 1,
-            "reporting_enterprises": 3,
-            "output_value_yuan": 1.0e7,
-            "revenue_yuan": 1.2e7,
-            "tax_yuan": 4.0e5,
-            "employees": 120,
-            "electricity_kwh": 50000.0,
-        },
-        "enterprise_roster": {
-            "park_id": "wz-lc-0001",
-            "credit_code": "913303020000000278",
-            "name": "温州瓯江电气有限公司",
-            "above_scale": True,
-            "status": "active",
-            "industry_code": "3823",
-        },
+        "park_monthly": golden("park_monthly_2026-10"),
+        "enterprise_roster": golden("enterprise_above_scale"),
     }
+
+
+class TestEcon(PlatformSuite):
+    platform = EconPlatform
+    config: ClassVar[dict[str, Any]] = {
+        "base_url": "http://127.0.0.1:9",
+        "client_id": "c",
+        "client_secret": "env:CONFORMANCE_SECRET",
+    }
+    samples: ClassVar[dict[str, dict[str, Any]]] = {
+        "enterprise_monthly": golden("econ_enterprise_monthly_2026-10"),
+        "park_monthly": golden("econ_park_monthly_2026-10"),
+    }
+
+    def answer(self, mode: str, request: httpx.Request) -> httpx.Response:
+        if request.url.path == econ_proto.TOKEN_PATH:  # the token exchange always succeeds
+            data = {"accessToken": "conformance-token", "expiresIn": 7200}
+            return httpx.Response(200, json={"code": econ_proto.SUCCESS, "data": data})
+        return super().answer(mode, request)
+
+
+class TestSafety(PlatformSuite):
+    platform = SafetyPlatform
+    config: ClassVar[dict[str, Any]] = {
+        "base_url": "http://127.0.0.1:9",
+        "api_key": "k",
+        "api_secret": "env:CONFORMANCE_SECRET",
+    }
+    samples: ClassVar[dict[str, dict[str, Any]]] = {"hazards": golden("safety_hidden_danger_open")}
+
+
+class TestFire(PlatformSuite):
+    platform = FirePlatform
+    config: ClassVar[dict[str, Any]] = {
+        "base_url": "http://127.0.0.1:9",
+        "api_key": "env:CONFORMANCE_SECRET",
+    }
+    samples: ClassVar[dict[str, dict[str, Any]]] = {"fire_events": golden("fire_fire_alarm")}
+
+
+class TestStats(PlatformSuite):
+    """The workbook goes to a fresh folder; the optional upload to the mock transport."""
+
+    platform = StatsPlatform
+    config: ClassVar[dict[str, Any]] = {
+        "export_dir": "(a fresh folder per test)",
+        "upload_url": "http://127.0.0.1:9/upload",
+        "upload_token": "env:CONFORMANCE_SECRET",
+    }
+    samples: ClassVar[dict[str, dict[str, Any]]] = {
+        "enterprise_monthly": golden("stats_enterprise_monthly_2026-10")
+    }
+    answers = UPLOAD_ANSWERS
+
+    @pytest.fixture(autouse=True)
+    def _export_dir(self, tmp_path: Path) -> None:
+        self.config = {**TestStats.config, "export_dir": str(tmp_path)}
+
+
+class TestEcology(PlatformSuite):
+    """HJ 212 over TCP: the counterpart is the loopback ecology platform simulator, and the key
+    reaches it as the frame's QN (the platform dedups on MN + QN + CN)."""
+
+    platform = EcologyPlatform
+    config: ClassVar[dict[str, Any]] = {
+        "host": "127.0.0.1",
+        "port": 9,
+        "timeout_seconds": 0.3,
+        "retries": 0,
+        "devices": {"ww-outlet-1": {"mn": "33030200ECO00001", "password": "env:CONFORMANCE_PW"}},
+    }
+    samples: ClassVar[dict[str, dict[str, Any]]] = {
+        "monitoring_data": {
+            "park_id": "wz-lc-0001",
+            "device_id": "ww-outlet-1",
+            "ts": "2026-11-01T00:05:00Z",
+            "period": "minute",
+            "system_code": "32",
+            "factors": {"w01018": {"Avg": "23.5", "Flag": "N"}},
+        }
+    }
+    transient_modes = ("drop", "close")  # no answer; the connection closed
+    permanent_modes = ("refuse",)  # 9011 QnRtn 3: wrong password
+
+    @pytest.fixture(autouse=True)
+    def _password(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("CONFORMANCE_PW", "123456")  # HJ 212: at most 6 characters
+
+    @contextlib.contextmanager
+    def counterpart(self, mode: str) -> Iterator[tuple[Platform[Any], list[bytes]]]:
+        with Hj212PlatformThread() as sim:
+            if mode != "ok":
+                sim.set_mode(cast(Mode, mode), qn_rtn=3)
+            platform = self.make(port=sim.port)
+            try:
+                yield platform, sim.platform.raw
+            finally:
+                platform.close()
+
+    def carries_key(self, wire: bytes, key: str) -> bool:
+        frame = parse_frame(wire)
+        data_time = dt.datetime.strptime(frame.cp.values["DataTime"], "%Y%m%d%H%M%S")
+        return frame.qn == delivery_qn(data_time.replace(tzinfo=SHANGHAI), key)
+
+
+def test_the_kit_catches_a_platform_that_misclassifies() -> None:
+    class Careless(FirePlatform):
+        answers = replace(FirePlatform.answers, codes={})  # every business code "unknown"
+
+    class TestCareless(TestFire):
+        platform = Careless
+        answers = FirePlatform.answers  # the counterpart speaks the real protocol
+
+    with pytest.raises(AssertionError, match="busy: got PermanentDeliveryError"):
+        TestCareless().test_transient_failures_are_transient()
+
+
+def test_the_kit_catches_a_platform_that_drops_the_key() -> None:
+    class Forgetful(FirePlatform):
+        def headers(self, path: str, body: bytes, idempotency_key: str) -> dict[str, str]:
+            return {fire_proto.API_KEY_HEADER: self.config.api_key.get_secret_value()}
+
+    class TestForgetful(TestFire):
+        platform = Forgetful
+
+    with pytest.raises(AssertionError, match="fire_events: the key is not sent"):
+        TestForgetful().test_the_idempotency_key_reaches_the_platform()
 
 
 def test_the_kit_catches_a_broken_adapter() -> None:

@@ -77,7 +77,7 @@ def test_killed_dispatcher_is_recovered_exactly_once(
         assert stats.sent == 1
         [row] = hub.store.outbox.deliveries()
         assert row["status"] == "sent" and row["attempts"] == 2
-        assert row["receipt_id"] == first.receipt_no
+        assert row["receipt_id"] == first.receipt
         assert len(sim.accepted) == 1 and sim.duplicates == 1
     finally:
         hub.close()

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 from sqlalchemy import update
 
+from parkhub.adapters.platforms.base import Receipt
+from parkhub.adapters.platforms.provincial import ProvincialPlatform
+from parkhub.errors import TransientDeliveryError
 from parkhub.hub import Hub
 from parkhub.sandbox.provincial_sim import ProvincialSim
 from parkhub.sandbox.qisheng_sim import QishengSim
 from parkhub.sandbox.server import ServerHandle
+from parkhub.scheduler.dispatcher import Dispatcher
+from parkhub.scheduler.platforms import PlatformRuntime, RetrySettings
 from parkhub.store import schema as t
+from parkhub.testing import MockPlatform
 from tests.helpers import PERIOD, make_config
 
 Sims = tuple[ProvincialSim, ServerHandle]
@@ -42,7 +49,7 @@ def test_full_cycle_delivers_report_and_roster_with_receipts(hub: Hub, provincia
     assert report.payload["isCorrection"] == 0
     sent = hub.store.outbox.deliveries(status=["sent"], limit=100)
     assert all(d["receipt_id"].startswith("ZJ") for d in sent)
-    assert {d["receipt_id"] for d in sent} == {a.receipt_no for a in sim.accepted.values()}
+    assert {d["receipt_id"] for d in sent} == {a.receipt for a in sim.accepted.values()}
     # proof of what was sent: the payload kept is the payload the platform accepted
     monthly = next(d for d in sent if d["report"] == "park_monthly")
     assert report.payload == __import__("orjson").loads(monthly["payload"])
@@ -193,3 +200,49 @@ def test_dispatch_runs_deliveries_in_parallel(hub: Hub, provincial: Sims) -> Non
     assert hub.dispatch().sent == 12
     # 12 sends of 0.2 s each would take 2.4 s one after another; 8 at a time take ~0.4 s
     assert time.monotonic() - started < 1.8
+
+
+# -- the dispatcher alone, against the mock twin of a platform ---------------------------------
+
+
+def mock_dispatcher(hub: Hub, platform: MockPlatform) -> Dispatcher:
+    retry = RetrySettings(short_retries=2, short_wait_seconds=0.01)
+    runtime = PlatformRuntime("provincial", platform, retry, ProvincialPlatform.reports)
+    return Dispatcher(hub.store, {"provincial": runtime}, concurrency=1)
+
+
+def test_short_retries_resend_with_the_same_key_and_keep_the_receipt(hub: Hub) -> None:
+    calls: list[tuple[str, str]] = []
+
+    def flaky(report: str, payload: Any, key: str) -> Receipt:
+        calls.append((report, key))
+        if len(calls) < 3:
+            raise TransientDeliveryError("provincial: HTTP 503: busy", code="503")
+        return Receipt(f"R-{len(calls)}")
+
+    hub.build_reports(PERIOD)
+    stats = mock_dispatcher(hub, MockPlatform(flaky)).run_until_idle()
+    assert stats.sent == 1 and stats.failed == 0
+    assert [report for report, _ in calls] == ["park_monthly"] * 3
+    assert len({key for _, key in calls}) == 1  # every try carries the delivery's key
+    [sent] = hub.store.outbox.deliveries(status=["sent"])
+    assert sent["receipt_id"] == "R-3" and sent["attempts"] == 1
+    assert sent["idempotency_key"] == calls[0][1]
+
+
+def test_a_platform_bug_fails_only_its_own_delivery(hub: Hub) -> None:
+    keys: list[str] = []
+
+    def buggy(report: str, payload: Any, key: str) -> Receipt:
+        keys.append(key)
+        if len(keys) == 1:
+            raise KeyError("creditCode")  # a bug in the platform, not a DeliveryError
+        return Receipt(f"R-{len(keys)}")
+
+    hub.sync()
+    stats = mock_dispatcher(hub, MockPlatform(buggy)).run_until_idle()
+    assert stats.failed == 1 and stats.sent == 11
+    [failed] = hub.store.outbox.deliveries(status=["failed"])
+    assert "内部错误 (unexpected KeyError" in failed["last_error"]
+    assert failed["idempotency_key"] == keys[0]
+    assert failed["next_attempt_at"] is not None  # transient: it is tried again later

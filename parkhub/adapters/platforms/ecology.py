@@ -34,6 +34,13 @@ from parkhub.secrets import Secret
 CN_BY_PERIOD = {"instant": "2011", "minute": "2051", "hour": "2061", "day": "2031"}
 
 
+def delivery_qn(data_time: dt.datetime, idempotency_key: str) -> str:
+    """The QN of a delivery's frame: DataTime (Beijing) + 3 digits of the idempotency key, so
+    every attempt of one delivery carries the same QN and the platform keeps it once."""
+    digits = int(hashlib.blake2b(idempotency_key.encode(), digest_size=4).hexdigest(), 16)
+    return timeutil.format_local(data_time, "%Y%m%d%H%M%S") + f"{digits % 1000:03d}"
+
+
 class EcologyDevice(BaseModel):
     """How a monitor is registered with the ecology platform."""
 
@@ -98,9 +105,6 @@ class EcologyPlatform(Platform[EcologyConfig]):
             )
         cn = CN_BY_PERIOD[str(payload["period"])]
         data_time = timeutil.as_utc(dt.datetime.fromisoformat(str(payload["dataTime"])))
-        # Stable per delivery: DataTime (Beijing) + 3 digits of the idempotency key.
-        digits = int(hashlib.blake2b(idempotency_key.encode(), digest_size=4).hexdigest(), 16)
-        qn = timeutil.format_local(data_time, "%Y%m%d%H%M%S") + f"{digits % 1000:03d}"
         return data_frame(
             cn,
             st=device.st or str(payload.get("st") or "32"),
@@ -108,7 +112,7 @@ class EcologyPlatform(Platform[EcologyConfig]):
             pw=device.password.get_secret_value(),
             data_time=data_time,
             factors=payload["factors"],
-            qn=qn,
+            qn=delivery_qn(data_time, idempotency_key),
             ack=True,
         )
 

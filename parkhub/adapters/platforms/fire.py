@@ -5,14 +5,11 @@ See docs/platforms/fire.md."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import Field
 
-from parkhub.adapters.common import AdapterConfig
-from parkhub.adapters.platforms.base import Platform, Receipt, ReportSpec, json_answer, post_json
-from parkhub.canonical import jsonutil
-from parkhub.errors import PermanentDeliveryError, TransientDeliveryError
+from parkhub.adapters.platforms.base import AnswerSpec, JsonApiConfig, JsonApiPlatform, ReportSpec
 from parkhub.protocols import fire as proto
 from parkhub.secrets import Secret
 
@@ -35,7 +32,7 @@ FIRE_DEVICE_TYPES = (
 """Device types whose going offline the fire platform wants (`extra.device_type` of the event)."""
 
 
-class FireConfig(AdapterConfig):
+class FireConfig(JsonApiConfig):
     base_url: str = Field(
         description="e.g. https://xf119.example.gov.cn (sandbox: http://127.0.0.1:PORT)"
     )
@@ -43,7 +40,7 @@ class FireConfig(AdapterConfig):
     timeout_seconds: float = Field(5.0, gt=0, description="real time: fail fast and retry")
 
 
-class FirePlatform(Platform[FireConfig]):
+class FirePlatform(JsonApiPlatform[FireConfig]):
     """The fire department's IoT platform: alarms first (priority 0)."""
 
     name: ClassVar[str] = "fire"
@@ -61,29 +58,19 @@ class FirePlatform(Platform[FireConfig]):
             ),
         ),
     }
+    paths: ClassVar[Mapping[str, str]] = proto.PATHS
+    answers: ClassVar[AnswerSpec] = AnswerSpec(
+        proto.ERROR_CODES,
+        success=proto.RESULT_OK,
+        success_at="result",
+        code_at="errorCode",
+        message_at="errorMsg",
+        receipt_at="ackId",
+        duplicate_at="duplicate",
+    )
 
-    def send(self, report: str, payload: Mapping[str, Any], idempotency_key: str) -> Receipt:
-        headers = {
-            "Content-Type": "application/json; charset=utf-8",
+    def headers(self, path: str, body: bytes, idempotency_key: str) -> dict[str, str]:
+        return {
             proto.API_KEY_HEADER: self.config.api_key.get_secret_value(),
             proto.REQUEST_ID_HEADER: idempotency_key,
         }
-        response = post_json(
-            self.http,
-            self.config.base_url.rstrip("/") + proto.PATHS[report],
-            jsonutil.dumps(payload),
-            headers,
-            timeout=self.config.timeout_seconds,
-            platform=self.name,
-        )
-        answer = json_answer(response, self.name)
-        if answer.get("result") != proto.RESULT_OK:
-            code = str(answer.get("errorCode"))
-            meaning, transient = proto.ERROR_CODES.get(code, ("未知错误 (unknown code)", False))
-            message = f"{self.name}: 业务错误 {code} {meaning}: {answer.get('errorMsg', '')}"
-            error = TransientDeliveryError if transient else PermanentDeliveryError
-            raise error(message, code=code)
-        ack = answer.get("ackId")
-        if not ack:
-            raise PermanentDeliveryError(f"{self.name}: 成功应答缺少确认号 (ok without ackId)")
-        return Receipt(str(ack), duplicate=bool(answer.get("duplicate")), detail=answer)

@@ -9,28 +9,24 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import Field
 
-from parkhub.adapters.common import AdapterConfig
-from parkhub.adapters.platforms.base import Platform, Receipt, ReportSpec, json_answer, post_json
-from parkhub.canonical import jsonutil
-from parkhub.errors import PermanentDeliveryError, TransientDeliveryError
+from parkhub.adapters.platforms.base import AnswerSpec, JsonApiConfig, JsonApiPlatform, ReportSpec
 from parkhub.protocols import provincial as proto
 from parkhub.secrets import Secret
 
 
-class ProvincialConfig(AdapterConfig):
+class ProvincialConfig(JsonApiConfig):
     base_url: str = Field(
         description="e.g. https://xwqy.jxt.zj.gov.cn (sandbox: http://127.0.0.1:PORT)"
     )
     app_key: str = Field(min_length=1, description="appKey issued by the platform")
     app_secret: Secret = Field(description="appSecret: env:NAME or file:NAME")
-    timeout_seconds: float = Field(10.0, gt=0)
 
 
-class ProvincialPlatform(Platform[ProvincialConfig]):
+class ProvincialPlatform(JsonApiPlatform[ProvincialConfig]):
     """The provincial platform: park monthly report and enterprise roster."""
 
     name: ClassVar[str] = "provincial"
@@ -49,44 +45,15 @@ class ProvincialPlatform(Platform[ProvincialConfig]):
             description="入园企业名录 (enterprise roster)",
         ),
     }
-    paths: ClassVar[Mapping[str, str]] = {
-        "park_monthly": "/openapi/v1/park/monthly-report",
-        "enterprise_roster": "/openapi/v1/park/enterprises",
-    }
+    paths: ClassVar[Mapping[str, str]] = proto.PATHS
+    answers: ClassVar[AnswerSpec] = AnswerSpec(
+        proto.BUSINESS_CODES, success=proto.SUCCESS, receipt_at="data.receiptNo"
+    )
 
-    def send(self, report: str, payload: Mapping[str, Any], idempotency_key: str) -> Receipt:
-        path = self.paths[report]
-        body = jsonutil.dumps(payload)
+    def headers(self, path: str, body: bytes, idempotency_key: str) -> dict[str, str]:
+        app_key, secret = self.config.app_key, self.config.app_secret.get_secret_value()
         timestamp = str(int(time.time() * 1000))
         nonce = uuid.uuid4().hex
-        secret = self.config.app_secret.get_secret_value()
-        headers = {
-            "Content-Type": "application/json; charset=utf-8",
-            "appKey": self.config.app_key,
-            "timestamp": timestamp,
-            "nonce": nonce,
-            "sign": proto.sign(secret, self.config.app_key, timestamp, nonce, "POST", path, body),
-            proto.REQUEST_ID_HEADER: idempotency_key,
-        }
-        response = post_json(
-            self.http,
-            self.config.base_url.rstrip("/") + path,
-            body,
-            headers,
-            timeout=self.config.timeout_seconds,
-            platform=self.name,
-        )
-        answer = json_answer(response, self.name)
-        code = str(answer.get("code"))
-        if code != proto.SUCCESS:
-            meaning, transient = proto.BUSINESS_CODES.get(code, ("未知错误 (unknown code)", False))
-            message = f"{self.name}: 业务错误 {code} {meaning}: {answer.get('message', '')}"
-            error = TransientDeliveryError if transient else PermanentDeliveryError
-            raise error(message, code=code)
-        data = answer.get("data") or {}
-        receipt_id = data.get("receiptNo")
-        if not receipt_id:
-            raise PermanentDeliveryError(
-                f"{self.name}: 成功应答缺少回执号 (success without receiptNo)"
-            )
-        return Receipt(str(receipt_id), duplicate=bool(data.get("duplicate")), detail=answer)
+        sign = proto.sign(secret, app_key, timestamp, nonce, "POST", path, body)
+        signed = dict(zip(proto.SIGNED_HEADERS, (app_key, timestamp, nonce, sign), strict=True))
+        return {**signed, proto.REQUEST_ID_HEADER: idempotency_key}

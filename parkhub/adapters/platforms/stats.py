@@ -12,22 +12,18 @@ import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib.resources import files
 from pathlib import Path
 from typing import Any, ClassVar
 from zipfile import BadZipFile
 
 import httpx
-import yaml
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from pydantic import Field
 
 from parkhub.adapters.common import AdapterConfig
-from parkhub.adapters.platforms.base import Platform, Receipt, ReportSpec, classify_http
-from parkhub.canonical import jsonutil
+from parkhub.adapters.platforms.base import AnswerSpec, Platform, Receipt, ReportSpec, post
 from parkhub.canonical.timeutil import format_local, utcnow
 from parkhub.errors import PermanentDeliveryError, TransientDeliveryError
 from parkhub.protocols import stats as proto
@@ -46,6 +42,10 @@ SEQ_LABEL = "序号"
 HEADER_ROW = 3
 FIRST_ROW = HEADER_ROW + 1
 _UNSAFE = re.compile(r"[^\w.-]")
+UPLOAD_ANSWERS = AnswerSpec(
+    proto.BUSINESS_CODES, success=proto.SUCCESS, message_at="msg", receipt_at="data.receiptNo"
+)
+"""How the upload endpoint answers."""
 
 
 class StatsConfig(AdapterConfig):
@@ -58,21 +58,6 @@ class StatsConfig(AdapterConfig):
         default_factory=dict, description="park id -> 园区名称 for the title row (default: the id)"
     )
     timeout_seconds: float = Field(30.0, gt=0)
-
-
-@lru_cache(maxsize=16)
-def mapping_labels(spec_file: str) -> dict[str, str]:
-    """Target field -> `label` of a mapping spec, read from the spec file.
-
-    The same as CompiledMapping.labels(); read here because adapters do not import
-    parkhub.mappings (the layers contract).
-    """
-    text = (files("parkhub") / "mappings" / "specs" / spec_file).read_text(encoding="utf-8")
-    fields = yaml.safe_load(text)["fields"]
-    return {
-        target: (spec.get("label") if isinstance(spec, dict) else None) or target
-        for target, spec in fields.items()
-    }
 
 
 _LOCKS: dict[str, threading.Lock] = {}
@@ -218,12 +203,25 @@ class StatsPlatform(Platform[StatsConfig]):
         ),
     }
 
+    def __init__(self, config: StatsConfig, *, http: httpx.Client | None = None) -> None:
+        super().__init__(config, http=http)
+        self._labels: dict[str, dict[str, str]] = {}
+
+    def set_labels(self, report: str, labels: Mapping[str, str]) -> None:
+        self._labels[report] = dict(labels)
+
     def workbook_path(self, park: str, period: str) -> Path:
         """Where the form of `park` for `period` (YYYYMM) is written."""
         return Path(self.config.export_dir) / f"企业月报_{_UNSAFE.sub('_', park)}_{period}.xlsx"
 
     def columns(self, report: str) -> tuple[dict[str, str], list[str]]:
-        labels = mapping_labels(self.reports[report].mapping)
+        """The mapping's labels (target field -> column header) and the form's columns."""
+        labels = self._labels.get(report)
+        if labels is None:
+            raise PermanentDeliveryError(
+                f"{self.name}: 报表 {report} 没有列标题 (no column labels for {report}: the "
+                "runtime hands them over from the mapping spec; used alone, call set_labels)"
+            )
         skip = {*TITLE_FIELDS, *HIDDEN_FIELDS}
         return labels, [label for target, label in labels.items() if target not in skip]
 
@@ -276,54 +274,24 @@ class StatsPlatform(Platform[StatsConfig]):
                 detail=detail,
             )
         answer = self.upload(payload, written.content, idempotency_key)
-        data = answer.get("data") or {}
-        detail["upload"] = answer
-        return Receipt(str(data["receiptNo"]), duplicate=bool(data.get("duplicate")), detail=detail)
+        return UPLOAD_ANSWERS.receipt(answer, self.name, {**detail, "upload": answer})
 
     def upload(self, payload: Mapping[str, Any], content: bytes, key: str) -> dict[str, Any]:
-        """POST the workbook to `upload_url` (multipart); the answer, or a DeliveryError."""
+        """POST the workbook to `upload_url` (multipart): the answer, or a DeliveryError."""
         assert self.config.upload_url is not None
         park, period = str(payload["parkCode"]), str(payload["statPeriod"])
         headers = {proto.IDEMPOTENCY_HEADER: key}
         if self.config.upload_token is not None:
             headers["Authorization"] = f"Bearer {self.config.upload_token.get_secret_value()}"
         filename = f"enterprise_monthly_{_UNSAFE.sub('_', park)}_{period}.xlsx"
-        try:
-            response = self.http.post(
-                self.config.upload_url,
-                files={proto.FILE_FIELD: (filename, content, proto.XLSX_TYPE)},
-                data={proto.PARK_FIELD: park, proto.PERIOD_FIELD: period},
-                headers=headers,
-                timeout=self.config.timeout_seconds,
-            )
-        except httpx.TimeoutException as exc:
-            raise TransientDeliveryError(
-                f"{self.name}: 上传超时 (upload timeout: {type(exc).__name__})"
-            ) from None
-        except httpx.TransportError as exc:
-            raise TransientDeliveryError(
-                f"{self.name}: 上传连接失败 (upload connection failed: {exc})"
-            ) from None
-        classify_http(response, f"{self.name} upload")
-        try:
-            answer = jsonutil.loads(response.content)
-        except jsonutil.JSONDecodeError:
-            answer = None
-        if not isinstance(answer, dict):
-            raise TransientDeliveryError(
-                f"{self.name}: 上传应答不是JSON对象 (upload answer is not a JSON object: "
-                f"{response.text[:200]!r})"
-            )
-        code = answer.get("code")
-        if code != proto.SUCCESS:
-            meaning, transient = proto.BUSINESS_CODES.get(
-                code if isinstance(code, int) else -1, ("未知错误 (unknown code)", False)
-            )
-            message = f"{self.name}: 上传失败 {code} {meaning}: {answer.get('msg', '')}"
-            error = TransientDeliveryError if transient else PermanentDeliveryError
-            raise error(message, code=str(code))
-        if not (answer.get("data") or {}).get("receiptNo"):
-            raise PermanentDeliveryError(
-                f"{self.name}: 上传成功应答缺少回执号 (upload ok without receiptNo)"
-            )
-        return answer
+        where = f"{self.name} upload"
+        response = post(
+            self.http,
+            self.config.upload_url,
+            platform=where,
+            timeout=self.config.timeout_seconds,
+            files={proto.FILE_FIELD: (filename, content, proto.XLSX_TYPE)},
+            data={proto.PARK_FIELD: park, proto.PERIOD_FIELD: period},
+            headers=headers,
+        )
+        return UPLOAD_ANSWERS.read(response, where)

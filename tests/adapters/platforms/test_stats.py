@@ -23,7 +23,6 @@ from parkhub.adapters.platforms.stats import (
     SHEET,
     StatsConfig,
     StatsPlatform,
-    mapping_labels,
 )
 from parkhub.canonical import EnterpriseMonthly
 from parkhub.config import parse_config
@@ -32,6 +31,7 @@ from parkhub.hub import Hub
 from parkhub.mappings.engine import load_mapping
 from parkhub.sandbox.server import ServerHandle, serve_in_thread
 from parkhub.sandbox.stats_sim import StatsSim
+from parkhub.scheduler.platforms import bind_mappings
 from parkhub.schemas.loader import payload_validator
 from tests.helpers import FIXTURES
 
@@ -97,8 +97,10 @@ def test_golden_payloads(case: str) -> None:
     assert list(payload_validator(SPEC.schema).iter_errors(payload)) == []
 
 
-def test_headers_are_the_mapping_labels() -> None:
-    assert mapping_labels(SPEC.mapping) == load_mapping(SPEC.mapping).labels()
+def labelled(platform: StatsPlatform) -> StatsPlatform:
+    """The platform with its mapping labels, as the hub's runtime hands them over."""
+    bind_mappings(platform, platform.reports)
+    return platform
 
 
 @pytest.fixture
@@ -106,9 +108,18 @@ def platform(tmp_path: Path) -> Iterator[StatsPlatform]:
     config = StatsConfig.model_validate(
         {"export_dir": str(tmp_path / "exports"), "park_names": {PARK: PARK_NAME}}
     )
-    p = StatsPlatform(config)
+    p = labelled(StatsPlatform(config))
     yield p
     p.close()
+
+
+def test_the_columns_are_the_mapping_labels_handed_over(tmp_path: Path) -> None:
+    alone = StatsPlatform(StatsConfig(export_dir=tmp_path))
+    with pytest.raises(PermanentDeliveryError, match="no column labels for enterprise_monthly"):
+        alone.send("enterprise_monthly", row_payload(1), "ph1-1")
+    assert not (tmp_path / "企业月报_wz-lc-0001_202610.xlsx").exists()
+    labels = load_mapping(SPEC.mapping).labels()
+    assert labelled(alone).columns("enterprise_monthly") == (labels, HEADERS[1:])
 
 
 def test_workbook_has_title_headers_units_and_rows(platform: StatsPlatform) -> None:
@@ -162,7 +173,7 @@ def test_repeats_and_older_revisions_do_not_touch_the_file(platform: StatsPlatfo
 
 
 def test_concurrent_writers_lose_no_rows(platform: StatsPlatform, tmp_path: Path) -> None:
-    other = StatsPlatform(platform.config)  # a second dispatcher thread's instance
+    other = labelled(StatsPlatform(platform.config))  # a second dispatcher thread's instance
     errors: list[BaseException] = []
 
     def write(p: StatsPlatform, n: int) -> None:
@@ -189,7 +200,9 @@ def test_another_process_writing_the_same_workbook_loses_no_rows(
     script = (
         "import sys\n"
         "from parkhub.adapters.platforms.stats import StatsConfig, StatsPlatform\n"
+        "from parkhub.scheduler.platforms import bind_mappings\n"
         "p = StatsPlatform(StatsConfig(export_dir=sys.argv[1]))\n"
+        "bind_mappings(p, p.reports)\n"
         "for n in range(100, 130):\n"
         "    p.send('enterprise_monthly', {'parkCode': 'wz-lc-0001', 'statPeriod': '202610',"
         " 'creditCode': f'9133030200000{n:05d}', 'revision': 1}, f'ph1-p{n}')\n"
@@ -231,14 +244,16 @@ def uploading(
     tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch, token: str = TOKEN
 ) -> StatsPlatform:
     monkeypatch.setenv(TOKEN_ENV, token)
-    return StatsPlatform(
-        StatsConfig.model_validate(
-            {
-                "export_dir": str(tmp_path / "exports"),
-                "upload_url": f"{url}/upload",
-                "upload_token": f"env:{TOKEN_ENV}",
-                "timeout_seconds": 2,
-            }
+    return labelled(
+        StatsPlatform(
+            StatsConfig.model_validate(
+                {
+                    "export_dir": str(tmp_path / "exports"),
+                    "upload_url": f"{url}/upload",
+                    "upload_token": f"env:{TOKEN_ENV}",
+                    "timeout_seconds": 2,
+                }
+            )
         )
     )
 
@@ -334,6 +349,7 @@ def test_hub_writes_the_form_and_corrections_in_place(
     stats = hub.dispatch()  # 6 sends in parallel into one workbook
     assert stats.sent == 6 and stats.dead == 0
     path = tmp_path / "stats" / "企业月报_wz-lc-0001_202610.xlsx"
+    assert list(sheet_rows(path)[HEADER_ROW - 1]) == HEADERS  # the labels the runtime handed over
     rows = data_rows(path)
     assert len(rows) == 6
     assert rows[first.credit_code][1:] == (
