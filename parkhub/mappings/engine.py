@@ -18,9 +18,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from parkhub.canonical import codes, units
-from parkhub.canonical.datafiles import find_data_file
 from parkhub.canonical.timeutil import SHANGHAI
 from parkhub.errors import ConfigError, MappingError
+from parkhub.resources import find_data_file
 
 Transform = Callable[[Any], Any]
 _MISSING = object()

@@ -9,8 +9,8 @@ from importlib.resources import files
 import jsonschema
 
 from parkhub.canonical import jsonutil
-from parkhub.canonical.datafiles import find_data_file
 from parkhub.errors import ConfigError
+from parkhub.resources import find_data_file
 
 SCHEMAS = files("parkhub.schemas") / "platforms"
 SCHEMAS_GROUP = "parkhub.schemas"

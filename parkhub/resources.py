@@ -1,5 +1,5 @@
-"""The one way to find a data file (a mapping spec, a payload schema): built into parkhub, or in a
-package that a plugin names under an entry-point group. Stdlib only."""
+"""Data files found by name (mapping specs, payload schemas): built into parkhub, or in a package
+that a plugin names under an entry-point group. Stdlib only."""
 
 from __future__ import annotations
 
