@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
+from parkhub.adapters.vendors.manual import format_report
 from parkhub.errors import InputError
 from parkhub.store import RawStatus, UpsertResult, Written
 
@@ -44,6 +46,21 @@ class IngestResult:
             errors=errors,
             warnings=warnings,
         )
+
+    def summary(self) -> dict[str, Any]:
+        """What an operator is shown of it (console page and API, `parkhub entry import
+        --json`): the counts, how many cells were wrong, and every problem as a row."""
+        return {
+            "raw_id": self.raw_id,
+            "duplicate": self.duplicate,
+            "status": self.status,
+            "new": self.new,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+            "deliveries": self.deliveries,
+            "errors": len(self.errors),
+            "problems": format_report(self, include_warnings=True),
+        }
 
 
 @dataclass

@@ -6,5 +6,30 @@ the column, the same reparse after a fix.
 """
 
 from .adapter import MONTHLY_VALUES, ManualAdapter, ManualConfig
+from .importer import (
+    MONTHLY,
+    MONTHLY_COLUMNS,
+    UNIT_FACTORS,
+    XLSX_CONTENT_TYPE,
+    Column,
+    content_type_for,
+    format_report,
+    read_metadata,
+)
+from .template import template_bytes, template_filename
 
-__all__ = ["MONTHLY_VALUES", "ManualAdapter", "ManualConfig"]
+__all__ = [
+    "MONTHLY",
+    "MONTHLY_COLUMNS",
+    "MONTHLY_VALUES",
+    "UNIT_FACTORS",
+    "XLSX_CONTENT_TYPE",
+    "Column",
+    "ManualAdapter",
+    "ManualConfig",
+    "content_type_for",
+    "format_report",
+    "read_metadata",
+    "template_bytes",
+    "template_filename",
+]
