@@ -18,7 +18,8 @@ from .render import NOTICES, SECURITY_HEADERS, templates
 
 
 class Console:
-    """Pages and API of the console for one hub (`mount_console` puts them on an app)."""
+    """The console on one app (`mount_console` makes it): what its routes reach through
+    `ConsoleDep`."""
 
     def __init__(self, hub: Hub, auth: Auth) -> None:
         self.hub = hub
