@@ -10,19 +10,34 @@ from parkhub.errors import InputError
 from parkhub.store import RawStatus, UpsertResult, Written
 
 
-@dataclass
-class IngestResult:
-    """What one raw message became."""
+@dataclass(kw_only=True)
+class Stored:
+    """Records stored new, changed or unchanged, deliveries queued, and the input problems."""
 
-    raw_id: int
-    duplicate: bool = False
-    status: RawStatus = RawStatus.PARSED
     new: int = 0
     changed: int = 0
     unchanged: int = 0
     deliveries: int = 0
     errors: list[InputError] = field(default_factory=list)
     warnings: list[InputError] = field(default_factory=list)
+
+    def add(self, other: Stored) -> None:
+        """Count `other` in."""
+        self.new += other.new
+        self.changed += other.changed
+        self.unchanged += other.unchanged
+        self.deliveries += other.deliveries
+        self.errors.extend(other.errors)
+        self.warnings.extend(other.warnings)
+
+
+@dataclass
+class IngestResult(Stored):
+    """What one raw message became."""
+
+    raw_id: int
+    duplicate: bool = False
+    status: RawStatus = RawStatus.PARSED
 
     @classmethod
     def of(
@@ -64,24 +79,14 @@ class IngestResult:
 
 
 @dataclass
-class SyncResult:
+class SyncResult(Stored):
     """What one pull of a source (every stream, from its saved cursors) stored."""
 
     source: str
     messages: int = 0
-    new: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    deliveries: int = 0
-    errors: list[InputError] = field(default_factory=list)
-    warnings: list[InputError] = field(default_factory=list)
     failure: str | None = None
 
-    def add(self, r: IngestResult) -> None:
+    def add(self, other: Stored) -> None:
+        """Count one more message in."""
         self.messages += 1
-        self.new += r.new
-        self.changed += r.changed
-        self.unchanged += r.unchanged
-        self.deliveries += r.deliveries
-        self.errors.extend(r.errors)
-        self.warnings.extend(r.warnings)
+        super().add(other)
