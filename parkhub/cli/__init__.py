@@ -503,7 +503,7 @@ def demo(
     logging.basicConfig(level=logging.ERROR)
     then = None
     if serve:
-        from parkhub.web.console import serve_demo_console
+        from parkhub.web.demo import serve_demo_console
 
         def then(hub: Any) -> None:
             serve_demo_console(hub, host=host, port=port, echo=console.print)

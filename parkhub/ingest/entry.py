@@ -5,6 +5,15 @@ Enterprises and their figures are keyed by credit code across parks, so a file n
 park's enterprise would move it (and its figures) to this park: such a file is refused whole
 with ForeignRecordsError, unless `allow_move` (an enterprise that really moved in, confirmed by
 an administrator; audited).
+
+The faces' entry API (the web console and the CLI use these, never the manual vendor's modules),
+besides `Hub.import_entry` and `Hub.entry_template`:
+- `MONTHLY`, the kind of the monthly figures; `entry_source(park_id)`, a park's entry source;
+- `format_report(result, include_warnings=True)`, an import's problems as rows to show (level,
+  sheet, row, column, cell, value, reason_zh, reason_en); `IngestResult.summary()` has them too;
+- `template_filename(park, period, kind)` and `XLSX_CONTENT_TYPE`, to hand the template out;
+- `FORM_COLUMNS` and `Column` (`Column.in_template_unit`), a web form in the template's headers
+  and units.
 """
 
 from __future__ import annotations
@@ -14,7 +23,18 @@ from pathlib import Path
 from typing import Any
 
 from parkhub.adapters.vendors.base import RawMessage
-from parkhub.adapters.vendors.manual import MONTHLY, content_type_for, read_metadata, template_bytes
+from parkhub.adapters.vendors.manual import (
+    MONTHLY,
+    MONTHLY_COLUMNS,
+    MONTHLY_VALUES,
+    XLSX_CONTENT_TYPE,
+    Column,
+    content_type_for,
+    format_report,
+    read_metadata,
+    template_bytes,
+    template_filename,
+)
 from parkhub.canonical import Record
 from parkhub.config import HubConfig
 from parkhub.errors import ConfigError, ForeignRecordsError, InputError
@@ -22,6 +42,20 @@ from parkhub.errors import ConfigError, ForeignRecordsError, InputError
 from .results import IngestResult
 from .service import IngestService
 from .sources import entry_source
+
+__all__ = [
+    "FORM_COLUMNS",
+    "MONTHLY",
+    "XLSX_CONTENT_TYPE",
+    "Column",
+    "OperatorEntry",
+    "entry_source",
+    "format_report",
+    "template_filename",
+]
+
+FORM_COLUMNS: tuple[Column, ...] = tuple(c for c in MONTHLY_COLUMNS if c.field in MONTHLY_VALUES)
+"""The monthly figures a web form asks for: the template's columns, headers, units and help."""
 
 
 class OperatorEntry:

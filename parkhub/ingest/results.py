@@ -3,24 +3,41 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
+from parkhub.adapters.vendors.manual import format_report
 from parkhub.errors import InputError
 from parkhub.store import RawStatus, UpsertResult, Written
 
 
-@dataclass
-class IngestResult:
-    """What one raw message became."""
+@dataclass(kw_only=True)
+class Stored:
+    """Records stored new, changed or unchanged, deliveries queued, and the input problems."""
 
-    raw_id: int
-    duplicate: bool = False
-    status: RawStatus = RawStatus.PARSED
     new: int = 0
     changed: int = 0
     unchanged: int = 0
     deliveries: int = 0
     errors: list[InputError] = field(default_factory=list)
     warnings: list[InputError] = field(default_factory=list)
+
+    def add(self, other: Stored) -> None:
+        """Count `other` in."""
+        self.new += other.new
+        self.changed += other.changed
+        self.unchanged += other.unchanged
+        self.deliveries += other.deliveries
+        self.errors.extend(other.errors)
+        self.warnings.extend(other.warnings)
+
+
+@dataclass
+class IngestResult(Stored):
+    """What one raw message became."""
+
+    raw_id: int
+    duplicate: bool = False
+    status: RawStatus = RawStatus.PARSED
 
     @classmethod
     def of(
@@ -45,26 +62,31 @@ class IngestResult:
             warnings=warnings,
         )
 
+    def summary(self) -> dict[str, Any]:
+        """What an operator is shown of it (console page and API, `parkhub entry import
+        --json`): the counts, how many cells were wrong, and every problem as a row."""
+        return {
+            "raw_id": self.raw_id,
+            "duplicate": self.duplicate,
+            "status": self.status,
+            "new": self.new,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+            "deliveries": self.deliveries,
+            "errors": len(self.errors),
+            "problems": format_report(self, include_warnings=True),
+        }
+
 
 @dataclass
-class SyncResult:
+class SyncResult(Stored):
     """What one pull of a source (every stream, from its saved cursors) stored."""
 
     source: str
     messages: int = 0
-    new: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    deliveries: int = 0
-    errors: list[InputError] = field(default_factory=list)
-    warnings: list[InputError] = field(default_factory=list)
     failure: str | None = None
 
-    def add(self, r: IngestResult) -> None:
+    def add(self, other: Stored) -> None:
+        """Count one more message in."""
         self.messages += 1
-        self.new += r.new
-        self.changed += r.changed
-        self.unchanged += r.unchanged
-        self.deliveries += r.deliveries
-        self.errors.extend(r.errors)
-        self.warnings.extend(r.warnings)
+        super().add(other)

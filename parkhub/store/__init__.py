@@ -1,7 +1,7 @@
 """Storage, the only door to the database: raw inbox, canonical records with revisions, the
 delivery outbox, cursors, audit, console accounts and park alerts."""
 
-from .accounts import AccountError, Accounts, Session, User
+from .accounts import AccountError, Accounts, Session, User, check_password_strength
 from .alerts import AlertLog, PendingAlert, Problem
 from .db import Database, database_url, make_engine, migrate
 from .keys import idempotency_key
@@ -34,6 +34,7 @@ __all__ = [
     "UpsertResult",
     "User",
     "Written",
+    "check_password_strength",
     "database_url",
     "idempotency_key",
     "make_engine",

@@ -114,10 +114,13 @@ class Inbox:
         ids: Iterable[int] | None = None,
         newest_first: bool = False,
         limit: int = 1000,
+        with_body: bool = True,
     ) -> list[dict[str, Any]]:
-        """Kept messages by id, or by status (of one source or several)."""
+        """Kept messages by id, or by status (of one source or several); without `body` when
+        `with_body` is false (a listing of problems needs no 20 MB workbook)."""
         r = t.raw_inbox.c
-        q = select(t.raw_inbox).order_by(r.id.desc() if newest_first else r.id).limit(limit)
+        columns = [c for c in t.raw_inbox.c if with_body or c.name != "body"]
+        q = select(*columns).order_by(r.id.desc() if newest_first else r.id).limit(limit)
         if ids is not None:
             q = q.where(r.id.in_(list(ids)))
         else:

@@ -70,6 +70,8 @@ class DeliveryFilter:
     status: Sequence[str] | None = None
     platform: str | None = None
     park_id: str | None = None
+    park_ids: Sequence[str] | None = None
+    """Any of these parks; an empty list matches nothing (a user with no parks sees none)."""
     since: dt.datetime | None = None
     until: dt.datetime | None = None
     error_contains: str | None = None
@@ -84,6 +86,8 @@ class DeliveryFilter:
             conds.append(d.platform == self.platform)
         if self.park_id:
             conds.append(d.park_id == self.park_id)
+        if self.park_ids is not None:
+            conds.append(d.park_id.in_(list(self.park_ids)))
         if self.since:
             conds.append(d.updated_at >= self.since)
         if self.until:
@@ -96,7 +100,7 @@ class DeliveryFilter:
 
     def describe(self) -> dict[str, Any]:
         """The filter as the audit log keeps it."""
-        return {
+        out: dict[str, Any] = {
             "platform": self.platform,
             "park": self.park_id,
             "since": self.since.isoformat() if self.since else None,
@@ -104,8 +108,18 @@ class DeliveryFilter:
             "error": self.error_contains,
             "ids": list(self.ids) if self.ids else None,
         }
+        if self.park_ids is not None:
+            out["parks"] = list(self.park_ids)
+        return out
 
 
+LISTED = (
+    "id", "park_id", "platform", "report", "record_kind", "record_key", "revision", "correction",
+    "status", "attempts", "last_error", "error_kind", "receipt_id", "created_at", "updated_at",
+    "sent_at", "next_attempt_at",
+)  # fmt: skip
+"""The columns of a brief listing: what a delivery is and how far it got, without the payload,
+the receipt and the lease."""
 _RANK = {status: n for n, status in enumerate(S)}  # the enum's order: sent first, superseded last
 _CLAIMED_COLUMNS = (
     "id", "record_id", "record_kind", "record_key", "revision", "park_id", "platform", "report",
@@ -326,15 +340,40 @@ class Outbox:
         return out
 
     def deliveries(
-        self, where: DeliveryFilter | None = None, *, limit: int = 200, **filters: Any
+        self,
+        where: DeliveryFilter | None = None,
+        *,
+        limit: int = 200,
+        brief: bool = False,
+        **filters: Any,
     ) -> list[dict[str, Any]]:
         """Deliveries, newest first, each with its idempotency key: a DeliveryFilter or its
-        fields as keywords."""
+        fields as keywords. `brief`: only the LISTED columns (no payload, receipt, lease or
+        key), for a listing that may run to a thousand rows."""
         where = where or DeliveryFilter(**filters)
         d = t.deliveries.c
-        q = select(t.deliveries).where(*where.where()).order_by(d.id.desc()).limit(limit)
+        columns = [d[c] for c in LISTED] if brief else [t.deliveries]
+        q = select(*columns).where(*where.where()).order_by(d.id.desc()).limit(limit)
         with self.db.connect() as conn:
-            return [with_key(dict(r._mapping)) for r in conn.execute(q)]
+            rows = [dict(r._mapping) for r in conn.execute(q)]
+        return rows if brief else [with_key(r) for r in rows]
+
+    def last_sent(self, park_id: str) -> dict[str, dict[str, Any]]:
+        """Per platform, the park's most recent successful delivery: its id, report, record
+        key, revision, receipt id and when it was sent."""
+        d = t.deliveries.c
+        latest = (
+            select(func.max(d.id).label("id"))
+            .where(d.park_id == park_id, d.status == S.SENT)
+            .group_by(d.platform)
+            .subquery()
+        )
+        q = select(
+            d.platform, d.id, d.report, d.record_key, d.revision, d.receipt_id, d.sent_at
+        ).join(latest, d.id == latest.c.id)
+        with self.db.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(q)]
+        return {row.pop("platform"): row for row in rows}
 
     def replay(
         self,

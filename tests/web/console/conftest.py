@@ -11,7 +11,6 @@ from parkhub.hub import Hub
 from parkhub.sandbox.provincial_sim import ProvincialSim
 from parkhub.sandbox.server import ServerHandle, serve_in_thread
 from parkhub.web.app import create_app
-from parkhub.web.console import mount_console
 from tests.web.console.support import (
     ENTERPRISES,
     P1,
@@ -47,8 +46,7 @@ def make_env(
         accounts.create_user("alice", PASSWORDS["alice"], parks=[P1], display_name="张丽")
         accounts.create_user("bob", PASSWORDS["bob"], parks=[P2])
         accounts.create_user("root", PASSWORDS["root"], role="admin")
-        app = create_app(hub)
-        mount_console(app, hub, secret_key=SECRET_KEY)
+        app = create_app(hub, console_secret=SECRET_KEY)
         env = ConsoleEnv(hub, serve_in_thread(app), provincial[0], accounts, [])
         made.append(env)
         return env

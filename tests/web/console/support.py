@@ -18,6 +18,7 @@ from parkhub.sandbox.server import ServerHandle
 from parkhub.store.accounts import Accounts
 
 P1, P2 = "p1", "p2"
+PERIOD = "2026-10"
 PARK_NAMES = {P1: "鹿城智造小微企业园", P2: "瓯海眼镜小微企业园"}
 PASSWORDS = {"alice": "alice-pass-2026", "bob": "bob-pass-20261", "root": "root-pass-20261"}
 SECRET_KEY = "console-test-secret-key-0123456789"

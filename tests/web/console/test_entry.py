@@ -1,25 +1,22 @@
-"""Dashboard, monthly entry (form and workbook), deliveries and replay, over real HTTP."""
+"""Monthly entry over real HTTP: the form (valid, invalid, saved with a warning), the form's CSV,
+and the template downloaded, filled with a bad row, uploaded and fixed."""
 
 from __future__ import annotations
 
 import io
 import urllib.parse
 
-import httpx
 import openpyxl
 
+from parkhub.canonical import jsonutil
 from parkhub.web.console import form_csv
-from tests.web.console.support import ENTERPRISES, P1, ConsoleEnv, credit_code
-
-PERIOD = "2026-10"
+from tests.web.console.support import ENTERPRISES, P1, PERIOD, ConsoleEnv, credit_code
 
 
 def _monthly(env: ConsoleEnv, code: str, period: str = PERIOD) -> dict[str, object] | None:
     row = env.hub.store.records.get("enterprise_monthly", f"{code}|{period}")
     if row is None:
         return None
-    from parkhub.canonical import jsonutil
-
     doc: dict[str, object] = jsonutil.loads(row["doc"])
     return doc
 
@@ -166,88 +163,3 @@ def test_template_download_and_upload_with_a_bad_row(sqlite_env: ConsoleEnv) -> 
         data={"csrf_token": csrf, "period": PERIOD},
     )
     assert refused.status_code == 422 and "不能导入到园区 p1" in refused.text
-
-
-def test_dashboard_shows_platforms_failures_and_calendar(sqlite_env: ConsoleEnv) -> None:
-    env = sqlite_env
-    env.hub.dispatch()  # the roster goes out
-    env.hub.build_reports(PERIOD)
-    env.kill_deliveries()  # the park reports die on a business error
-    web = env.web("alice")
-    page = web.get("/console/parks/p1")
-    assert page.status_code == 200
-    html = page.text
-    platforms = html.split('id="platforms"')[1].split("</table>")[0]
-    assert "provincial" in platforms and "park_monthly, enterprise_roster" in platforms
-    assert "回执 ZJ" in platforms  # the last successful delivery and its receipt
-    failures = html.split('id="failures"')[1].split("</table>")[0]
-    assert "已停止重试" in failures and "园区编码不存在" in failures
-    calendar = html.split('id="calendar"')[1].split("</table>")[0]
-    assert "park_monthly" in calendar and "温州恒达鞋业有限公司" in calendar  # missing data
-    assert "瓯海" not in html  # nothing of the other park
-
-    data = web.get("/api/parks/p1/dashboard").json()
-    [provincial] = data["platforms"]
-    assert provincial["counts"]["sent"] == 2 and provincial["counts"]["dead"] == 1
-    assert provincial["last_sent"]["receipt_id"].startswith("ZJ")
-    sent = [
-        d
-        for d in env.hub.store.outbox.deliveries(status=["sent"], platform="provincial")
-        if d["park_id"] == "p1"
-    ]
-    assert provincial["last_sent"]["id"] == max(d["id"] for d in sent) and len(sent) == 2
-    assert {e["report"] for e in data["calendar"]} == {"park_monthly"}
-    assert data["failures"][0]["last_error"]
-
-
-def test_deliveries_filters_detail_and_audited_replay(env: ConsoleEnv) -> None:
-    env.hub.dispatch()
-    env.hub.build_reports(PERIOD)
-    env.kill_deliveries()
-    web = env.web("alice")
-    listing = web.get("/console/parks/p1/deliveries")
-    assert listing.status_code == 200 and listing.text.count('data-status="') == 3
-    dead_only = web.get("/console/parks/p1/deliveries?platform=provincial&status=dead")
-    assert dead_only.text.count('data-status="dead"') == 1 and 'data-status="sent"' not in (
-        dead_only.text
-    )
-    [dead] = [d for d in env.hub.store.outbox.deliveries(status=["dead"]) if d["park_id"] == P1]
-    sent = next(d for d in env.hub.store.outbox.deliveries(status=["sent"]) if d["park_id"] == P1)
-
-    detail = web.get(f"/console/parks/p1/deliveries/{sent['id']}")
-    assert 'id="payload"' in detail.text and 'id="receipt"' in detail.text
-    assert "receiptNo" in detail.text and "enterprise" in detail.text
-    assert 'id="replay"' not in detail.text  # only dead deliveries can be replayed
-
-    page = web.get(f"/console/parks/p1/deliveries/{dead['id']}")
-    assert 'id="replay"' in page.text and "园区编码不存在" in page.text
-    from tests.web.console.support import csrf_of
-
-    r = web.post(
-        f"/console/parks/p1/deliveries/{dead['id']}/replay",
-        data={"csrf_token": csrf_of(page.text)},
-    )
-    assert r.status_code == 303 and r.headers["location"].endswith("?msg=replayed")
-    assert env.hub.store.outbox.deliveries(ids=[dead["id"]])[0]["status"] == "pending"
-    [audit] = [a for a in env.hub.store.audit.log() if a["action"] == "replay"]
-    assert audit["actor"] == "web:alice" and f"[{dead['id']}]" in str(audit["detail"])
-    again = web.post(
-        f"/console/parks/p1/deliveries/{dead['id']}/replay",
-        data={"csrf_token": csrf_of(page.text)},
-    )
-    assert again.headers["location"].endswith("?msg=not_dead")
-    env.hub.dispatch()
-    done = web.get(f"/console/parks/p1/deliveries/{dead['id']}")
-    assert 'id="delivery-status"' in done.text and "已送达" in done.text
-
-    # The same through the API with a token, audited as api:<user>.
-    env.kill_deliveries()
-    token = env.accounts.create_api_token("alice")
-    with httpx.Client(base_url=env.url, headers={"Authorization": f"Bearer {token}"}) as api:
-        dead_rows = api.get("/api/parks/p1/deliveries", params={"status": "dead"}).json()
-        assert dead_rows == []  # nothing new died: the replayed one was sent
-        one = api.get(f"/api/parks/p1/deliveries/{sent['id']}").json()
-        assert one["receipt"]["receipt_id"].startswith("ZJ") and isinstance(one["payload"], dict)
-        assert "lease_owner" not in one
-        conflict = api.post(f"/api/deliveries/{sent['id']}/replay")
-        assert conflict.status_code == 409

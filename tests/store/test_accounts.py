@@ -1,10 +1,10 @@
-"""Accounts on the store (SQLite and PostgreSQL), the migrations, and the demo console."""
+"""Console accounts on the store (SQLite and PostgreSQL): users, passwords, parks, sessions and
+API tokens, and the accounts migration."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-import httpx
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -12,13 +12,10 @@ from alembic.migration import MigrationContext
 from argon2 import PasswordHasher
 from sqlalchemy import inspect, select
 
-from parkhub.sandbox.server import serve_in_thread
 from parkhub.store import Store
 from parkhub.store import schema as t
 from parkhub.store.accounts import AccountError, Accounts, sessions, user_parks, users
 from parkhub.store.db import alembic_config
-from parkhub.web.console import demo_account, demo_console_app
-from tests.web.console.support import ConsoleEnv, Web
 
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
@@ -103,21 +100,3 @@ def test_migrations_downgrade_and_upgrade_to_the_models(store: Store) -> None:
     with store.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), t.metadata) == []
         assert {"users", "user_parks", "sessions", "alerts"} <= set(inspect(conn).get_table_names())
-
-
-def test_demo_console_serves_the_demo_data(sqlite_env: ConsoleEnv) -> None:
-    app, username, password = demo_console_app(sqlite_env.hub)
-    assert username == "demo" and len(password) >= 12
-    with serve_in_thread(app) as server:
-        web = Web(server.url)
-        try:
-            assert web.login("demo", password).status_code == 303
-            home = web.get("/console/")
-            assert home.status_code == 200 and "瓯海眼镜小微企业园" in home.text  # both parks
-            assert web.get("/console/parks/p1").status_code == 200
-        finally:
-            web.close()
-        _, again = demo_account(sqlite_env.hub)  # a second run resets the password
-        assert again != password
-        r = httpx.post(f"{server.url}/console/login", data={"username": "demo"})
-        assert r.status_code == 403  # no sign-in nonce

@@ -1,0 +1,11 @@
+"""The console's pages under /console (Jinja2, no JavaScript), one router per area."""
+
+from fastapi import APIRouter
+
+from . import account, deliveries, entry, parks
+
+router = APIRouter(include_in_schema=False)
+for area in (account, parks, deliveries, entry):
+    router.include_router(area.router)
+
+__all__ = ["router"]

@@ -1,0 +1,94 @@
+"""How pages look: the Jinja2 environment with its filters (Beijing time, pretty JSON, status
+labels in Chinese), the notices after a redirect, and the security headers of every page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import orjson
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.templating import Jinja2Templates
+
+from parkhub.canonical.timeutil import SHANGHAI
+
+STATUS_LABELS = {
+    "sent": "已送达",
+    "pending": "待发送",
+    "in_flight": "发送中",
+    "failed": "失败待重试",
+    "dead": "已停止重试",
+    "superseded": "已被新版本取代",
+}
+STATE_LABELS = {
+    "delivered": "已报送",
+    "delivered_incomplete": "已报送（数据不全）",
+    "pending": "待报送",
+    "not_built": "未生成",
+    "at_risk": "临近截止",
+    "late": "已逾期",
+    "failed": "报送失败",
+}
+INBOX_LABELS = {"rejected": "被拒收", "partial": "部分行有错", "received": "待解析"}
+NOTICES = {
+    "saved": "已保存：数据已入库，并已排队报送。 (Saved and queued for delivery.)",
+    "unchanged": "数据与已保存的一致，无需修改。 (Nothing changed.)",
+    "replayed": "已重新排队投递。 (Queued again for delivery.)",
+    "not_dead": "只有“已停止重试”的投递可以重新投递。 (Only dead deliveries can be replayed.)",
+    "password": "密码已修改，其他登录已退出。 (Password changed; other sessions signed out.)",
+}
+"""What a page says after a redirect with `?msg=<key>`."""
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def beijing_time(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored time (UTC, aware or naive, or ISO text) as Beijing time."""
+    if value is None or value == "":
+        return ""
+    when: dt.datetime
+    if isinstance(value, str):
+        try:
+            when = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    elif isinstance(value, dt.datetime):
+        when = value
+    else:
+        return str(value)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone(SHANGHAI).strftime(fmt)
+
+
+def pretty(value: Any) -> str:
+    """A payload or receipt as indented JSON (text as it is)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()
+
+
+def templates() -> Jinja2Templates:
+    """The console's templates (parkhub/web/templates) with its filters."""
+    env = Environment(
+        loader=PackageLoader("parkhub.web", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["bj"] = beijing_time
+    env.filters["pretty"] = pretty
+    env.filters["status_label"] = lambda s: STATUS_LABELS.get(s, s)
+    env.filters["state_label"] = lambda s: STATE_LABELS.get(s, s)
+    env.filters["inbox_label"] = lambda s: INBOX_LABELS.get(s, s)
+    return Jinja2Templates(env=env)
