@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from parkhub.errors import InputError
 from parkhub.ingest import IngestResult
-from parkhub.ingest.entry import FORM_COLUMNS, in_template_units
+from parkhub.ingest.entry import FORM_COLUMNS
 from parkhub.store import RawStatus
 
 
@@ -34,6 +34,6 @@ def test_form_columns_are_the_templates_monthly_figures_in_its_units() -> None:
     by_field = {c.field: c for c in FORM_COLUMNS}
     assert by_field["revenue_yuan"].header == "营业收入(万元)"
     assert "credit_code" not in by_field and "remarks" not in by_field
-    assert in_template_units(by_field["revenue_yuan"], 1_234_500) == 123.45
-    assert in_template_units(by_field["electricity_kwh"], 12_000) == 1.2
-    assert in_template_units(by_field["employees"], 35) == 35
+    assert by_field["revenue_yuan"].in_template_unit(1_234_500) == 123.45
+    assert by_field["electricity_kwh"].in_template_unit(12_000) == 1.2
+    assert by_field["employees"].in_template_unit(35) == 35
