@@ -14,8 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from parkhub.adapters.vendors.base import RawMessage
-from parkhub.adapters.vendors.manual.importer import MONTHLY, content_type_for, read_metadata
-from parkhub.adapters.vendors.manual.template import template_bytes
+from parkhub.adapters.vendors.manual.importer import (
+    MONTHLY,
+    content_type_for,
+    format_report,
+    read_metadata,
+)
+from parkhub.adapters.vendors.manual.template import template_bytes, template_filename
 from parkhub.canonical import Record
 from parkhub.config import HubConfig
 from parkhub.errors import ConfigError, ForeignRecordsError, InputError
@@ -23,6 +28,9 @@ from parkhub.errors import ConfigError, ForeignRecordsError, InputError
 from .results import IngestResult
 from .service import IngestService
 from .sources import entry_source
+
+# what the faces show of an import and name a template by, without importing the vendor
+__all__ = ["OperatorEntry", "format_report", "template_filename"]
 
 
 class OperatorEntry:
