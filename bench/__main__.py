@@ -1,7 +1,9 @@
 """Run the benchmarks and write docs/performance.md (`make bench`).
 
 PARKHUB_BENCH_RECORDS sets the ingest size (default 200,000 readings); PostgreSQL runs when
-PARKHUB_BENCH_POSTGRES_URL or PARKHUB_TEST_POSTGRES_URL is set.
+PARKHUB_BENCH_POSTGRES_URL or PARKHUB_TEST_POSTGRES_URL is set. With dlt installed (the `bench`
+extra, which `make bench` installs), dlt's merge of the same readings into SQLite runs
+interleaved with parkhub's ingest, and the ratio parkhub / dlt is printed.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import dispatch, ingest, reference
+from bench import dispatch, dlt_merge, ingest, reference
 
 N_INGEST = int(os.environ.get("PARKHUB_BENCH_RECORDS", "200000"))
-RUNS = 2
+RUNS = 3
 Row = tuple[str, str, str]
 
 
@@ -24,9 +26,9 @@ def main() -> None:
     started = time.perf_counter()
     results: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
-        # best of RUNS fresh databases: other jobs on a shared machine only ever slow a run down
-        runs = [ingest.run(f"sqlite:///{tmp}/ingest{i}.db", N_INGEST) for i in range(RUNS)]
+        runs, yardstick = _ingest_and_dlt(tmp)
         results.append(_ingest_row("ingest, SQLite", runs))
+        results.append(_dlt_row(runs, yardstick))
         ref = reference.measure()
         results.append(
             (
@@ -101,6 +103,49 @@ def main() -> None:
     write(results, time.perf_counter() - started)
 
 
+def _ingest_and_dlt(tmp: str) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+    """parkhub's ingest and dlt's merge of the same readings into fresh SQLite files, RUNS
+    rounds, interleaved (who goes first alternates), so both see the same machine."""
+    # best of RUNS: other jobs on a shared machine only ever slow a run down
+    runs: list[dict[str, float]] = []
+    yardstick: list[dict[str, float]] = []
+    with_dlt = dlt_merge.available()
+    for i in range(RUNS):
+        if with_dlt and i % 2:
+            yardstick.append(dlt_merge.measure(tmp, N_INGEST))
+        runs.append(ingest.run(f"sqlite:///{tmp}/ingest{i}.db", N_INGEST))
+        if with_dlt and not i % 2:
+            yardstick.append(dlt_merge.measure(tmp, N_INGEST))
+    return runs, yardstick
+
+
+def _dlt_row(runs: list[dict[str, float]], yardstick: list[dict[str, float]]) -> Row:
+    if not yardstick:
+        row = ("dlt merge, SQLite (the yardstick)", "not measured", "dlt is not installed: "
+               "`make bench` installs it (`pip install -e '.[bench]'`)")  # fmt: skip
+        _show(row)
+        return row
+    best = max(r["per_second"] for r in runs)
+    best_dlt = max(r["per_second"] for r in yardstick)
+    rounds = ", ".join(
+        f"{p['per_second'] / d['per_second']:.2f}x" for p, d in zip(runs, yardstick, strict=True)
+    )
+    row = (
+        "dlt merge, SQLite (the yardstick)",
+        f"{best_dlt:,.0f} records/s",
+        f"dlt {yardstick[0]['version']} loading the same {N_INGEST:,} readings into a SQLite file "
+        "(write_disposition=merge on the natural key, its own process), interleaved with the "
+        f"ingest runs above; best of {_rates(yardstick)}. **parkhub / dlt: "
+        f"{best / best_dlt:.2f}x** (best against best; round by round {rounds})",
+    )
+    _show(row)
+    return row
+
+
+def _rates(runs: list[dict[str, float]]) -> str:
+    return " and ".join(f"{r['per_second']:,.0f}" for r in runs)
+
+
 def _ingest_row(step: str, runs: list[dict[str, float]]) -> Row:
     best = max(runs, key=lambda r: r["per_second"])
     row = (
@@ -109,7 +154,7 @@ def _ingest_row(step: str, runs: list[dict[str, float]]) -> Row:
         f"{best['records']:,.0f} readings in pages of {ingest.PAGE:,} -> as many Measurements "
         f"and {best['outbox_rows']:,.0f} outbox rows, through `Hub.ingest_many` as a pull "
         "stores them (each page: raw message, records, outbox rows, cursor); best of "
-        + " and ".join(f"{r['per_second']:,.0f}" for r in runs),
+        + _rates(runs),
     )
     _show(row)
     return row

@@ -26,7 +26,7 @@ from parkhub.adapters.vendors.qisheng import QishengAdapter, QishengConfig
 from parkhub.config import parse_config
 from parkhub.hub import Hub
 from parkhub.ingest.tuning import tune_gc
-from parkhub.store import Route, Store
+from parkhub.store import Route, RouteTable, Store
 
 PAGE = 1000
 CHUNK = 20 * PAGE  # readings generated at a time: input memory stays bounded too
@@ -78,7 +78,9 @@ def _hub(url: str) -> Hub:
     )
     hub = Hub(config, Store.open(url))
     # every reading gets one outbox row, as for a platform that takes readings
-    hub._routes[("measurement", "bench")] = [Route("bench", "readings", "1")]
+    hub.ingestion.routes = RouteTable.of(
+        [("measurement", "bench", Route("bench", "readings", "1"))]
+    )
     return hub
 
 
