@@ -26,81 +26,97 @@ def main() -> None:
     started = time.perf_counter()
     results: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
-        runs, yardstick = _ingest_and_dlt(tmp)
-        results.append(_ingest_row("ingest, SQLite", runs))
-        results.append(_dlt_row(runs, yardstick))
-        ref = reference.measure()
-        results.append(
-            (
-                "reference lines, same run",
-                f"{ref['validation']:,.0f} validations/s",
-                "a Qisheng reading validated by a plain pydantic model (results kept, a fresh "
-                "interpreter); a SQLAlchemy Core upsert into SQLite: "
-                f"{ref['core_upsert']:,.0f} rows/s. The targets were set against ~160,000 "
-                "and ~120,000 on these machines",
-            )
-        )
-        _show(results[-1])
-        pg = os.environ.get("PARKHUB_BENCH_POSTGRES_URL") or os.environ.get(
-            "PARKHUB_TEST_POSTGRES_URL"
-        )
-        if pg:
-            from bench.pg import fresh_schema
-
-            runs = []
-            for _ in range(RUNS):
-                with fresh_schema(pg) as url:
-                    runs.append(ingest.run(url, N_INGEST))
-            results.append(_ingest_row("ingest, PostgreSQL", runs))
-        # Python heap (tracemalloc, slow) at two sizes, process RSS at three: a fresh process
-        # each, so that no size inherits another's high-water mark
-        sizes = (N_INGEST // 4, N_INGEST, 2 * N_INGEST)
-        mem = [
-            ingest.memory(f"sqlite:///{tmp}/memory{n}.db", n, trace=n <= N_INGEST) for n in sizes
-        ]
-        heap = " / ".join(f"{m['heap_peak_mb']:.1f}" for m in mem[:2])
-        rss = " / ".join(f"{m['rss_growth_mb']:.0f}" for m in mem)
-        at = " / ".join(f"{n:,}" for n in sizes)
-        results.append(
-            (
-                "ingest memory, SQLite",
-                f"{heap} MB Python heap peak",
-                f"tracemalloc peak at {sizes[0]:,} / {sizes[1]:,} readings: flat. Process RSS "
-                f"growth {rss} MB at {at} readings: the SQLite page cache filling up to its cap "
-                "(PRAGMA cache_size, 256 MiB), then flat",
-            )
-        )
-        _show(results[-1])
-        d = dispatch.run(f"sqlite:///{tmp}/dispatch.db")
-        results.append(
-            (
-                "dispatch to the provincial sandbox (own process), SQLite",
-                f"{d['per_second']:,.0f} deliveries/s",
-                f"raw httpx to the same sandbox: {d['raw_per_second']:,.0f} requests/s "
-                f"({dispatch.THREADS} threads; one shared client {d['raw_shared']:,.0f}, one "
-                f"client per thread {d['raw_per_thread']:,.0f}); ratio {d['ratio']:.0%}, the "
-                f"median of {d['rounds']} rounds of {d['deliveries']:,} "
-                f"({', '.join(f'{x:.0%}' for x in d['ratios'])})",
-            )
-        )
-        _show(results[-1])
-    results += _receivers()
-    try:
-        from bench.bench_hj212 import bench_parse
-    except ImportError:
-        pass
-    else:
-        h = bench_parse()
-        results.append(
-            (
-                "HJ 212 frames parsed (strict)",
-                f"{h['simple_frames_per_s']:,} frames/s",
-                f"Annex A frame ({h['simple_frame_bytes']} B); a 2051 minute frame with 11 "
-                f"factors ({h['minute_frame_bytes']} B): {h['minute_frames_per_s']:,} frames/s",
-            )
-        )
-        _show(results[-1])
+        for step in (_sqlite, _reference, _postgres, _memory, _dispatch):
+            results += _shown(step(tmp))
+    for later in (_receivers, _hj212):  # servers of their own: no temporary database
+        results += _shown(later())
     write(results, time.perf_counter() - started)
+
+
+def _shown(rows: list[Row]) -> list[Row]:
+    for row in rows:
+        print(" | ".join(row), flush=True)
+    return rows
+
+
+def _sqlite(tmp: str) -> list[Row]:
+    runs, yardstick = _ingest_and_dlt(tmp)
+    return [_ingest_row("ingest, SQLite", runs), _dlt_row(runs, yardstick)]
+
+
+def _reference(tmp: str) -> list[Row]:
+    ref = reference.measure()
+    return [
+        (
+            "reference lines, same run",
+            f"{ref['validation']:,.0f} validations/s",
+            "a Qisheng reading validated by a plain pydantic model (results kept, a fresh "
+            "interpreter); a SQLAlchemy Core upsert into SQLite: "
+            f"{ref['core_upsert']:,.0f} rows/s. The targets were set against ~160,000 "
+            "and ~120,000 on these machines",
+        )
+    ]
+
+
+def _postgres(tmp: str) -> list[Row]:
+    pg = os.environ.get("PARKHUB_BENCH_POSTGRES_URL") or os.environ.get("PARKHUB_TEST_POSTGRES_URL")
+    if not pg:
+        return []
+    from bench.pg import fresh_schema
+
+    runs = []
+    for _ in range(RUNS):
+        with fresh_schema(pg) as url:
+            runs.append(ingest.run(url, N_INGEST))
+    return [_ingest_row("ingest, PostgreSQL", runs)]
+
+
+def _memory(tmp: str) -> list[Row]:
+    # Python heap (tracemalloc, slow) at two sizes, process RSS at three: a fresh process
+    # each, so that no size inherits another's high-water mark
+    sizes = (N_INGEST // 4, N_INGEST, 2 * N_INGEST)
+    mem = [ingest.memory(f"sqlite:///{tmp}/memory{n}.db", n, trace=n <= N_INGEST) for n in sizes]
+    heap = " / ".join(f"{m['heap_peak_mb']:.1f}" for m in mem[:2])
+    rss = " / ".join(f"{m['rss_growth_mb']:.0f}" for m in mem)
+    at = " / ".join(f"{n:,}" for n in sizes)
+    return [
+        (
+            "ingest memory, SQLite",
+            f"{heap} MB Python heap peak",
+            f"tracemalloc peak at {sizes[0]:,} / {sizes[1]:,} readings: flat. Process RSS "
+            f"growth {rss} MB at {at} readings: the SQLite page cache filling up to its cap "
+            "(PRAGMA cache_size, 256 MiB), then flat",
+        )
+    ]
+
+
+def _dispatch(tmp: str) -> list[Row]:
+    d = dispatch.run(f"sqlite:///{tmp}/dispatch.db")
+    return [
+        (
+            "dispatch to the provincial sandbox (own process), SQLite",
+            f"{d['per_second']:,.0f} deliveries/s",
+            f"raw httpx to the same sandbox: {d['raw_per_second']:,.0f} requests/s "
+            f"({dispatch.THREADS} threads; one shared client {d['raw_shared']:,.0f}, one "
+            f"client per thread {d['raw_per_thread']:,.0f}); ratio {d['ratio']:.0%}, the "
+            f"median of {d['rounds']} rounds of {d['deliveries']:,} "
+            f"({', '.join(f'{x:.0%}' for x in d['ratios'])})",
+        )
+    ]
+
+
+def _hj212() -> list[Row]:
+    from bench.bench_hj212 import bench_parse
+
+    h = bench_parse()
+    return [
+        (
+            "HJ 212 frames parsed (strict)",
+            f"{h['simple_frames_per_s']:,} frames/s",
+            f"Annex A frame ({h['simple_frame_bytes']} B); a 2051 minute frame with 11 "
+            f"factors ({h['minute_frame_bytes']} B): {h['minute_frames_per_s']:,} frames/s",
+        )
+    ]
 
 
 def _ingest_and_dlt(tmp: str) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
@@ -121,16 +137,14 @@ def _ingest_and_dlt(tmp: str) -> tuple[list[dict[str, float]], list[dict[str, fl
 
 def _dlt_row(runs: list[dict[str, float]], yardstick: list[dict[str, float]]) -> Row:
     if not yardstick:
-        row = ("dlt merge, SQLite (the yardstick)", "not measured", "dlt is not installed: "
-               "`make bench` installs it (`pip install -e '.[bench]'`)")  # fmt: skip
-        _show(row)
-        return row
+        return ("dlt merge, SQLite (the yardstick)", "not measured", "dlt is not installed: "
+                "`make bench` installs it (`pip install -e '.[bench]'`)")  # fmt: skip
     best = max(r["per_second"] for r in runs)
     best_dlt = max(r["per_second"] for r in yardstick)
     rounds = ", ".join(
         f"{p['per_second'] / d['per_second']:.2f}x" for p, d in zip(runs, yardstick, strict=True)
     )
-    row = (
+    return (
         "dlt merge, SQLite (the yardstick)",
         f"{best_dlt:,.0f} records/s",
         f"dlt {yardstick[0]['version']} loading the same {N_INGEST:,} readings into a SQLite file "
@@ -138,8 +152,6 @@ def _dlt_row(runs: list[dict[str, float]], yardstick: list[dict[str, float]]) ->
         f"ingest runs above; best of {_rates(yardstick)}. **parkhub / dlt: "
         f"{best / best_dlt:.2f}x** (best against best; round by round {rounds})",
     )
-    _show(row)
-    return row
 
 
 def _rates(runs: list[dict[str, float]]) -> str:
@@ -148,7 +160,7 @@ def _rates(runs: list[dict[str, float]]) -> str:
 
 def _ingest_row(step: str, runs: list[dict[str, float]]) -> Row:
     best = max(runs, key=lambda r: r["per_second"])
-    row = (
+    return (
         step,
         f"{best['per_second']:,.0f} records/s",
         f"{best['records']:,.0f} readings in pages of {ingest.PAGE:,} -> as many Measurements "
@@ -156,8 +168,6 @@ def _ingest_row(step: str, runs: list[dict[str, float]]) -> Row:
         "stores them (each page: raw message, records, outbox rows, cursor); best of "
         + _rates(runs),
     )
-    _show(row)
-    return row
 
 
 def _receivers() -> list[Row]:
@@ -187,13 +197,7 @@ def _receivers() -> list[Row]:
                 f"p99 {lat['p99_ms']:.0f} ms, max {lat['max_ms']:.0f} ms over {lat['n']} alarms",
             )
         )
-    for row in rows:
-        _show(row)
     return rows
-
-
-def _show(row: Row) -> None:
-    print(" | ".join(row), flush=True)
 
 
 def write(results: list[Row], seconds: float) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from bench.ingest import PAGE, pages
+from bench.ingest import PAGE, in_fresh_process, pages
 
 # the natural key of a reading: one meter, one kind of meter, one time, one period
 PRIMARY_KEY = ("meterNo", "meterType", "readTime", "periodType")
@@ -77,14 +76,7 @@ def run(directory: str, n: int) -> dict[str, Any]:
 
 def measure(directory: str, n: int) -> dict[str, Any]:
     """`run` in a fresh process."""
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.dlt_merge", directory, str(n)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
-    return result
+    return in_fresh_process("bench.dlt_merge", directory, str(n))
 
 
 if __name__ == "__main__":

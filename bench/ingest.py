@@ -145,12 +145,13 @@ def run(url: str, n: int, *, trace: bool = False) -> dict[str, Any]:
 
 def memory(url: str, n: int, *, trace: bool = True) -> dict[str, Any]:
     """`run` in a fresh process (sizes must not share a high-water mark); `trace`: tracemalloc."""
-    flag = "--memory" if trace else "--rss"
+    return in_fresh_process("bench.ingest", "--memory" if trace else "--rss", url, str(n))
+
+
+def in_fresh_process(module: str, *args: str) -> dict[str, Any]:
+    """Run `python -m module args` and return the JSON object it prints last."""
     out = subprocess.run(
-        [sys.executable, "-m", "bench.ingest", flag, url, str(n)],
-        check=True,
-        capture_output=True,
-        text=True,
+        [sys.executable, "-m", module, *args], check=True, capture_output=True, text=True
     ).stdout
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     return result
