@@ -26,7 +26,7 @@ from parkhub.adapters.vendors.qisheng import QishengAdapter, QishengConfig
 from parkhub.config import parse_config
 from parkhub.hub import Hub
 from parkhub.ingest.tuning import tune_gc
-from parkhub.store import Route, Store
+from parkhub.store import Route, RouteTable, Store
 
 PAGE = 1000
 CHUNK = 20 * PAGE  # readings generated at a time: input memory stays bounded too
@@ -78,7 +78,9 @@ def _hub(url: str) -> Hub:
     )
     hub = Hub(config, Store.open(url))
     # every reading gets one outbox row, as for a platform that takes readings
-    hub._routes[("measurement", "bench")] = [Route("bench", "readings", "1")]
+    hub.ingestion.routes = RouteTable.of(
+        [("measurement", "bench", Route("bench", "readings", "1"))]
+    )
     return hub
 
 
@@ -143,12 +145,13 @@ def run(url: str, n: int, *, trace: bool = False) -> dict[str, Any]:
 
 def memory(url: str, n: int, *, trace: bool = True) -> dict[str, Any]:
     """`run` in a fresh process (sizes must not share a high-water mark); `trace`: tracemalloc."""
-    flag = "--memory" if trace else "--rss"
+    return in_fresh_process("bench.ingest", "--memory" if trace else "--rss", url, str(n))
+
+
+def in_fresh_process(module: str, *args: str) -> dict[str, Any]:
+    """Run `python -m module args` and return the JSON object it prints last."""
     out = subprocess.run(
-        [sys.executable, "-m", "bench.ingest", flag, url, str(n)],
-        check=True,
-        capture_output=True,
-        text=True,
+        [sys.executable, "-m", module, *args], check=True, capture_output=True, text=True
     ).stdout
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     return result

@@ -109,115 +109,120 @@ def run(n_pushes: int = 3000, n_frames: int = 2000, n_alarms: int = 200) -> dict
         process([sys.executable, "-m", "bench._servers", "fire"]) as fire_url,
         process([sys.executable, "-m", "bench._servers", "trivial"]) as trivial_url,
     ):
-        config = {
-            "parks": [{"id": "b1", "name": "基准园区", "division_code": "330302"}],
-            "sources": [
-                {
-                    "name": "onenet-b",
-                    "vendor": "onenet",
-                    "park": "b1",
-                    "config": {"token": "env:BENCH_ONENET_TOKEN"},
-                },
-                {
-                    "name": "ctwing-b",
-                    "vendor": "ctwing",
-                    "park": "b1",
-                    "config": {
-                        "push_token": "env:BENCH_CTWING_TOKEN",
-                        "device_map": {
-                            "keys": {
-                                "Alarm_Status": {
-                                    "event": "fire_alarm",
-                                    "when": {2: {"severity": "critical"}},
-                                }
-                            }
-                        },
-                    },
-                },
-                {"name": "hj212-b", "vendor": "hj212", "park": "b1", "config": {"port": tcp_port}},
-            ],
-            "platforms": [
-                {
-                    "name": "fire",
-                    "type": "fire",
-                    "reports": ["fire_events"],
-                    "config": {"base_url": fire_url, "api_key": "env:BENCH_FIRE_KEY"},
-                }
-            ],
-            "dispatch": {"schedule": {"every_seconds": 60}},
-        }
         cfg = tmp / "parkhub.yaml"
-        cfg.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-        run_args = [
-            sys.executable,
-            "-m",
-            "parkhub.cli",
-            "run",
-            "--config",
-            str(cfg),
-            "--port",
-            str(web_port),
-        ]
-        with process(run_args, env, url_line=False):
+        cfg.write_text(
+            yaml.safe_dump(_config(tcp_port, fire_url), allow_unicode=True), encoding="utf-8"
+        )
+        run_args = [sys.executable, "-m", "parkhub.cli", "run", "--config", str(cfg)]
+        with process([*run_args, "--port", str(web_port)], env, url_line=False):
             base = f"http://127.0.0.1:{web_port}"
             wait_http(base + "/healthz")
-            # pushes: parkhub vs a trivial endpoint, same bodies, same client pattern
-            post_all(trivial_url + "/push", onenet_bodies(300, 10_000_000))  # warm up
-            post_all(base + "/push/onenet/onenet-b", onenet_bodies(300, 20_000_000))
-            trivial = post_all(trivial_url + "/push", onenet_bodies(n_pushes))
-            accepted = post_all(base + "/push/onenet/onenet-b", onenet_bodies(n_pushes))
-            out["pushes"] = {
-                "per_second": accepted,
-                "trivial_per_second": trivial,
-                "ratio": accepted / trivial,
-                "n": n_pushes,
-            }
-            # HJ 212 frames through the listener into the store (answered after storing)
-            frames = [
-                data_frame(
-                    "2051",
-                    st="32",
-                    mn=f"BENCH{c:011d}",
-                    pw="123456",
-                    data_time=_minute(i),
-                    factors={
-                        "w01018": {"Avg": "23.5", "Flag": "N"},
-                        "w21003": {"Avg": "1.25", "Flag": "N"},
-                    },
-                )
-                for c in range(4)
-                for i in range(n_frames // 4)
-            ]
-
-            async def loggers() -> float:
-                started = time.perf_counter()
-                groups = [frames[c::4] for c in range(4)]
-                answers = await asyncio.gather(
-                    *(
-                        run_logger("127.0.0.1", tcp_port, g, pause=0, answer_timeout=10)
-                        for g in groups
-                    )
-                )
-                assert sum(len(a) for a in answers) == len(frames)
-                return len(frames) / (time.perf_counter() - started)
-
-            out["frames"] = {"per_second": asyncio.run(loggers()), "n": len(frames)}
-            # fire alarm latency: push received -> fire platform acknowledged (fast lane)
-            with httpx.Client(timeout=10) as client:
-                for i in range(n_alarms):
-                    body = ctwing_sim.DATA_REPORT_SMOKE.replace(
-                        "1606982320277", str(1606982320277 + i)
-                    )
-                    client.post(
-                        base + "/push/ctwing/ctwing-b",
-                        params={"token": CTWING_TOKEN},
-                        content=body.encode(),
-                        headers={"content-type": "application/json"},
-                    )
-                    time.sleep(0.02)
+            out["pushes"] = _pushes(base, trivial_url, n_pushes)
+            out["frames"] = _frames(tcp_port, n_frames)
+            _fire_alarms(base, n_alarms)
             time.sleep(2)
     out["fire_latency"] = _latency(db)
     return out
+
+
+def _config(tcp_port: int, fire_url: str) -> dict[str, Any]:
+    """OneNET pushes, CTWing smoke alarms and an HJ 212 listener in; the fire platform out."""
+    return {
+        "parks": [{"id": "b1", "name": "基准园区", "division_code": "330302"}],
+        "sources": [
+            {
+                "name": "onenet-b",
+                "vendor": "onenet",
+                "park": "b1",
+                "config": {"token": "env:BENCH_ONENET_TOKEN"},
+            },
+            {
+                "name": "ctwing-b",
+                "vendor": "ctwing",
+                "park": "b1",
+                "config": {
+                    "push_token": "env:BENCH_CTWING_TOKEN",
+                    "device_map": {
+                        "keys": {
+                            "Alarm_Status": {
+                                "event": "fire_alarm",
+                                "when": {2: {"severity": "critical"}},
+                            }
+                        }
+                    },
+                },
+            },
+            {"name": "hj212-b", "vendor": "hj212", "park": "b1", "config": {"port": tcp_port}},
+        ],
+        "platforms": [
+            {
+                "name": "fire",
+                "type": "fire",
+                "reports": ["fire_events"],
+                "config": {"base_url": fire_url, "api_key": "env:BENCH_FIRE_KEY"},
+            }
+        ],
+        "dispatch": {"schedule": {"every_seconds": 60}},
+    }
+
+
+def _pushes(base: str, trivial_url: str, n: int) -> dict[str, float]:
+    """parkhub's push receiver against a trivial endpoint: same bodies, same client pattern."""
+    post_all(trivial_url + "/push", onenet_bodies(300, 10_000_000))  # warm up
+    post_all(base + "/push/onenet/onenet-b", onenet_bodies(300, 20_000_000))
+    trivial = post_all(trivial_url + "/push", onenet_bodies(n))
+    accepted = post_all(base + "/push/onenet/onenet-b", onenet_bodies(n))
+    return {
+        "per_second": accepted,
+        "trivial_per_second": trivial,
+        "ratio": accepted / trivial,
+        "n": n,
+    }
+
+
+def _frames(tcp_port: int, n: int) -> dict[str, float]:
+    """HJ 212 frames from 4 data loggers through the listener into the store (each answered
+    after it is stored)."""
+    frames = [
+        data_frame(
+            "2051",
+            st="32",
+            mn=f"BENCH{c:011d}",
+            pw="123456",
+            data_time=_minute(i),
+            factors={
+                "w01018": {"Avg": "23.5", "Flag": "N"},
+                "w21003": {"Avg": "1.25", "Flag": "N"},
+            },
+        )
+        for c in range(4)
+        for i in range(n // 4)
+    ]
+
+    async def loggers() -> float:
+        started = time.perf_counter()
+        groups = [frames[c::4] for c in range(4)]
+        answers = await asyncio.gather(
+            *(run_logger("127.0.0.1", tcp_port, g, pause=0, answer_timeout=10) for g in groups)
+        )
+        assert sum(len(a) for a in answers) == len(frames)
+        return len(frames) / (time.perf_counter() - started)
+
+    return {"per_second": asyncio.run(loggers()), "n": len(frames)}
+
+
+def _fire_alarms(base: str, n: int) -> None:
+    """CTWing smoke alarms, one every 20 ms; the fast lane takes them to the fire platform."""
+    with httpx.Client(timeout=10) as client:
+        for i in range(n):
+            body = ctwing_sim.DATA_REPORT_SMOKE.replace("1606982320277", str(1606982320277 + i))
+            client.post(
+                base + "/push/ctwing/ctwing-b",
+                params={"token": CTWING_TOKEN},
+                content=body.encode(),
+                headers={"content-type": "application/json"},
+            )
+            time.sleep(0.02)
 
 
 def _minute(i: int) -> Any:

@@ -77,10 +77,10 @@ def test_a_parkhub_command_tunes_the_collector_once_its_hub_is_open(tmp_path: Pa
 
     (tmp_path / "parkhub.yaml").write_text(SAMPLE_CONFIG, encoding="utf-8")
     code = (
-        "import gc, os; from pathlib import Path; from parkhub.cli import _hub\n"
+        "import gc, os; from pathlib import Path; from parkhub.cli.root import open_hub\n"
         "before = (gc.get_threshold()[0], gc.get_freeze_count())\n"
-        "_hub(Path('parkhub.yaml')).close(); first = gc.get_freeze_count()\n"
-        "_hub(Path('parkhub.yaml')).close()\n"
+        "open_hub(Path('parkhub.yaml')).close(); first = gc.get_freeze_count()\n"
+        "open_hub(Path('parkhub.yaml')).close()\n"
         "print(before, gc.get_threshold()[0], first > 0, gc.get_freeze_count() <= first)"
     )
     out = subprocess.run(

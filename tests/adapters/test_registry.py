@@ -1,0 +1,142 @@
+"""The adapter registry: built-ins, adapters that installed distributions declare as entry points,
+and entry points that fail to load (listed as broken, harmless to every other name)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from parkhub.adapters.registry import (
+    installed,
+    platform_class,
+    platform_names,
+    vendor_class,
+    vendor_names,
+)
+from parkhub.errors import ConfigError
+
+PLUGIN = """
+from typing import ClassVar
+
+from pydantic import BaseModel
+
+from parkhub.adapters.platforms.base import Platform, ReportSpec
+from parkhub.adapters.vendors.base import VendorAdapter
+
+
+class AcmeConfig(BaseModel):
+    token: str
+
+
+class AcmeVendor(VendorAdapter[AcmeConfig]):
+    name = "acme"
+    config_model = AcmeConfig
+    capabilities: ClassVar[frozenset[str]] = frozenset({"file", "pull"})
+    streams = ("meters", "readings")
+
+    def parse(self, raw, result):
+        pass
+
+
+class AcmeCity(Platform[AcmeConfig]):
+    name = "acme_city"
+    config_model = AcmeConfig
+    reports = {"readings": ReportSpec("measurement", "acme_readings.yaml")}
+
+    def send(self, report, payload, idempotency_key):
+        raise NotImplementedError
+
+
+NOT_AN_ADAPTER = 42
+"""
+
+ENTRY_POINTS = """\
+[parkhub.vendors]
+acme = parkhub_acme_plugin:AcmeVendor
+ghost = parkhub_acme_missing:GhostVendor
+answer = parkhub_acme_plugin:NOT_AN_ADAPTER
+
+[parkhub.platforms]
+acme_city = parkhub_acme_plugin:AcmeCity
+"""
+
+
+def install_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An installed distribution `parkhub-acme` 1.2.0 declaring adapters (one good vendor, one
+    whose module is missing, one that is no adapter; one platform), on sys.path as if installed."""
+    (tmp_path / "parkhub_acme_plugin.py").write_text(PLUGIN, encoding="utf-8")
+    info = tmp_path / "parkhub_acme-1.2.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: parkhub-acme\nVersion: 1.2.0\n", encoding="utf-8"
+    )
+    (info / "entry_points.txt").write_text(ENTRY_POINTS, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "parkhub_acme_plugin", raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return install_plugin(tmp_path, monkeypatch)
+
+
+def test_builtins_are_listed_with_their_capabilities_streams_and_reports() -> None:
+    by_name = {(i.kind, i.name): i for i in installed(plugins=False)}
+    qisheng = by_name[("vendor", "qisheng")]
+    assert qisheng.origin == "built-in" and qisheng.error is None
+    assert qisheng.capabilities == ("pull",)
+    assert qisheng.streams == ("enterprises", "monthly", "readings", "alarms")
+    assert by_name[("vendor", "ctwing")].capabilities == ("pull", "push")  # a fixed order
+    provincial = by_name[("platform", "provincial")]
+    assert provincial.reports == ("park_monthly", "enterprise_roster")
+    assert provincial.ref == "parkhub.adapters.platforms.provincial:ProvincialPlatform"
+    assert [i.kind for i in installed(plugins=False)] == ["vendor"] * 5 + ["platform"] * 6
+
+
+def test_a_plugin_distribution_is_named_with_its_version(plugin: Path) -> None:
+    by_name = {(i.kind, i.name): i for i in installed()}
+    acme = by_name[("vendor", "acme")]
+    assert acme.origin == "parkhub-acme 1.2.0" and acme.error is None
+    assert (acme.distribution, acme.version) == ("parkhub-acme", "1.2.0")
+    assert acme.capabilities == ("pull", "file") and acme.streams == ("meters", "readings")
+    city = by_name[("platform", "acme_city")]
+    assert city.origin == "parkhub-acme 1.2.0" and city.reports == ("readings",)
+    assert city.as_dict()["reports"] == ["readings"]
+    assert vendor_class("acme").__name__ == "AcmeVendor"
+    assert platform_class("acme_city").__name__ == "AcmeCity"
+    assert "acme" in vendor_names() and "acme_city" in platform_names()
+
+
+def test_a_broken_entry_point_is_listed_with_its_reason_and_harms_no_other_name(
+    plugin: Path,
+) -> None:
+    by_name = {(i.kind, i.name): i for i in installed()}
+    ghost = by_name[("vendor", "ghost")]
+    assert ghost.error is not None and "parkhub-acme 1.2.0" in ghost.error
+    assert "ModuleNotFoundError" in ghost.error and ghost.capabilities == ()
+    assert ghost.as_dict()["error"] == ghost.error
+    answer = by_name[("vendor", "answer")]
+    assert answer.error == "parkhub_acme_plugin:NOT_AN_ADAPTER is not a VendorAdapter"
+    assert by_name[("vendor", "qisheng")].error is None  # the rest still load
+    assert vendor_class("qisheng").name == "qisheng" and vendor_class("acme").name == "acme"
+    with pytest.raises(ConfigError, match=r"无法加载.*ModuleNotFoundError"):
+        vendor_class("ghost")
+
+
+def test_builtins_only_leave_plugins_out(plugin: Path) -> None:
+    assert {i.name for i in installed(plugins=False)}.isdisjoint({"acme", "ghost", "acme_city"})
+    assert "acme" not in vendor_names(plugins=False)
+    assert "acme_city" not in platform_names(plugins=False)
+    assert all(i.origin == "built-in" for i in installed(plugins=False))
+
+
+def test_an_unknown_name_says_which_are_known() -> None:
+    with pytest.raises(ConfigError, match=r"unknown vendor 'nope'; known: .*qisheng"):
+        vendor_class("nope")
+    with pytest.raises(ConfigError, match=r"unknown platform 'nope'; known: .*provincial"):
+        platform_class("nope")
+    with pytest.raises(ConfigError, match="is not a Platform"):
+        platform_class("parkhub.adapters.vendors.qisheng:QishengAdapter")
