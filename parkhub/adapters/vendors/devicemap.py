@@ -4,16 +4,17 @@ devices, measurements and events. Unknown devices and keys are kept, with a warn
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from parkhub.adapters.vendors.base import ParseResult
+from parkhub.adapters.vendors.base import Parsed
 from parkhub.canonical import Event, EventKind, Measurement, Record
 from parkhub.canonical.jsonutil import dumps_str
 from parkhub.canonical.timeutil import from_epoch_ms
-from parkhub.errors import InputError
+from parkhub.errors import InputError, InputWarning
 
 __all__ = [
     "DeviceEntry",
@@ -30,7 +31,6 @@ __all__ = [
 
 Severity = Literal["info", "warning", "critical"]
 Status = Literal["open", "acknowledged", "rectifying", "closed"]
-R = TypeVar("R", bound=Record)
 
 # Placeholders vendors put where an id is missing; never match a device on them.
 _NO_ID = frozenset({"", "undefined", "null", "none", "-1"})
@@ -178,9 +178,9 @@ class DeviceMap(_Model):
 
 
 class Builder(Protocol):
-    def __call__(
-        self, model: type[R], ref: str, data: dict[str, Any], result: ParseResult
-    ) -> R | None: ...
+    """`VendorAdapter.build`."""
+
+    def __call__(self, model: type[Record], ref: str, data: dict[str, Any]) -> list[Parsed]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,24 +216,40 @@ class DeviceMapper:
                 return found
         return self._keys.get(key)
 
-    def session(self, result: ParseResult) -> MapSession:
-        """A mapping session for one message: warnings about the same thing are given once."""
-        return MapSession(self, result)
+    def map_message(self, work: Callable[[MapSession], None]) -> Iterator[Parsed]:
+        """Run `work` on one raw message with a fresh session and yield what it made. When
+        `work` fails, what it made before is yielded first, then the error goes on (to
+        `parse_message`, which reports the message as broken and keeps those records)."""
+        session = MapSession(self)
+        try:
+            work(session)
+        except Exception:
+            yield from session.items
+            raise
+        yield from session.items
 
 
 @dataclass(slots=True)
 class MapSession:
-    """Emits the records of one message into `result`."""
+    """Collects what one raw message makes (records, errors, warnings); warnings about the
+    same device or key are given once."""
 
     mapper: DeviceMapper
-    result: ParseResult
+    items: list[Parsed] = field(default_factory=list)
     _warned: set[tuple[str, str]] = field(default_factory=set)
 
     def warn(self, ref: str, fld: str | None, reason: str) -> None:
-        self.result.warnings.append(InputError(self.mapper.source, ref, fld, reason))
+        self.items.append(InputWarning(self.mapper.source, ref, fld, reason))
 
     def error(self, ref: str, fld: str | None, reason: str) -> None:
-        self.result.errors.append(InputError(self.mapper.source, ref, fld, reason))
+        self.items.append(InputError(self.mapper.source, ref, fld, reason))
+
+    def _first(self, what: str, name: str) -> bool:
+        """True the first time this session warns about `name` (a device, a device's key)."""
+        if (what, name) in self._warned:
+            return False
+        self._warned.add((what, name))
+        return True
 
     def device(self, ref: str, *ids: Any) -> DeviceRef | None:
         """Find the device by the first id the map knows; unknown devices are kept, with a
@@ -253,8 +269,7 @@ class MapSession:
             self.error(ref, None, "消息中没有设备标识 (message carries no device id)")
             return None
         vid = seen[0]
-        if ("device", vid) not in self._warned:
-            self._warned.add(("device", vid))
+        if self._first("device", vid):
             self.warn(
                 ref,
                 None,
@@ -353,7 +368,28 @@ class MapSession:
         if dev.entry is not None and dev.entry.device_type:
             # Platforms route on it: a fire platform takes offline events of fire devices only.
             data["extra"]["device_type"] = dev.entry.device_type
-        self.mapper.build(Event, ref, data, self.result)
+        self.items += self.mapper.build(Event, ref, data)
+
+    def online(
+        self,
+        dev: DeviceRef,
+        online: bool,
+        ts_ms: int,
+        ref: str,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        """The device came online (closing its offline event) or went offline."""
+        self.event(
+            dev,
+            EventKind.DEVICE_ONLINE if online else EventKind.DEVICE_OFFLINE,
+            "status",
+            ts_ms,
+            ref,
+            severity="info" if online else "warning",
+            status="closed" if online else "open",
+            title="设备上线 (device online)" if online else "设备离线 (device offline)",
+            extra=extra,
+        )
 
     def _measurement(
         self,
@@ -381,7 +417,7 @@ class MapSession:
             data["credit_code"] = dev.credit_code
         if extra:
             data["extra"] = extra
-        self.mapper.build(Measurement, ref, data, self.result)
+        self.items += self.mapper.build(Measurement, ref, data)
 
     def keep(
         self,
@@ -394,8 +430,7 @@ class MapSession:
         extra: dict[str, Any] | None = None,
     ) -> None:
         """Keep a value nobody mapped as metric `<vendor>:<key>`, flagged, with a warning."""
-        if ("key", f"{dev.device_id}|{key}") not in self._warned:
-            self._warned.add(("key", f"{dev.device_id}|{key}"))
+        if self._first("key", f"{dev.device_id}|{key}"):
             self.warn(
                 ref,
                 key,
@@ -416,4 +451,4 @@ class MapSession:
         }
         if dev.credit_code:
             data["credit_code"] = dev.credit_code
-        self.mapper.build(Measurement, ref, data, self.result)
+        self.items += self.mapper.build(Measurement, ref, data)

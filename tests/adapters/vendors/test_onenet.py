@@ -83,7 +83,21 @@ def post(body: bytes) -> PushRequest:
 def ingest(adapter: OneNetAdapter, body: bytes) -> ParseResult:
     verdict = adapter.verify_push(post(body))
     assert verdict.accept, verdict.reason
-    return adapter.parse_message(RawMessage("onenet-a", verdict.stream, body))
+    live = adapter.parse_message(
+        RawMessage("onenet-a", verdict.stream, body, decoded=verdict.decoded)
+    )
+    # a reparse from the inbox (no decoded body) makes exactly the same
+    again = adapter.parse_message(RawMessage("onenet-a", verdict.stream, body))
+    assert summary(again) == summary(live)
+    return live
+
+
+def summary(result: ParseResult) -> list[Any]:
+    return [
+        [r.document_json() for r in result.records],
+        [e.as_dict() for e in result.errors],
+        [w.as_dict() for w in result.warnings],
+    ]
 
 
 def at(ms: int) -> dt.datetime:

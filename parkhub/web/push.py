@@ -1,0 +1,128 @@
+"""The push receiver: one for every configured source whose adapter takes pushes (capability
+"push"), built-in or from a plugin.
+
+URLs: `/push/<source>`, and `/push/<vendor>/<source>` (the URLs operators typed into the OneNET
+and CTWing consoles), for the HTTP methods the adapter declares (`push_methods`). A source that
+is not configured, disabled or does not take pushes is 404, as is a vendor in the URL that is
+not the source's. Each push is verified by its adapter and committed to the raw inbox (with its
+records) before it is answered. Handlers run in FastAPI's thread pool, so a slow database
+never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from prometheus_client import Counter
+from starlette.concurrency import run_in_threadpool
+
+from parkhub.canonical import jsonutil
+from parkhub.errors import ConfigError
+from parkhub.hub import Hub
+from parkhub.ingest import PushRequest
+
+log = logging.getLogger("parkhub.web")
+
+_UNKNOWN = "未知的数据源 (unknown source)"
+
+
+class PushReceiver:
+    """Verifies and stores pushes for the hub's sources; counts them by source and outcome."""
+
+    def __init__(self, hub: Hub, pushes: Counter, records: Counter) -> None:
+        self.hub = hub
+        self.pushes = pushes
+        self.records = records
+
+    def pushing(self) -> dict[str, Any]:
+        """The adapters of the enabled sources that take pushes, by source name."""
+        out = {}
+        for sc in self.hub.config.sources:
+            if not sc.enabled:
+                continue
+            try:
+                adapter = self.hub.adapter(sc.name)
+            except ConfigError as exc:  # its pushes answer 404 until the config is fixed
+                log.warning("source %s cannot take pushes: %s", sc.name, exc)
+                continue
+            if "push" in adapter.capabilities:
+                out[sc.name] = adapter
+        return out
+
+    def _adapter(self, vendor: str | None, source: str, method: str) -> Any:
+        try:
+            sc = self.hub.config.source(source)
+            adapter = self.hub.adapter(source) if sc.enabled else None
+        except ConfigError:
+            adapter = None
+        if adapter is None or "push" not in adapter.capabilities:
+            raise HTTPException(404, _UNKNOWN)
+        if vendor is not None and vendor != adapter.name:
+            raise HTTPException(404, _UNKNOWN)
+        if method not in adapter.push_methods:
+            allowed = ", ".join(sorted(adapter.push_methods))
+            raise HTTPException(405, "Method Not Allowed", headers={"Allow": allowed})
+        return adapter
+
+    def receive(self, vendor: str | None, source: str, request: Request, body: bytes) -> Response:
+        """Check the source and the method, then verify, store and answer the push."""
+        self._adapter(vendor, source, request.method.upper())
+        req = PushRequest(
+            method=request.method,
+            path=request.url.path,
+            query=dict(request.query_params),
+            headers=dict(request.headers),
+            body=body,
+            client_ip=request.client.host if request.client else None,
+        )
+        verdict, result = self.hub.receive_push(source, req)
+        outcome = "accepted" if verdict.accept else "rejected"
+        if result is not None and result.duplicate:
+            outcome = "duplicate"
+        self.pushes.labels(source, outcome).inc()
+        if result is not None:
+            self.records.labels(source).inc(result.new + result.changed)
+        if not verdict.accept:
+            body_out = jsonutil.dumps({"code": verdict.status_code, "msg": verdict.reason})
+            return Response(
+                body_out, status_code=verdict.status_code, media_type="application/json"
+            )
+        return Response(
+            verdict.response_body,
+            status_code=verdict.status_code,
+            media_type="text/plain" if not verdict.store else "application/json",
+        )
+
+    def router(self) -> APIRouter:
+        """`/push/<source>` and one `/push/<vendor>/<source>` per pushing vendor configured,
+        each for the methods its adapters declare (FastAPI answers 405 for the others)."""
+        router = APIRouter(tags=["push"])
+        vendors: dict[str, Any] = {}
+        for adapter in self.pushing().values():
+            vendors.setdefault(adapter.name, type(adapter))
+        every = sorted({m for cls in vendors.values() for m in cls.push_methods} or {"POST"})
+        router.add_api_route(
+            "/push/{source}",
+            self._endpoint(None),
+            methods=every,
+            summary="Push from a source (any vendor that pushes)",
+        )
+        for name, cls in sorted(vendors.items()):
+            router.add_api_route(
+                f"/push/{name}/{{source}}",
+                self._endpoint(name),
+                methods=sorted(cls.push_methods),
+                summary=f"{name} push",
+                description=cls.__doc__ or "",
+            )
+        return router
+
+    def _endpoint(self, vendor: str | None) -> Any:
+        async def push(source: str, request: Request) -> Response:
+            # Read the body on the loop, then store and parse in a worker thread.
+            body = await request.body()
+            return await run_in_threadpool(self.receive, vendor, source, request, body)
+
+        return push
