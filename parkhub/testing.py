@@ -134,9 +134,11 @@ class VendorAdapterSuite:
     def push_request(self, body: bytes) -> PushRequest:
         """A genuine push of `body`, as the vendor sends it to parkhub; override when the
         credentials are made per request (a signature header, say)."""
-        path = f"/push/{self.adapter.name}/{self.adapter.name}-test"
+        path = f"/push/{self.adapter.name}-test"
+        methods = self.adapter.push_methods
+        method = "POST" if "POST" in methods else min(methods)
         headers = {"content-type": "application/json"}
-        return PushRequest("POST", path, dict(self.push_query), headers, body, "127.0.0.1")
+        return PushRequest(method, path, dict(self.push_query), headers, body, "127.0.0.1")
 
     def sample_bytes(self, path: Path) -> bytes:
         """A sample file's message as the source sends it (override if files differ)."""

@@ -12,6 +12,7 @@ never blocks the event loop.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -102,22 +103,31 @@ class PushReceiver:
         vendors: dict[str, Any] = {}
         for adapter in self.pushing().values():
             vendors.setdefault(adapter.name, type(adapter))
-        every = sorted({m for cls in vendors.values() for m in cls.push_methods} or {"POST"})
-        router.add_api_route(
-            "/push/{source}",
-            self._endpoint(None),
-            methods=every,
-            summary="Push from a source (any vendor that pushes)",
-        )
+        every = {m for cls in vendors.values() for m in cls.push_methods} or {"POST"}
+        self._add(router, "/push/{source}", None, every, "any vendor that pushes", "")
         for name, cls in sorted(vendors.items()):
-            router.add_api_route(
-                f"/push/{name}/{{source}}",
-                self._endpoint(name),
-                methods=sorted(cls.push_methods),
-                summary=f"{name} push",
-                description=cls.__doc__ or "",
-            )
+            self._add(router, f"/push/{name}/{{source}}", name, cls.push_methods, name, cls.__doc__)
         return router
+
+    def _add(
+        self,
+        router: APIRouter,
+        path: str,
+        vendor: str | None,
+        methods: Iterable[str],
+        who: str,
+        doc: str | None,
+    ) -> None:
+        # one route a method: each gets its own operation in the OpenAPI document
+        for method in sorted(methods):
+            router.add_api_route(
+                path,
+                self._endpoint(vendor),
+                methods=[method],
+                name=f"push_{vendor or 'source'}_{method.lower()}",
+                summary=f"Push ({who}, {method})",
+                description=doc or "",
+            )
 
     def _endpoint(self, vendor: str | None) -> Any:
         async def push(source: str, request: Request) -> Response:

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import pytest
 
 from parkhub.adapters.platforms.provincial import ProvincialPlatform
-from parkhub.adapters.vendors.base import Parsed, RawMessage
+from parkhub.adapters.vendors.base import Parsed, PushRequest, RawMessage
 from parkhub.adapters.vendors.ctwing import CtwingAdapter
 from parkhub.adapters.vendors.hj212 import Hj212Adapter
 from parkhub.adapters.vendors.manual import ManualAdapter
@@ -18,6 +18,7 @@ from parkhub.adapters.vendors.qisheng import QishengAdapter
 from parkhub.sandbox.onenet_sim import DEMO_TOKEN
 from parkhub.testing import PlatformSuite, VendorAdapterSuite
 from tests.helpers import FIXTURES
+from tests.plugin_vendors import AcmePushAdapter
 
 SECRET = "not-a-real-secret"
 
@@ -71,6 +72,19 @@ class TestHj212(VendorAdapterSuite):
         """The files hold one frame without its CR LF (but for the case of a missing one)."""
         body = path.read_bytes().rstrip(b"\r\n")
         return body if path.stem == "missing_crlf" else body + b"\r\n"
+
+
+class TestAcmePlugin(VendorAdapterSuite):
+    """What a third party writes for a push adapter of its own package."""
+
+    adapter = AcmePushAdapter
+    config: ClassVar[dict[str, Any]] = {"key": "env:CONFORMANCE_SECRET"}
+    forged_config: ClassVar[dict[str, Any]] = {"key": "env:CONFORMANCE_ONENET_TOKEN"}
+    samples = FIXTURES / "acme"
+
+    def push_request(self, body: bytes) -> PushRequest:
+        request = super().push_request(body)
+        return replace(request, headers={**request.headers, "x-acme-key": SECRET})
 
 
 class TestManual(VendorAdapterSuite):

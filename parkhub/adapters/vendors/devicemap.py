@@ -344,10 +344,9 @@ class MapSession:
         extra: dict[str, Any] | None = None,
     ) -> None:
         data: dict[str, Any] = {
+            **_located(dev, ts_ms),
             "event_id": self.event_id(dev, ts_ms, key),
             "event_kind": kind,
-            "ts": from_epoch_ms(ts_ms),
-            "device_id": dev.device_id,
             "severity": severity,
             "status": status,
             "title": title or key,
@@ -363,8 +362,6 @@ class MapSession:
             data["detail"] = detail or f"{key}={norm_value(value)}"
         elif detail:
             data["detail"] = detail
-        if dev.credit_code:
-            data["credit_code"] = dev.credit_code
         if dev.entry is not None and dev.entry.device_type:
             # Platforms route on it: a fire platform takes offline events of fire devices only.
             data["extra"]["device_type"] = dev.entry.device_type
@@ -406,15 +403,12 @@ class MapSession:
             self.error(ref, key, f"数值无法识别 (value is not a number: {value!r})")
             return
         data: dict[str, Any] = {
-            "device_id": dev.device_id,
+            **_located(dev, ts_ms),
             "metric": km.metric,
-            "ts": from_epoch_ms(ts_ms),
             "value": None if number is None else number * km.scale,
         }
         if km.unit is not None:
             data["unit"] = km.unit
-        if dev.credit_code:
-            data["credit_code"] = dev.credit_code
         if extra:
             data["extra"] = extra
         self.items += self.mapper.build(Measurement, ref, data)
@@ -442,13 +436,14 @@ class MapSession:
         flags: dict[str, Any] = {"unmapped": True, "vendor_key": key, **(extra or {})}
         if number is None and value is not None:
             flags["raw"] = value
-        data: dict[str, Any] = {
-            "device_id": dev.device_id,
-            "metric": f"{self.mapper.vendor}:{key}",
-            "ts": from_epoch_ms(ts_ms),
-            "value": number,
-            "extra": flags,
-        }
-        if dev.credit_code:
-            data["credit_code"] = dev.credit_code
+        metric = f"{self.mapper.vendor}:{key}"
+        data = {**_located(dev, ts_ms), "metric": metric, "value": number, "extra": flags}
         self.items += self.mapper.build(Measurement, ref, data)
+
+
+def _located(dev: DeviceRef, ts_ms: int) -> dict[str, Any]:
+    """Where and when a record happened: the device, its enterprise (if known), the time."""
+    out: dict[str, Any] = {"device_id": dev.device_id, "ts": from_epoch_ms(ts_ms)}
+    if dev.credit_code:
+        out["credit_code"] = dev.credit_code
+    return out

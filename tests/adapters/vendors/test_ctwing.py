@@ -339,6 +339,18 @@ def test_same_push_twice_gives_equal_records(fixture_bytes: Callable[[str, str],
     assert first.records == second.records and len(first.records) == 7
 
 
+def test_parse_takes_the_push_as_verify_push_parsed_it(
+    fixture_bytes: Callable[[str, str], bytes],
+) -> None:
+    body = fixture_bytes("ctwing", "ctwing_dataReport_smoke.json")
+    adapter = make()
+    state = dict(vars(adapter))
+    verdict = adapter.verify_push(post(body))
+    assert verdict.accept and vars(adapter) == state  # nothing of the push is kept
+    parsed = make().parse_message(RawMessage("ctwing-a", "push", b"", decoded=verdict.decoded))
+    assert summary(parsed) == summary(ingest(adapter, body))
+
+
 def test_config_validation() -> None:
     with pytest.raises(ValidationError, match="app_key, app_secret, product_id"):
         CtwingConfig.model_validate({"devices": [{"device_id": "x"}]})

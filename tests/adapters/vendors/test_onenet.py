@@ -419,6 +419,21 @@ def test_studio_secure_mode_round_trip() -> None:
     assert _refused(adapter, wrong)[0] == 400
 
 
+def test_parse_takes_the_push_as_verify_push_opened_it() -> None:
+    """Decrypted once, by verify_push; any adapter instance (another worker) parses what it
+    opened, and the adapter keeps nothing of it."""
+    body = onenet_sim.studio_body(
+        TOKEN, onenet_sim.STUDIO_PROPERTY, time_ms=FIXTURE_TIME, aes_key=STUDIO_KEY
+    )
+    adapter = make(aes_key="env:ONENET_STUDIO_KEY")
+    state = dict(vars(adapter))
+    verdict = adapter.verify_push(post(body))
+    assert verdict.accept and vars(adapter) == state
+    keyless = make()  # could not decrypt the body: it takes what was decoded
+    opened = keyless.parse_message(RawMessage("onenet-a", "push", b"{}", decoded=verdict.decoded))
+    assert summary(opened) == summary(ingest(adapter, body))
+
+
 def test_config_rejects_bad_keys_and_missing_pull_credentials() -> None:
     with pytest.raises(ValidationError, match="aes_key"):
         OneNetConfig.model_validate({"aes_key": "env:ONENET_API_KEY"})

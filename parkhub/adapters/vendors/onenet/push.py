@@ -173,12 +173,7 @@ class PushKeys:
 
 
 def _load_doc(body: bytes) -> dict[str, Any]:
-    try:
-        doc = loads(body)
-    except JSONDecodeError as exc:
-        raise Reject(400, f"推送正文不是合法 JSON (push body is not JSON: {exc})") from None
-    if not isinstance(doc, dict):
-        raise Reject(400, "推送正文应为 JSON 对象 (push body must be a JSON object)")
+    doc: dict[str, Any] = _load_json(body, (dict,), ("推送正文", "push body"))
     return doc
 
 
@@ -197,12 +192,17 @@ def _kind(doc: Mapping[str, Any]) -> str:
 
 
 def _load_msg(text: str | bytes, types: tuple[type, ...]) -> Any:
+    return _load_json(text, types, ("msg ", "msg"))
+
+
+def _load_json(text: str | bytes, types: tuple[type, ...], what: tuple[str, str]) -> Any:
+    """`text` as JSON of one of `types`; `what` names it in Chinese and English."""
     try:
         value = loads(text)
     except JSONDecodeError as exc:
-        raise Reject(400, f"msg 不是合法 JSON (msg is not JSON: {exc})") from None
+        raise Reject(400, f"{what[0]}不是合法 JSON ({what[1]} is not JSON: {exc})") from None
     if not isinstance(value, types):
-        raise Reject(400, "msg 应为 JSON 对象 (msg must be a JSON object)")
+        raise Reject(400, f"{what[0]}应为 JSON 对象 ({what[1]} must be a JSON object)")
     return value
 
 
