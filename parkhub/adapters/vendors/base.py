@@ -186,12 +186,18 @@ class VendorAdapter(HttpOwner, abc.ABC, Generic[ConfigT]):
         errors: list[InputError] = []
         warnings: list[InputError] = []
         keep = records.append
+        # The hot path (a page of 1,000 readings): a record of the same type as the one before
+        # is known by `type() is` (~17 ns); isinstance on a pydantic model costs ~60 ns even
+        # against a plain exception class, and ~100 ns against Record (its metaclass).
+        same: type[Any] | None = None
         try:
             for item in self.parse(raw):
-                # the exception class first: Record's metaclass makes isinstance on it slow
-                if isinstance(item, InputError):
+                if type(item) is same:
+                    keep(item)  # type: ignore[arg-type]  # the type of a record seen before
+                elif isinstance(item, InputError):
                     (warnings if isinstance(item, InputWarning) else errors).append(item)
                 else:
+                    same = type(item)
                     keep(item)
         except InputError as exc:
             errors.append(exc)
