@@ -11,7 +11,6 @@ never blocks the event loop.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,8 +22,7 @@ from parkhub.canonical import jsonutil
 from parkhub.errors import ConfigError
 from parkhub.hub import Hub
 from parkhub.ingest import PushRequest
-
-log = logging.getLogger("parkhub.web")
+from parkhub.ingest.push import push_vendors
 
 _UNKNOWN = "未知的数据源 (unknown source)"
 
@@ -37,22 +35,9 @@ class PushReceiver:
         self.pushes = pushes
         self.records = records
 
-    def pushing(self) -> dict[str, Any]:
-        """The adapters of the enabled sources that take pushes, by source name."""
-        out = {}
-        for sc in self.hub.config.sources:
-            if not sc.enabled:
-                continue
-            try:
-                adapter = self.hub.adapter(sc.name)
-            except ConfigError as exc:  # its pushes answer 404 until the config is fixed
-                log.warning("source %s cannot take pushes: %s", sc.name, exc)
-                continue
-            if "push" in adapter.capabilities:
-                out[sc.name] = adapter
-        return out
-
-    def _adapter(self, vendor: str | None, source: str, method: str) -> Any:
+    def _admit(self, vendor: str | None, source: str, method: str) -> None:
+        """404 unless `source` is an enabled source that pushes (of `vendor`, if named); 405
+        unless its adapter takes `method`."""
         try:
             sc = self.hub.config.source(source)
             adapter = self.hub.adapter(source) if sc.enabled else None
@@ -65,11 +50,10 @@ class PushReceiver:
         if method not in adapter.push_methods:
             allowed = ", ".join(sorted(adapter.push_methods))
             raise HTTPException(405, "Method Not Allowed", headers={"Allow": allowed})
-        return adapter
 
     def receive(self, vendor: str | None, source: str, request: Request, body: bytes) -> Response:
         """Check the source and the method, then verify, store and answer the push."""
-        self._adapter(vendor, source, request.method.upper())
+        self._admit(vendor, source, request.method.upper())
         req = PushRequest(
             method=request.method,
             path=request.url.path,
@@ -97,12 +81,10 @@ class PushReceiver:
         )
 
     def router(self) -> APIRouter:
-        """`/push/<source>` and one `/push/<vendor>/<source>` per pushing vendor configured,
-        each for the methods its adapters declare (FastAPI answers 405 for the others)."""
+        """`/push/<source>` and one `/push/<vendor>/<source>` per vendor that pushes, each for
+        the methods its adapter declares (FastAPI answers 405 for the others)."""
         router = APIRouter(tags=["push"])
-        vendors: dict[str, Any] = {}
-        for adapter in self.pushing().values():
-            vendors.setdefault(adapter.name, type(adapter))
+        vendors = push_vendors(self.hub.config)
         every = {m for cls in vendors.values() for m in cls.push_methods} or {"POST"}
         self._add(router, "/push/{source}", None, every, "any vendor that pushes", "")
         for name, cls in sorted(vendors.items()):

@@ -166,16 +166,6 @@ class DeviceMap(_Model):
         """Vendor id → device entry."""
         return dict(self._index)
 
-    def lookup(self, vendor_id: str) -> DeviceEntry | None:
-        return self._index.get(vendor_id)
-
-    def key_map(self, entry: DeviceEntry | None, key: str) -> KeyMap | None:
-        if entry is not None:
-            found = entry.keys.get(key)
-            if found is not None:
-                return found
-        return self.keys.get(key)
-
 
 class Builder(Protocol):
     """`VendorAdapter.build`."""
@@ -199,7 +189,6 @@ class DeviceMapper:
     def __init__(self, source: str, vendor: str, device_map: DeviceMap, build: Builder) -> None:
         self.source = source
         self.vendor = vendor
-        self.map = device_map
         self.build = build
         # plain dicts: pydantic private attributes are slow to reach on the hot path
         self._devices = device_map.index()

@@ -178,5 +178,5 @@ class OneNetAdapter(OneNetPulls):
             except (KeyError, TypeError, ValueError):
                 session.error(ref, field, f"时间无法识别 (bad {what} time: {point!r})")
                 continue
-            label = point[field] if field == "at" else ts  # as the old adapter named points
+            label = point[field] if field == "at" else ts  # a point's time as its API writes it
             session.value(dev, key, point.get("value"), ts, f"{ref}@{label}")
