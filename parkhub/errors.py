@@ -35,6 +35,11 @@ class InputError(ParkhubError):
         }
 
 
+class InputWarning(InputError):
+    """Something in a received record the operator should see, though the record was made
+    (an unknown device kept under a fallback id, a check digit that does not match)."""
+
+
 class ForeignRecordsError(ParkhubError):
     """An operator's file names records stored for another park: nothing of it was imported."""
 

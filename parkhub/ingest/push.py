@@ -13,13 +13,23 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from parkhub.adapters.vendors.base import PushRequest, PushVerdict, RawMessage
+from parkhub.adapters.registry import vendor_class, vendor_names
+from parkhub.adapters.vendors.base import PushRequest, PushVerdict, RawMessage, VendorAdapter
+from parkhub.config import HubConfig
 from parkhub.store import RawStatus
 
 from .results import IngestResult
 from .service import IngestService
 
 log = logging.getLogger("parkhub.ingest")
+
+
+def push_vendors(config: HubConfig) -> dict[str, type[VendorAdapter[Any]]]:
+    """The adapter classes that take pushes, by adapter name: every vendor parkhub knows
+    (built-in, entry points) and those the config names by module path."""
+    names = {*vendor_names(), *(sc.vendor for sc in config.sources)}
+    classes = (vendor_class(name) for name in sorted(names))
+    return {cls.name: cls for cls in classes if "push" in cls.capabilities}
 
 
 def receive_push(

@@ -9,7 +9,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -19,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from parkhub.protocols.ctwing import signature
+from parkhub.sandbox.sender import LoopbackSender
 
 # Sample credentials from the CTWing sample code (formats.md 3.2).
 DEMO_APP_KEY = "91Ebv1S0HBb"
@@ -42,13 +42,6 @@ HIS_PAGE_VERSION = "20190928013337"
 
 def _json(obj: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(obj), status_code=status, media_type="application/json")
-
-
-def _loopback(url: str) -> str:
-    host = urlsplit(url).hostname or ""
-    if not (host.startswith("127.") or host == "localhost"):
-        raise ValueError(f"the sandbox only sends to loopback addresses, not {host!r}")
-    return url
 
 
 class CtwingSim:
@@ -183,24 +176,12 @@ class CtwingSim:
         }
 
 
-class PushSender:
+class PushSender(LoopbackSender):
     """POSTs CTWing subscription pushes to `url` (on 127.0.0.1) with `?token=`."""
 
     def __init__(self, url: str, token: str, *, client: httpx.Client | None = None) -> None:
-        self.url = _loopback(url)
+        super().__init__(url, client)
         self.token = token
-        self._client = client or httpx.Client(timeout=5.0)
-        self._own = client is None
-
-    def close(self) -> None:
-        if self._own:
-            self._client.close()
-
-    def __enter__(self) -> PushSender:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def send(
         self, body: bytes | str = DATA_REPORT_SMOKE, *, token: str | None = ""

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 import httpx
 import orjson
@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from parkhub.protocols.onenet import api_token, push_signature
+from parkhub.sandbox.sender import LoopbackSender
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 DEMO_TOKEN = "abcdefghijkmlnopqrstuvwxyz"  # cm-heclouds/data-push ReceiverDemo.java
@@ -111,14 +112,7 @@ def studio_body(
     )
 
 
-def _loopback(url: str) -> str:
-    host = urlsplit(url).hostname or ""
-    if not (host.startswith("127.") or host == "localhost"):
-        raise ValueError(f"the sandbox only sends to loopback addresses, not {host!r}")
-    return url
-
-
-class PushSender:
+class PushSender(LoopbackSender):
     """POSTs OneNET-style pushes to a receiver URL on 127.0.0.1."""
 
     def __init__(
@@ -129,22 +123,10 @@ class PushSender:
         aes_key: str | None = None,
         client: httpx.Client | None = None,
     ) -> None:
-        self.url = _loopback(url)
+        super().__init__(url, client)
         self.token = token
         self.aes_key = aes_key
-        self._client = client or httpx.Client(timeout=5.0)
-        self._own = client is None
         self._nonces = (f"n{i:07d}" for i in itertools.count())
-
-    def close(self) -> None:
-        if self._own:
-            self._client.close()
-
-    def __enter__(self) -> PushSender:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def verify(self, msg: str = "sandbox+check/=", nonce: str = "ab+c/d=e") -> httpx.Response:
         """The URL verification GET (values with + / = to exercise URL encoding)."""

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from parkhub.adapters.vendors import qisheng as qisheng_mod
-from parkhub.adapters.vendors.base import ParseResult
+from parkhub.adapters.vendors.base import Parsed
 from parkhub.hub import Hub
 from parkhub.sandbox.provincial_sim import ProvincialSim
 from parkhub.sandbox.qisheng_sim import QishengSim
@@ -68,11 +68,11 @@ def test_rejected_record_is_reparsed_after_a_fix(hub: Hub, monkeypatch: pytest.M
     assert hub.store.records.counts()["enterprise_monthly"] == 23
     original = qisheng_mod.QishengAdapter._monthly
 
-    def fixed(self: Any, row: dict[str, Any], index: int, result: ParseResult) -> None:
+    def fixed(self: Any, row: dict[str, Any], index: int) -> list[Parsed]:
         # the "fix": a new adapter release that reads "约300" (about 300) as 300
         if isinstance(row.get("revenue"), str):
             row = {**row, "revenue": float(row["revenue"].lstrip("约"))}
-        original(self, row, index, result)
+        return original(self, row, index)
 
     monkeypatch.setattr(qisheng_mod.QishengAdapter, "_monthly", fixed)
     [res] = hub.reparse(source="qisheng-lc")

@@ -47,7 +47,7 @@ def plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         EntryPoint("gone", "gone_parkhub.specs", "parkhub.mappings"),
     ]
     monkeypatch.setattr(
-        "parkhub.canonical.datafiles.entry_points",
+        "parkhub.resources.entry_points",
         lambda group: [ep for ep in declared if ep.group == group],
     )
     load_mapping.cache_clear()

@@ -17,12 +17,14 @@ from parkhub.store import schema as t
 from parkhub.web.app import create_app
 
 PUSH_TOKEN = "ctwing-path-token-7d1e"
+ACME_KEY = "acme-shared-key-0b2f"
 
 
 @pytest.fixture
 def web(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Hub, ServerHandle]]:
     monkeypatch.setenv("PARKHUB_TEST_ONENET_TOKEN", onenet_sim.DEMO_TOKEN)
     monkeypatch.setenv("PARKHUB_TEST_CTWING_TOKEN", PUSH_TOKEN)
+    monkeypatch.setenv("PARKHUB_TEST_ACME_KEY", ACME_KEY)
     config = parse_config(
         {
             "parks": [{"id": "p1", "name": "测试园区", "division_code": "330302"}],
@@ -53,6 +55,29 @@ def web(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Hub, Ser
                             }
                         },
                     },
+                },
+                {
+                    "name": "ctwing-off",
+                    "vendor": "ctwing",
+                    "park": "p1",
+                    "enabled": False,
+                    "config": {"push_token": "env:PARKHUB_TEST_CTWING_TOKEN"},
+                },
+                {
+                    "name": "qisheng-lc",
+                    "vendor": "qisheng",
+                    "park": "p1",
+                    "config": {
+                        "base_url": "http://127.0.0.1:9",
+                        "app_id": "a",
+                        "app_secret": "env:PARKHUB_TEST_CTWING_TOKEN",
+                    },
+                },
+                {  # a push vendor from another package
+                    "name": "acme-lc",
+                    "vendor": "tests.plugin_vendors:AcmePushAdapter",
+                    "park": "p1",
+                    "config": {"key": "env:PARKHUB_TEST_ACME_KEY"},
                 },
             ],
         }
@@ -123,6 +148,66 @@ def test_unknown_source_or_wrong_vendor_is_404(web: tuple[Hub, ServerHandle]) ->
     with httpx.Client() as client:
         assert client.post(f"{server.url}/push/onenet/nope", content=b"{}").status_code == 404
         assert client.post(f"{server.url}/push/onenet/ctwing-lc", content=b"{}").status_code == 404
+
+
+def test_every_pushing_source_is_reached_by_its_name_too(web: tuple[Hub, ServerHandle]) -> None:
+    hub, server = web
+    with onenet_sim.PushSender(f"{server.url}/push/onenet-lc") as sender:
+        handshake = sender.verify(msg="hello")
+        pushed = sender.old()
+    with ctwing_sim.PushSender(f"{server.url}/push/ctwing-lc", PUSH_TOKEN) as sender:
+        smoke = sender.send()
+        forged = sender.forged()
+    assert (handshake.status_code, handshake.text) == (200, "hello")
+    assert (pushed.status_code, smoke.status_code, forged.status_code) == (200, 200, 403)
+    assert sorted(r["status"] for r in _raw(hub)) == ["parsed", "parsed", "rejected"]
+    assert "temperature" in {m["metric"] for m in hub.store.records.docs("measurement")}
+    [event] = hub.store.records.docs("event")
+    assert event["event_kind"] == "fire_alarm"
+
+
+def test_methods_an_adapter_does_not_take_are_405_and_not_stored(
+    web: tuple[Hub, ServerHandle],
+) -> None:
+    hub, server = web
+    with httpx.Client(base_url=server.url) as client:
+        assert client.get("/push/ctwing/ctwing-lc", params={"token": PUSH_TOKEN}).status_code == 405
+        refused = client.get("/push/ctwing-lc", params={"token": PUSH_TOKEN})
+        assert refused.status_code == 405 and refused.headers["allow"] == "POST"
+        assert client.post("/push/acme-lc", content=b"{}").status_code == 405
+    assert _raw(hub) == []
+
+
+def test_sources_that_do_not_push_are_404(web: tuple[Hub, ServerHandle]) -> None:
+    _, server = web
+    with httpx.Client(base_url=server.url) as client:
+        for url in (
+            "/push/qisheng-lc",  # pulls only
+            "/push/qisheng/qisheng-lc",
+            "/push/ctwing-off",  # disabled
+            "/push/ctwing/ctwing-off",
+            "/push/nope",
+            "/push/ctwing/onenet-lc",  # not its vendor
+        ):
+            assert client.post(url, content=b"{}").status_code == 404, url
+
+
+def test_a_push_vendor_from_a_plugin_needs_no_change_to_parkhub(
+    web: tuple[Hub, ServerHandle],
+) -> None:
+    hub, server = web
+    body = b'{"readings": [{"meter": "M1", "ms": 1790000000000, "kwh": 12.5}]}'
+    with httpx.Client(base_url=server.url, headers={"x-acme-key": ACME_KEY}) as client:
+        first = client.put("/push/acme-lc", content=body)
+        again = client.put("/push/acme/acme-lc", content=body)
+        forged = client.put("/push/acme-lc", content=body, headers={"x-acme-key": "guess"})
+        openapi = client.get("/openapi.json").json()
+    assert (first.status_code, first.text, again.status_code) == (200, "accepted", 200)
+    assert forged.status_code == 403
+    [m] = hub.store.records.docs("measurement")
+    assert (m["device_id"], m["value"]) == ("acme:M1", 12.5)
+    assert sorted(r["status"] for r in _raw(hub)) == ["parsed", "rejected"]
+    assert list(openapi["paths"]["/push/acme/{source}"]) == ["put"]
 
 
 def test_status_api_and_metrics(web: tuple[Hub, ServerHandle]) -> None:

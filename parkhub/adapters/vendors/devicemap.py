@@ -4,16 +4,17 @@ devices, measurements and events. Unknown devices and keys are kept, with a warn
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from parkhub.adapters.vendors.base import ParseResult
+from parkhub.adapters.vendors.base import Parsed
 from parkhub.canonical import Event, EventKind, Measurement, Record
 from parkhub.canonical.jsonutil import dumps_str
 from parkhub.canonical.timeutil import from_epoch_ms
-from parkhub.errors import InputError
+from parkhub.errors import InputError, InputWarning
 
 __all__ = [
     "DeviceEntry",
@@ -30,7 +31,6 @@ __all__ = [
 
 Severity = Literal["info", "warning", "critical"]
 Status = Literal["open", "acknowledged", "rectifying", "closed"]
-R = TypeVar("R", bound=Record)
 
 # Placeholders vendors put where an id is missing; never match a device on them.
 _NO_ID = frozenset({"", "undefined", "null", "none", "-1"})
@@ -166,21 +166,11 @@ class DeviceMap(_Model):
         """Vendor id → device entry."""
         return dict(self._index)
 
-    def lookup(self, vendor_id: str) -> DeviceEntry | None:
-        return self._index.get(vendor_id)
-
-    def key_map(self, entry: DeviceEntry | None, key: str) -> KeyMap | None:
-        if entry is not None:
-            found = entry.keys.get(key)
-            if found is not None:
-                return found
-        return self.keys.get(key)
-
 
 class Builder(Protocol):
-    def __call__(
-        self, model: type[R], ref: str, data: dict[str, Any], result: ParseResult
-    ) -> R | None: ...
+    """`VendorAdapter.build`."""
+
+    def __call__(self, model: type[Record], ref: str, data: dict[str, Any]) -> list[Parsed]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +189,6 @@ class DeviceMapper:
     def __init__(self, source: str, vendor: str, device_map: DeviceMap, build: Builder) -> None:
         self.source = source
         self.vendor = vendor
-        self.map = device_map
         self.build = build
         # plain dicts: pydantic private attributes are slow to reach on the hot path
         self._devices = device_map.index()
@@ -216,24 +205,40 @@ class DeviceMapper:
                 return found
         return self._keys.get(key)
 
-    def session(self, result: ParseResult) -> MapSession:
-        """A mapping session for one message: warnings about the same thing are given once."""
-        return MapSession(self, result)
+    def map_message(self, work: Callable[[MapSession], None]) -> Iterator[Parsed]:
+        """Run `work` on one raw message with a fresh session and yield what it made. When
+        `work` fails, what it made before is yielded first, then the error goes on (to
+        `parse_message`, which reports the message as broken and keeps those records)."""
+        session = MapSession(self)
+        try:
+            work(session)
+        except Exception:
+            yield from session.items
+            raise
+        yield from session.items
 
 
 @dataclass(slots=True)
 class MapSession:
-    """Emits the records of one message into `result`."""
+    """Collects what one raw message makes (records, errors, warnings); warnings about the
+    same device or key are given once."""
 
     mapper: DeviceMapper
-    result: ParseResult
+    items: list[Parsed] = field(default_factory=list)
     _warned: set[tuple[str, str]] = field(default_factory=set)
 
     def warn(self, ref: str, fld: str | None, reason: str) -> None:
-        self.result.warnings.append(InputError(self.mapper.source, ref, fld, reason))
+        self.items.append(InputWarning(self.mapper.source, ref, fld, reason))
 
     def error(self, ref: str, fld: str | None, reason: str) -> None:
-        self.result.errors.append(InputError(self.mapper.source, ref, fld, reason))
+        self.items.append(InputError(self.mapper.source, ref, fld, reason))
+
+    def _first(self, what: str, name: str) -> bool:
+        """True the first time this session warns about `name` (a device, a device's key)."""
+        if (what, name) in self._warned:
+            return False
+        self._warned.add((what, name))
+        return True
 
     def device(self, ref: str, *ids: Any) -> DeviceRef | None:
         """Find the device by the first id the map knows; unknown devices are kept, with a
@@ -253,8 +258,7 @@ class MapSession:
             self.error(ref, None, "消息中没有设备标识 (message carries no device id)")
             return None
         vid = seen[0]
-        if ("device", vid) not in self._warned:
-            self._warned.add(("device", vid))
+        if self._first("device", vid):
             self.warn(
                 ref,
                 None,
@@ -329,10 +333,9 @@ class MapSession:
         extra: dict[str, Any] | None = None,
     ) -> None:
         data: dict[str, Any] = {
+            **_located(dev, ts_ms),
             "event_id": self.event_id(dev, ts_ms, key),
             "event_kind": kind,
-            "ts": from_epoch_ms(ts_ms),
-            "device_id": dev.device_id,
             "severity": severity,
             "status": status,
             "title": title or key,
@@ -348,12 +351,31 @@ class MapSession:
             data["detail"] = detail or f"{key}={norm_value(value)}"
         elif detail:
             data["detail"] = detail
-        if dev.credit_code:
-            data["credit_code"] = dev.credit_code
         if dev.entry is not None and dev.entry.device_type:
             # Platforms route on it: a fire platform takes offline events of fire devices only.
             data["extra"]["device_type"] = dev.entry.device_type
-        self.mapper.build(Event, ref, data, self.result)
+        self.items += self.mapper.build(Event, ref, data)
+
+    def online(
+        self,
+        dev: DeviceRef,
+        online: bool,
+        ts_ms: int,
+        ref: str,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        """The device came online (closing its offline event) or went offline."""
+        self.event(
+            dev,
+            EventKind.DEVICE_ONLINE if online else EventKind.DEVICE_OFFLINE,
+            "status",
+            ts_ms,
+            ref,
+            severity="info" if online else "warning",
+            status="closed" if online else "open",
+            title="设备上线 (device online)" if online else "设备离线 (device offline)",
+            extra=extra,
+        )
 
     def _measurement(
         self,
@@ -370,18 +392,15 @@ class MapSession:
             self.error(ref, key, f"数值无法识别 (value is not a number: {value!r})")
             return
         data: dict[str, Any] = {
-            "device_id": dev.device_id,
+            **_located(dev, ts_ms),
             "metric": km.metric,
-            "ts": from_epoch_ms(ts_ms),
             "value": None if number is None else number * km.scale,
         }
         if km.unit is not None:
             data["unit"] = km.unit
-        if dev.credit_code:
-            data["credit_code"] = dev.credit_code
         if extra:
             data["extra"] = extra
-        self.mapper.build(Measurement, ref, data, self.result)
+        self.items += self.mapper.build(Measurement, ref, data)
 
     def keep(
         self,
@@ -394,8 +413,7 @@ class MapSession:
         extra: dict[str, Any] | None = None,
     ) -> None:
         """Keep a value nobody mapped as metric `<vendor>:<key>`, flagged, with a warning."""
-        if ("key", f"{dev.device_id}|{key}") not in self._warned:
-            self._warned.add(("key", f"{dev.device_id}|{key}"))
+        if self._first("key", f"{dev.device_id}|{key}"):
             self.warn(
                 ref,
                 key,
@@ -407,13 +425,14 @@ class MapSession:
         flags: dict[str, Any] = {"unmapped": True, "vendor_key": key, **(extra or {})}
         if number is None and value is not None:
             flags["raw"] = value
-        data: dict[str, Any] = {
-            "device_id": dev.device_id,
-            "metric": f"{self.mapper.vendor}:{key}",
-            "ts": from_epoch_ms(ts_ms),
-            "value": number,
-            "extra": flags,
-        }
-        if dev.credit_code:
-            data["credit_code"] = dev.credit_code
-        self.mapper.build(Measurement, ref, data, self.result)
+        metric = f"{self.mapper.vendor}:{key}"
+        data = {**_located(dev, ts_ms), "metric": metric, "value": number, "extra": flags}
+        self.items += self.mapper.build(Measurement, ref, data)
+
+
+def _located(dev: DeviceRef, ts_ms: int) -> dict[str, Any]:
+    """Where and when a record happened: the device, its enterprise (if known), the time."""
+    out: dict[str, Any] = {"device_id": dev.device_id, "ts": from_epoch_ms(ts_ms)}
+    if dev.credit_code:
+        out["credit_code"] = dev.credit_code
+    return out

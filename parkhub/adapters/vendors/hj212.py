@@ -1,16 +1,25 @@
-"""HJ 212 data loggers as a parkhub source: listener frames to canonical Measurements."""
+"""HJ 212 data loggers as a parkhub source: a TCP listener, frames to canonical Measurements."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from parkhub.adapters.common import AdapterConfig
-from parkhub.adapters.vendors.base import ParseResult, RawMessage, VendorAdapter
+from parkhub.adapters.vendors.base import (
+    Listener,
+    ListenerMessage,
+    ListenHandler,
+    Parsed,
+    RawMessage,
+    VendorAdapter,
+)
 from parkhub.canonical import EnvironmentalData, Measurement, Period, Quality
 from parkhub.canonical.hj212_factors import metric_for, passthrough_metric
-from parkhub.errors import InputError
+from parkhub.errors import InputError, InputWarning
+from parkhub.protocols.hj212 import Hj212Listener, ReceivedFrame
 from parkhub.protocols.hj212.codec import MAX_FRAME_BYTES, Frame, FrameError, parse_frame, peek_mn
 
 # Data commands and the period their DataTime starts (2011 is an instant).
@@ -52,13 +61,38 @@ class Hj212Adapter(VendorAdapter[Hj212Config]):
 
     name: ClassVar[str] = "hj212"
     config_model: ClassVar[type[Hj212Config]] = Hj212Config
-    capabilities: ClassVar[frozenset[str]] = frozenset({"push"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"listen"})
+
+    def listener(self, handler: ListenHandler) -> Listener:
+        """A TCP listener on the configured host and port; each frame (or an unreadable one,
+        to be kept as rejected) goes to `handler` before the 9014 answer."""
+        cfg = self.config
+
+        async def hand_over(received: ReceivedFrame) -> None:
+            await handler(
+                ListenerMessage(
+                    received.raw,
+                    received.kind,
+                    "text/plain; charset=utf-8",
+                    rejected=str(received.error) if received.error is not None else None,
+                    meta={"peer": f"{received.peer[0]}:{received.peer[1]}", "kind": received.kind},
+                )
+            )
+
+        return Hj212Listener(
+            hand_over,
+            host=cfg.host,
+            port=cfg.port,
+            tolerant=cfg.tolerant_for,
+            max_frame_bytes=cfg.max_frame_bytes,
+            idle_timeout=cfg.idle_timeout_seconds,
+        )
 
     def frame(self, data: bytes) -> Frame:
         mn = peek_mn(data)
         return parse_frame(data, tolerant=bool(mn) and self.config.tolerant_for(mn or ""))
 
-    def parse(self, raw: RawMessage, result: ParseResult) -> None:
+    def parse(self, raw: RawMessage) -> Iterator[Parsed]:
         if raw.stream == "packet":
             return  # one part of a split upload: kept raw; the reassembled upload carries data
         try:
@@ -80,75 +114,63 @@ class Hj212Adapter(VendorAdapter[Hj212Config]):
             raise InputError(self.source.name, ref, "DataTime", str(exc)) from None
         if ts is None:
             raise InputError(self.source.name, ref, "DataTime", "缺少数据时间 (no DataTime)")
-        device_id = (device.device_id if device else None) or f"hj212:{frame.mn}"
-        credit = device.credit_code if device else None
-        self.build(
+        base = {
+            "device_id": (device.device_id if device else None) or f"hj212:{frame.mn}",
+            "ts": ts,
+            "period": period,
+            "credit_code": device.credit_code if device else None,
+        }
+        factors = frame.cp.factors
+        yield from self.build(
             EnvironmentalData,
             ref,
             {
-                "device_id": device_id,
-                "ts": ts,
-                "period": period,
+                **base,
                 "system_code": frame.st,
-                "credit_code": credit,
-                "factors": {code: dict(items) for code, items in frame.cp.factors.items()},
+                "factors": {code: dict(items) for code, items in factors.items()},
             },
-            result,
         )
-        for code, items in frame.cp.factors.items():
-            info = metric_for(code)
-            metric = info.metric if info else passthrough_metric(code)
-            flag = items.get("Flag", "N")
-            quality = QUALITY.get(flag)
-            if quality is None:
-                result.warnings.append(
-                    InputError(
-                        self.source.name,
-                        ref,
-                        f"{code}-Flag",
-                        f"未知数据标记 (unknown data flag {flag!r})",
-                    )
-                )
-                quality = Quality.NORMAL
-            if info is None:
-                result.warnings.append(
-                    InputError(
-                        self.source.name, ref, code, "未知监测因子, 原样保留 (unknown factor kept)"
-                    )
-                )
-            for suffix in VALUE_SUFFIXES:
-                text = items.get(suffix)
-                if text is None or text == "":
-                    continue
-                try:
-                    value = float(text)
-                except ValueError:
-                    result.errors.append(
-                        InputError(
-                            self.source.name,
-                            ref,
-                            f"{code}-{suffix}",
-                            f"应为数字 (must be a number, got {text!r})",
-                        )
-                    )
-                    continue
-                extra = {"hj212_code": code, "mn": frame.mn, "st": frame.st}
-                if flag != "N":
-                    extra["flag"] = flag
-                self.build(
-                    Measurement,
-                    f"{ref} {code}-{suffix}",
-                    {
-                        "device_id": device_id,
-                        "metric": metric,
-                        "ts": ts,
-                        "period": period,
-                        "value": value,
-                        "unit": (info.unit or None) if info else None,
-                        "quality": quality,
-                        "credit_code": credit,
-                        "stat": suffix.lower(),
-                        "extra": extra,
-                    },
-                    result,
-                )
+        for code, items in factors.items():
+            yield from self._factor(frame, ref, base, code, items)
+
+    def _factor(
+        self, frame: Frame, ref: str, base: dict[str, Any], code: str, items: Mapping[str, str]
+    ) -> Iterator[Parsed]:
+        """The Measurements of one factor: one per value (Rtd, Avg, Min, ...) it carries."""
+        src = self.source.name
+        info = metric_for(code)
+        flag = items.get("Flag", "N")
+        quality = QUALITY.get(flag)
+        if quality is None:
+            yield InputWarning(
+                src, ref, f"{code}-Flag", f"未知数据标记 (unknown data flag {flag!r})"
+            )
+            quality = Quality.NORMAL
+        if info is None:
+            yield InputWarning(src, ref, code, "未知监测因子, 原样保留 (unknown factor kept)")
+        extra = {"hj212_code": code, "mn": frame.mn, "st": frame.st}
+        if flag != "N":
+            extra["flag"] = flag
+        for suffix in VALUE_SUFFIXES:
+            text = items.get(suffix)
+            if text is None or text == "":
+                continue
+            try:
+                value = float(text)
+            except ValueError:
+                reason = f"应为数字 (must be a number, got {text!r})"
+                yield InputError(src, ref, f"{code}-{suffix}", reason)
+                continue
+            yield from self.build(
+                Measurement,
+                f"{ref} {code}-{suffix}",
+                {
+                    **base,
+                    "metric": info.metric if info else passthrough_metric(code),
+                    "value": value,
+                    "unit": (info.unit or None) if info else None,
+                    "quality": quality,
+                    "stat": suffix.lower(),
+                    "extra": dict(extra),
+                },
+            )

@@ -6,14 +6,15 @@ real spec replaces it here and nowhere else.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from itertools import chain, count
 from typing import Any, ClassVar
 
 import httpx
 from pydantic import Field
 
 from parkhub.adapters.common import AdapterConfig
-from parkhub.adapters.vendors.base import ParseResult, RawBatch, RawMessage, VendorAdapter
+from parkhub.adapters.vendors.base import Parsed, RawBatch, RawMessage, VendorAdapter
 from parkhub.canonical import (
     Enterprise,
     EnterpriseMonthly,
@@ -218,7 +219,7 @@ class QishengAdapter(VendorAdapter[QishengConfig]):
 
     # -- parse ------------------------------------------------------------------------------
 
-    def parse(self, raw: RawMessage, result: ParseResult) -> None:
+    def parse(self, raw: RawMessage) -> Iterable[Parsed]:
         answer = jsonutil.loads(raw.body)
         rows = (answer.get("data") or {}).get("records")
         if not isinstance(rows, list):
@@ -236,10 +237,10 @@ class QishengAdapter(VendorAdapter[QishengConfig]):
         }.get(raw.stream)
         if parse_row is None:
             raise InputError(self.source.name, raw.stream, None, "unknown stream")
-        for index, row in enumerate(rows):
-            parse_row(row, index, result)
+        # chained in C, not a generator: readings are the ingest hot path
+        return chain.from_iterable(map(parse_row, rows, count()))
 
-    def _enterprise(self, row: dict[str, Any], index: int, result: ParseResult) -> None:
+    def _enterprise(self, row: dict[str, Any], index: int) -> list[Parsed]:
         ref = f"enterprises#{row.get('entId', index)}"
         scale = row.get("scaleType")
         data = {
@@ -253,9 +254,9 @@ class QishengAdapter(VendorAdapter[QishengConfig]):
             "contact": row.get("contact"),
             "source_id": row.get("entId"),
         }
-        self.build(Enterprise, ref, data, result, field_names=ENTERPRISE_FIELDS)
+        return self.build(Enterprise, ref, data, field_names=ENTERPRISE_FIELDS)
 
-    def _monthly(self, row: dict[str, Any], index: int, result: ParseResult) -> None:
+    def _monthly(self, row: dict[str, Any], index: int) -> list[Parsed]:
         ref = f"monthly#{row.get('creditCode', index)}@{row.get('period')}"
         data: dict[str, Any] = {
             "credit_code": row.get("creditCode"),
@@ -272,44 +273,25 @@ class QishengAdapter(VendorAdapter[QishengConfig]):
             if value is None:
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                result.errors.append(
-                    InputError(
-                        self.source.name, ref, vendor, f"应为数字 (must be a number, got {value!r})"
-                    )
-                )
-                return
+                reason = f"应为数字 (must be a number, got {value!r})"
+                return [InputError(self.source.name, ref, vendor, reason)]
             data[canon] = round(float(value) * factor, 2)
-        self.build(EnterpriseMonthly, ref, data, result, field_names=MONTHLY_FIELDS)
+        return self.build(EnterpriseMonthly, ref, data, field_names=MONTHLY_FIELDS)
 
-    def _reading(self, row: dict[str, Any], index: int, result: ParseResult) -> None:
+    def _reading(self, row: dict[str, Any], index: int) -> list[Parsed]:
         # The hot path of ingest (pages of up to 1000 readings): no work that a valid row
         # does not need (its reference is made only for an error), constants hoisted.
         get = row.get
         try:
             ts = parse_local(str(row["readTime"]), "%Y-%m-%d %H:%M:%S")
         except (KeyError, ValueError):
-            result.errors.append(
-                InputError(
-                    self.source.name,
-                    f"readings#{get('id', index)}",
-                    "readTime",
-                    f"时间格式错误 (bad time {get('readTime')!r})",
-                )
-            )
-            return
+            return self._bad_time(f"readings#{get('id', index)}", "readTime", get("readTime"))
         meter = get("meterNo")
         if meter is None or meter == "":
-            result.errors.append(
-                InputError(
-                    self.source.name,
-                    f"readings#{get('id', index)}",
-                    "meterNo",
-                    "缺少表号 (no meter number)",
-                )
-            )
-            return
+            ref = f"readings#{get('id', index)}"
+            return [InputError(self.source.name, ref, "meterNo", "缺少表号 (no meter number)")]
         meter_type = str(get("meterType", "electric"))
-        self.build(
+        return self.build(
             Measurement,
             lambda: f"readings#{get('id', index)}",
             {
@@ -323,25 +305,16 @@ class QishengAdapter(VendorAdapter[QishengConfig]):
                 "credit_code": get("entCreditCode"),
                 "stat": "cou",
             },
-            result,
             field_names=READING_FIELDS,
         )
 
-    def _alarm(self, row: dict[str, Any], index: int, result: ParseResult) -> None:
+    def _alarm(self, row: dict[str, Any], index: int) -> list[Parsed]:
         ref = f"alarms#{row.get('alarmId', index)}"
         kind = ALARM_KINDS.get(str(row.get("alarmType")), EventKind.ALARM)
         try:
             ts = parse_local(str(row["alarmTime"]), "%Y-%m-%d %H:%M:%S")
         except (KeyError, ValueError):
-            result.errors.append(
-                InputError(
-                    self.source.name,
-                    ref,
-                    "alarmTime",
-                    f"时间格式错误 (bad time {row.get('alarmTime')!r})",
-                )
-            )
-            return
+            return self._bad_time(ref, "alarmTime", row.get("alarmTime"))
         level = int(row.get("level") or 1)
         data = {
             "event_id": f"{self.source.name}:{row.get('alarmId')}",
@@ -353,7 +326,10 @@ class QishengAdapter(VendorAdapter[QishengConfig]):
             "title": row.get("content"),
             "location": row.get("location"),
         }
-        self.build(Event, ref, data, result, field_names={"event_id": "alarmId"})
+        return self.build(Event, ref, data, field_names={"event_id": "alarmId"})
+
+    def _bad_time(self, ref: str, field: str, value: Any) -> list[Parsed]:
+        return [InputError(self.source.name, ref, field, f"时间格式错误 (bad time {value!r})")]
 
 
 def _periods_back(end: str, count: int) -> list[str]:

@@ -56,7 +56,9 @@ class Receiver:
             verdict = self.adapter.verify_push(push)
             self.verdicts.append(verdict)
             if verdict.accept and verdict.store:
-                raw = RawMessage(self.adapter.source.name, verdict.stream, body)
+                raw = RawMessage(
+                    self.adapter.source.name, verdict.stream, body, decoded=verdict.decoded
+                )
                 self.results.append(self.adapter.parse_message(raw))
             return Response(verdict.response_body, status_code=verdict.status_code)
 

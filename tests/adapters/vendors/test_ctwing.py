@@ -93,7 +93,21 @@ def post(body: bytes, token: str | None = PUSH_TOKEN, ip: str | None = "127.0.0.
 def ingest(adapter: CtwingAdapter, body: bytes) -> ParseResult:
     verdict = adapter.verify_push(post(body))
     assert verdict.accept, verdict.reason
-    return adapter.parse_message(RawMessage("ctwing-a", verdict.stream, body))
+    live = adapter.parse_message(
+        RawMessage("ctwing-a", verdict.stream, body, decoded=verdict.decoded)
+    )
+    # a reparse from the inbox (no decoded body) makes exactly the same
+    again = adapter.parse_message(RawMessage("ctwing-a", verdict.stream, body))
+    assert summary(again) == summary(live)
+    return live
+
+
+def summary(result: ParseResult) -> list[Any]:
+    return [
+        [r.document_json() for r in result.records],
+        [e.as_dict() for e in result.errors],
+        [w.as_dict() for w in result.warnings],
+    ]
 
 
 def at(ms: int) -> dt.datetime:
@@ -238,7 +252,7 @@ def test_app_data_without_codec_is_kept_raw(fixture_bytes: Callable[[str, str], 
 
 
 def test_app_data_json_codec_from_registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ctwing, "_CODECS", {})
+    monkeypatch.setattr(ctwing.appdata, "_CODECS", {})
     register_appdata_codec("15014772", json_appdata)
     encoded = base64.b64encode(b'{"Alarm_Status":2,"TData":31}').decode()
     result = ingest(make(), smoke_with({"APPdata": encoded}))
@@ -323,6 +337,18 @@ def test_same_push_twice_gives_equal_records(fixture_bytes: Callable[[str, str],
     body = fixture_bytes("ctwing", "ctwing_dataReport_smoke.json")
     first, second = ingest(make(), body), ingest(make(), body)
     assert first.records == second.records and len(first.records) == 7
+
+
+def test_parse_takes_the_push_as_verify_push_parsed_it(
+    fixture_bytes: Callable[[str, str], bytes],
+) -> None:
+    body = fixture_bytes("ctwing", "ctwing_dataReport_smoke.json")
+    adapter = make()
+    state = dict(vars(adapter))
+    verdict = adapter.verify_push(post(body))
+    assert verdict.accept and vars(adapter) == state  # nothing of the push is kept
+    parsed = make().parse_message(RawMessage("ctwing-a", "push", b"", decoded=verdict.decoded))
+    assert summary(parsed) == summary(ingest(adapter, body))
 
 
 def test_config_validation() -> None:

@@ -83,7 +83,21 @@ def post(body: bytes) -> PushRequest:
 def ingest(adapter: OneNetAdapter, body: bytes) -> ParseResult:
     verdict = adapter.verify_push(post(body))
     assert verdict.accept, verdict.reason
-    return adapter.parse_message(RawMessage("onenet-a", verdict.stream, body))
+    live = adapter.parse_message(
+        RawMessage("onenet-a", verdict.stream, body, decoded=verdict.decoded)
+    )
+    # a reparse from the inbox (no decoded body) makes exactly the same
+    again = adapter.parse_message(RawMessage("onenet-a", verdict.stream, body))
+    assert summary(again) == summary(live)
+    return live
+
+
+def summary(result: ParseResult) -> list[Any]:
+    return [
+        [r.document_json() for r in result.records],
+        [e.as_dict() for e in result.errors],
+        [w.as_dict() for w in result.warnings],
+    ]
 
 
 def at(ms: int) -> dt.datetime:
@@ -403,6 +417,21 @@ def test_studio_secure_mode_round_trip() -> None:
         TOKEN, onenet_sim.STUDIO_PROPERTY, time_ms=FIXTURE_TIME, aes_key="0123456789abcdef"
     )
     assert _refused(adapter, wrong)[0] == 400
+
+
+def test_parse_takes_the_push_as_verify_push_opened_it() -> None:
+    """Decrypted once, by verify_push; any adapter instance (another worker) parses what it
+    opened, and the adapter keeps nothing of it."""
+    body = onenet_sim.studio_body(
+        TOKEN, onenet_sim.STUDIO_PROPERTY, time_ms=FIXTURE_TIME, aes_key=STUDIO_KEY
+    )
+    adapter = make(aes_key="env:ONENET_STUDIO_KEY")
+    state = dict(vars(adapter))
+    verdict = adapter.verify_push(post(body))
+    assert verdict.accept and vars(adapter) == state
+    keyless = make()  # could not decrypt the body: it takes what was decoded
+    opened = keyless.parse_message(RawMessage("onenet-a", "push", b"{}", decoded=verdict.decoded))
+    assert summary(opened) == summary(ingest(adapter, body))
 
 
 def test_config_rejects_bad_keys_and_missing_pull_credentials() -> None:

@@ -8,7 +8,8 @@ the column, the same reparse after a fix. The modules, in the order a file flows
   `EntryFile` (`entryfile`), with the template's hidden metadata (`metadata`);
 - `detect` tells monthly figures from the roster; `headers` finds the header row and binds each
   column (`columns`) in its unit (`units`); `rows` yields the data rows under it;
-- `values` parses each cell; `problems` names what is wrong where; `adapter` makes the records;
+- `values` parses each cell; `problems` names what is wrong where; `records` makes the records
+  of the rows, for the `adapter`;
 - `report` lists the problems for the CLI and the web console;
 - `template` writes the workbook an operator fills in, with `styles`, `validations` and
   `instructions` (the 填写说明 sheet).
