@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 BENCH_STAMP := $(VENV)/.bench-stamp
+PLUGIN := tests/fixtures/plugin
 
 .PHONY: demo test lint typecheck imports pytest bench serve clean schemas
 
@@ -12,6 +13,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# The example plugin (tests/fixtures/plugin) is pip-installed as a third party's package would
+# be: the tests prove the plugin seams with it.
+PLUGIN_STAMP := $(VENV)/.plugin-stamp
+$(PLUGIN_STAMP): $(STAMP) $(shell find $(PLUGIN) -type f -not -path '*/build/*' -not -path '*.egg-info/*' -not -path '*/__pycache__/*')
+	$(BIN)/python -m pip install --quiet --no-deps --force-reinstall ./$(PLUGIN)
+	touch $(PLUGIN_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/parkhub demo
@@ -28,7 +36,7 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(PLUGIN_STAMP)
 	$(BIN)/pytest -q
 
 $(BENCH_STAMP): $(STAMP) pyproject.toml

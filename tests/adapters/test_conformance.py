@@ -12,6 +12,7 @@ from typing import Any, ClassVar, cast
 
 import httpx
 import pytest
+from parkhub_example_plugin.vendors import AcmePushAdapter
 
 from parkhub.adapters.platforms.base import Platform
 from parkhub.adapters.platforms.ecology import EcologyPlatform, delivery_qn
@@ -34,7 +35,6 @@ from parkhub.sandbox.hj212_platform import Hj212PlatformThread, Mode
 from parkhub.sandbox.onenet_sim import DEMO_TOKEN
 from parkhub.testing import PlatformSuite, VendorAdapterSuite
 from tests.helpers import FIXTURES
-from tests.plugin_vendors import AcmePushAdapter
 
 SECRET = "not-a-real-secret"
 

@@ -26,13 +26,13 @@ from parkhub.adapters.platforms.base import Platform, ReportSpec
 from parkhub.adapters.vendors.base import VendorAdapter
 
 
-class AcmeConfig(BaseModel):
+class ZetaConfig(BaseModel):
     token: str
 
 
-class AcmeVendor(VendorAdapter[AcmeConfig]):
-    name = "acme"
-    config_model = AcmeConfig
+class ZetaVendor(VendorAdapter[ZetaConfig]):
+    name = "zeta"
+    config_model = ZetaConfig
     capabilities: ClassVar[frozenset[str]] = frozenset({"file", "pull"})
     streams = ("meters", "readings")
 
@@ -40,10 +40,10 @@ class AcmeVendor(VendorAdapter[AcmeConfig]):
         pass
 
 
-class AcmeCity(Platform[AcmeConfig]):
-    name = "acme_city"
-    config_model = AcmeConfig
-    reports = {"readings": ReportSpec("measurement", "acme_readings.yaml")}
+class ZetaCity(Platform[ZetaConfig]):
+    name = "zeta_city"
+    config_model = ZetaConfig
+    reports = {"readings": ReportSpec("measurement", "zeta_readings.yaml")}
 
     def send(self, report, payload, idempotency_key):
         raise NotImplementedError
@@ -54,27 +54,27 @@ NOT_AN_ADAPTER = 42
 
 ENTRY_POINTS = """\
 [parkhub.vendors]
-acme = parkhub_acme_plugin:AcmeVendor
-ghost = parkhub_acme_missing:GhostVendor
-answer = parkhub_acme_plugin:NOT_AN_ADAPTER
+zeta = parkhub_zeta_plugin:ZetaVendor
+ghost = parkhub_zeta_missing:GhostVendor
+answer = parkhub_zeta_plugin:NOT_AN_ADAPTER
 
 [parkhub.platforms]
-acme_city = parkhub_acme_plugin:AcmeCity
+zeta_city = parkhub_zeta_plugin:ZetaCity
 """
 
 
 def install_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An installed distribution `parkhub-acme` 1.2.0 declaring adapters (one good vendor, one
+    """An installed distribution `parkhub-zeta` 1.2.0 declaring adapters (one good vendor, one
     whose module is missing, one that is no adapter; one platform), on sys.path as if installed."""
-    (tmp_path / "parkhub_acme_plugin.py").write_text(PLUGIN, encoding="utf-8")
-    info = tmp_path / "parkhub_acme-1.2.0.dist-info"
+    (tmp_path / "parkhub_zeta_plugin.py").write_text(PLUGIN, encoding="utf-8")
+    info = tmp_path / "parkhub_zeta-1.2.0.dist-info"
     info.mkdir()
     (info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: parkhub-acme\nVersion: 1.2.0\n", encoding="utf-8"
+        "Metadata-Version: 2.1\nName: parkhub-zeta\nVersion: 1.2.0\n", encoding="utf-8"
     )
     (info / "entry_points.txt").write_text(ENTRY_POINTS, encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, "parkhub_acme_plugin", raising=False)
+    monkeypatch.delitem(sys.modules, "parkhub_zeta_plugin", raising=False)
     return tmp_path
 
 
@@ -98,16 +98,16 @@ def test_builtins_are_listed_with_their_capabilities_streams_and_reports() -> No
 
 def test_a_plugin_distribution_is_named_with_its_version(plugin: Path) -> None:
     by_name = {(i.kind, i.name): i for i in installed()}
-    acme = by_name[("vendor", "acme")]
-    assert acme.origin == "parkhub-acme 1.2.0" and acme.error is None
-    assert (acme.distribution, acme.version) == ("parkhub-acme", "1.2.0")
-    assert acme.capabilities == ("pull", "file") and acme.streams == ("meters", "readings")
-    city = by_name[("platform", "acme_city")]
-    assert city.origin == "parkhub-acme 1.2.0" and city.reports == ("readings",)
+    zeta = by_name[("vendor", "zeta")]
+    assert zeta.origin == "parkhub-zeta 1.2.0" and zeta.error is None
+    assert (zeta.distribution, zeta.version) == ("parkhub-zeta", "1.2.0")
+    assert zeta.capabilities == ("pull", "file") and zeta.streams == ("meters", "readings")
+    city = by_name[("platform", "zeta_city")]
+    assert city.origin == "parkhub-zeta 1.2.0" and city.reports == ("readings",)
     assert city.as_dict()["reports"] == ["readings"]
-    assert vendor_class("acme").__name__ == "AcmeVendor"
-    assert platform_class("acme_city").__name__ == "AcmeCity"
-    assert "acme" in vendor_names() and "acme_city" in platform_names()
+    assert vendor_class("zeta").__name__ == "ZetaVendor"
+    assert platform_class("zeta_city").__name__ == "ZetaCity"
+    assert "zeta" in vendor_names() and "zeta_city" in platform_names()
 
 
 def test_a_broken_entry_point_is_listed_with_its_reason_and_harms_no_other_name(
@@ -115,21 +115,21 @@ def test_a_broken_entry_point_is_listed_with_its_reason_and_harms_no_other_name(
 ) -> None:
     by_name = {(i.kind, i.name): i for i in installed()}
     ghost = by_name[("vendor", "ghost")]
-    assert ghost.error is not None and "parkhub-acme 1.2.0" in ghost.error
+    assert ghost.error is not None and "parkhub-zeta 1.2.0" in ghost.error
     assert "ModuleNotFoundError" in ghost.error and ghost.capabilities == ()
     assert ghost.as_dict()["error"] == ghost.error
     answer = by_name[("vendor", "answer")]
-    assert answer.error == "parkhub_acme_plugin:NOT_AN_ADAPTER is not a VendorAdapter"
+    assert answer.error == "parkhub_zeta_plugin:NOT_AN_ADAPTER is not a VendorAdapter"
     assert by_name[("vendor", "qisheng")].error is None  # the rest still load
-    assert vendor_class("qisheng").name == "qisheng" and vendor_class("acme").name == "acme"
+    assert vendor_class("qisheng").name == "qisheng" and vendor_class("zeta").name == "zeta"
     with pytest.raises(ConfigError, match=r"无法加载.*ModuleNotFoundError"):
         vendor_class("ghost")
 
 
 def test_builtins_only_leave_plugins_out(plugin: Path) -> None:
-    assert {i.name for i in installed(plugins=False)}.isdisjoint({"acme", "ghost", "acme_city"})
-    assert "acme" not in vendor_names(plugins=False)
-    assert "acme_city" not in platform_names(plugins=False)
+    assert {i.name for i in installed(plugins=False)}.isdisjoint({"zeta", "ghost", "zeta_city"})
+    assert "zeta" not in vendor_names(plugins=False)
+    assert "zeta_city" not in platform_names(plugins=False)
     assert all(i.origin == "built-in" for i in installed(plugins=False))
 
 

@@ -75,7 +75,7 @@ def web(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Hub, Ser
                 },
                 {  # a push vendor from another package
                     "name": "acme-lc",
-                    "vendor": "tests.plugin_vendors:AcmePushAdapter",
+                    "vendor": "acme",  # the plugin package's entry point
                     "park": "p1",
                     "config": {"key": "env:PARKHUB_TEST_ACME_KEY"},
                 },

@@ -24,7 +24,7 @@ def listening(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Hu
             "sources": [
                 {  # a listening vendor from another package
                     "name": "lines-lc",
-                    "vendor": "tests.plugin_vendors:LineAdapter",
+                    "vendor": "lines",  # the plugin package's entry point
                     "park": "p1",
                 },
                 {"name": "hj212-off", "vendor": "hj212", "park": "p1", "enabled": False},

@@ -32,7 +32,7 @@ from .base import Page, UpsertResult, Written, event_time, latest
 
 log = logging.getLogger(__name__)
 
-ROWS_PER_STATEMENT = 500  # 500 rows x 6 values + 3 shared: under SQLite's 32,766 variables
+ROWS_PER_STATEMENT = 1000  # 1,000 rows x 4 values + 5 shared: under SQLite's 32,766 variables
 GROUP_RECORDS = 5000  # pages pulled back to back share a transaction up to this many records,
 GROUP_SECONDS = 0.5  # ... or this long after the first one arrived (docs/performance.md)
 
@@ -45,11 +45,12 @@ UPSERT_RECORDS = (
     "updated_at = excluded.updated_at "
     # an unchanged record is left alone, so RETURNING names the new and changed rows only
     "WHERE records.content_hash <> excluded.content_hash "
-    "RETURNING id, kind, key, park_id, revision"
+    "RETURNING id, revision{key}"
 )
 UPSERT_ROW = "(:kind, :key, :park_id, 1, :content_hash, :ts, :doc, :source, :raw_id, :now, :now)"
-UPSERT_SHARED = ("source", "raw_id", "now")
-UPSERT_FIELDS = ("kind", "key", "park_id", "content_hash", "ts", "doc")
+UPSERT_SHARED = ("kind", "park_id", "source", "raw_id", "now")
+"""Bound once a statement: a statement stores records of one kind and park."""
+UPSERT_FIELDS = ("key", "content_hash", "ts", "doc")
 
 # an older revision not yet delivered is replaced by the new one, never sent after it
 SUPERSEDE = (
@@ -74,9 +75,10 @@ ROUTE_RECORDS = (
 
 
 @lru_cache(maxsize=64)
-def numbered(rows: int) -> str:
-    """UPSERT_RECORDS for `rows` rows with numbered parameters: ?1-?3 the shared values, then
-    six a row, in UPSERT_FIELDS order."""
+def numbered(rows: int, *, keys: bool) -> str:
+    """UPSERT_RECORDS for `rows` rows with numbered parameters: the shared values first, then
+    four a row, in UPSERT_FIELDS order. RETURNING names the new and changed rows' ids and
+    revisions, and their keys with `keys` (a report that decides per record needs them)."""
     index = {name: n for n, name in enumerate(UPSERT_SHARED, start=1)}
 
     def row(base: int) -> str:
@@ -90,7 +92,7 @@ def numbered(rows: int) -> str:
 
     first = len(UPSERT_SHARED)
     values = ",".join(row(first + len(UPSERT_FIELDS) * i) for i in range(rows))
-    return UPSERT_RECORDS.format(rows=values)
+    return UPSERT_RECORDS.format(rows=values, key=", key" if keys else "")
 
 
 class SqliteWriter:
@@ -107,28 +109,54 @@ class SqliteWriter:
         routes: RouteTable,
     ) -> UpsertResult:
         result = UpsertResult()
-        if not records:
-            return result
-        batch = latest(records)
+        groups: dict[tuple[str, str], dict[str, Record]] = {}
+        for (kind, key), rec in latest(records).items():
+            groups.setdefault((kind, rec.park_id), {})[key] = rec
+        now = sqlite_time(utcnow())
+        cursor = self.db.cursor(conn)
+        for (kind, park_id), recs in groups.items():
+            shared = (kind, park_id, source, raw_id, now)
+            self._upsert_group(cursor, shared, recs, routes(kind, park_id), result)
+        return result
+
+    @staticmethod
+    def _upsert_group(
+        cursor: Any,
+        shared: tuple[str, str, str, int | None, str],
+        recs: dict[str, Record],
+        routes: tuple[Route, ...],
+        result: UpsertResult,
+    ) -> None:
+        """Records of one kind and park: upserted, older waiting deliveries of the changed ones
+        superseded, and each route's outbox rows made by the database."""
         rows = []
-        for (kind, key), rec in batch.items():
+        for key, rec in recs.items():
             ts = event_time(rec)
             blob = rec.document_json()
             stamp = None if ts is None else sqlite_time(ts)
-            rows.append((kind, key, rec.park_id, jsonutil.bytes_hash(blob), stamp, blob.decode()))
-        now = sqlite_time(utcnow())
-        cursor = self.db.cursor(conn)
-        touched: list[tuple[int, str, str, str, int]] = []
+            rows.append((key, jsonutil.bytes_hash(blob), stamp, blob.decode()))
+        keys = any(r.accepts is not None for r in routes)
+        touched: list[Any] = []
         for start in range(0, len(rows), ROWS_PER_STATEMENT):
             chunk = rows[start : start + ROWS_PER_STATEMENT]
-            cursor.execute(numbered(len(chunk)), (source, raw_id, now, *chain.from_iterable(chunk)))
+            cursor.execute(numbered(len(chunk), keys=keys), (*shared, *chain.from_iterable(chunk)))
             touched.extend(cursor.fetchall())
-        result.unchanged = len(rows) - len(touched)
-        changed = [rec_id for rec_id, *_, revision in touched if revision > 1]
-        result.changed, result.new = len(changed), len(touched) - len(changed)
+        changed = [row[0] for row in touched if row[1] > 1]
+        result.unchanged += len(rows) - len(touched)
+        result.changed += len(changed)
+        result.new += len(touched) - len(changed)
+        now = shared[-1]
         if changed:
             cursor.execute(SUPERSEDE, {"now": now, "ids": jsonutil.dumps_str(changed)})
-        for route, ids in _taken(touched, routes, batch).items():
+        every = [row[0] for row in touched]
+        for route in routes:
+            ids = (
+                every
+                if route.accepts is None
+                else [row[0] for row in touched if route.accepts(recs[row[2]])]
+            )
+            if not ids:
+                continue
             route_params = {
                 "platform": route.platform,
                 "report": route.report,
@@ -139,7 +167,6 @@ class SqliteWriter:
             }
             cursor.execute(ROUTE_RECORDS, route_params)
             result.deliveries += cursor.rowcount
-        return result
 
     @contextmanager
     def pages(self, routes: RouteTable) -> Iterator[GroupedPages]:
@@ -170,26 +197,6 @@ class SqliteWriter:
         if page.cursor is not None:
             self.cursors.set(conn, raw.source, page.cursor[0], page.cursor[1])
         return written
-
-
-def _taken(
-    touched: Sequence[tuple[int, str, str, str, int]],
-    routes: RouteTable,
-    batch: dict[tuple[str, str], Record],
-) -> dict[Route, list[int]]:
-    """The record ids each route takes among the new and changed rows, in id order."""
-    groups: dict[tuple[str, str], list[tuple[int, str]]] = {}
-    for rec_id, kind, key, park_id, _revision in touched:
-        groups.setdefault((kind, park_id), []).append((rec_id, key))
-    taken: dict[Route, list[int]] = {}
-    for (kind, park_id), rows in groups.items():
-        for r in routes(kind, park_id):
-            ids = taken.setdefault(r, [])
-            if r.accepts is None:
-                ids.extend(rec_id for rec_id, _ in rows)
-            else:  # the report takes only some records of this kind
-                ids.extend(rec_id for rec_id, key in rows if r.accepts(batch[(kind, key)]))
-    return {r: ids for r, ids in taken.items() if ids}
 
 
 @dataclass
