@@ -5,13 +5,15 @@ Secrets are never written here: adapter configs reference them as env:NAME or fi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from parkhub.adapters.platforms.base import Platform
+from parkhub.adapters.platforms.base import Platform, ReportSpec
 from parkhub.adapters.registry import platform_class, vendor_class
 from parkhub.adapters.vendors.base import VendorAdapter
 from parkhub.canonical import Park
@@ -229,6 +231,42 @@ class HubConfig(_Model):
             if p.name == name:
                 return p
         raise ConfigError(f"未知的平台 (unknown platform {name!r})")
+
+
+PERIODIC_KINDS = {"park_monthly": "monthly", "enterprise_monthly": "monthly"}
+"""Records made once a period: a report of them is due at that cadence unless configured."""
+PERIODIC_CADENCES = ("monthly", "quarterly")
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribed:
+    """A platform's subscription to one of its reports, with the report's spec and cadence."""
+
+    platform: PlatformConfig
+    subscription: Subscription
+    spec: ReportSpec
+    cadence: str
+
+    @property
+    def periodic(self) -> bool:
+        """Due once a period, by a deadline (monthly, quarterly)."""
+        return self.cadence in PERIODIC_CADENCES
+
+    def covers(self, park_id: str) -> bool:
+        return not self.subscription.parks or park_id in self.subscription.parks
+
+
+def subscriptions(config: HubConfig, *, enabled_only: bool = True) -> Iterator[Subscribed]:
+    """Every subscription (of enabled platforms only, by default). Its cadence is the configured
+    one, else that of its record kind (PERIODIC_KINDS), else real time."""
+    for pc in config.platforms:
+        if enabled_only and not pc.enabled:
+            continue
+        reports = platform_class(pc.type).reports
+        for sub in pc.subscriptions():
+            spec = reports[sub.report]
+            cadence = sub.cadence or PERIODIC_KINDS.get(spec.record_kind, "realtime")
+            yield Subscribed(pc, sub, spec, cadence)
 
 
 def vendor_config(source: SourceConfig) -> tuple[type[VendorAdapter[Any]], BaseModel]:

@@ -2,7 +2,6 @@
 
 from .models import (
     RECORD_TYPES,
-    ContractMode,
     Device,
     Enterprise,
     EnterpriseMonthly,
@@ -19,7 +18,6 @@ from .models import (
 
 __all__ = [
     "RECORD_TYPES",
-    "ContractMode",
     "Device",
     "Enterprise",
     "EnterpriseMonthly",

@@ -21,14 +21,6 @@ from .timeutil import UTC, as_utc
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
-class ContractMode(StrEnum):
-    """What happens when a source sends fields the model does not know (after dlt's contracts)."""
-
-    EVOLVE = "evolve"  # keep unknown fields in `extra`
-    DISCARD_VALUE = "discard_value"  # drop unknown fields silently
-    FREEZE = "freeze"  # reject the record
-
-
 class Quality(StrEnum):
     """Data quality of a measurement; HJ 212 data marks map onto these."""
 

@@ -150,27 +150,22 @@ PLATFORM_COLUMNS = (
 
 def platforms(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     """The configured platforms with their reports, record kinds, cadences and deadlines."""
-    from parkhub.adapters.registry import platform_class
-    from parkhub.reports.calendar import PERIODIC_KINDS
+    from parkhub.config import subscriptions
 
     cfg = config_of(config)
     t = table("平台与报表 Platforms and reports", PLATFORM_COLUMNS)
-    for pc in cfg.platforms:
-        cls = platform_class(pc.type)
-        for sub in pc.subscriptions():
-            spec = cls.reports[sub.report]
-            cadence = sub.cadence or PERIODIC_KINDS.get(spec.record_kind, "realtime")
-            due = f"by the {sub.deadline_day}th" if cadence in ("monthly", "quarterly") else "-"
-            t.add_row(
-                pc.name + ("" if pc.enabled else " (disabled)"),
-                pc.type,
-                sub.report,
-                spec.record_kind,
-                cadence,
-                due,
-                str(spec.priority),
-                spec.description,
-            )
+    for s in subscriptions(cfg, enabled_only=False):
+        pc, sub, spec = s.platform, s.subscription, s.spec
+        t.add_row(
+            pc.name + ("" if pc.enabled else " (disabled)"),
+            pc.type,
+            sub.report,
+            spec.record_kind,
+            s.cadence,
+            f"by the {sub.deadline_day}th" if s.periodic else "-",
+            str(spec.priority),
+            spec.description,
+        )
     console.print(t)
 
 

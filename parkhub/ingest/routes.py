@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from parkhub.config import HubConfig, platform_config
+from parkhub.config import HubConfig, subscriptions
 from parkhub.mappings import load_mapping
 from parkhub.store import Route, RouteTable
 
@@ -18,14 +18,10 @@ def route_table(config: HubConfig) -> RouteTable:
 
 def _entries(config: HubConfig) -> Iterator[tuple[str, str, Route]]:
     parks = [p.id for p in config.parks]
-    for pc in config.platforms:
-        if not pc.enabled:
-            continue
-        cls, _ = platform_config(pc)
-        for sub in pc.subscriptions():
-            spec = cls.reports[sub.report]
-            version = load_mapping(spec.mapping).version
-            accepts = spec.accepts if spec.when is not None else None
-            route = Route(pc.name, sub.report, version, spec.priority, accepts)
-            for park_id in sub.parks or parks:
-                yield spec.record_kind, park_id, route
+    for s in subscriptions(config):
+        spec = s.spec
+        version = load_mapping(spec.mapping).version
+        accepts = spec.accepts if spec.when is not None else None
+        route = Route(s.platform.name, s.subscription.report, version, spec.priority, accepts)
+        for park_id in s.subscription.parks or parks:
+            yield spec.record_kind, park_id, route

@@ -17,8 +17,6 @@ from parkhub.store import DeliveryStatus, Store
 
 from .park_monthly import MonthlyInputs, build_park_monthly
 
-PERIODIC_KINDS = {"park_monthly": "monthly", "enterprise_monthly": "monthly"}
-
 
 class CalendarState(StrEnum):
     """How far a park's periodic report got before its deadline."""

@@ -5,46 +5,16 @@ reporting calendar of every periodic subscription."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from dataclasses import dataclass
 
-from parkhub.adapters.platforms.base import ReportSpec
 from parkhub.canonical.timeutil import previous_period, utcnow
-from parkhub.config import HubConfig, ParkConfig, PlatformConfig, Subscription, platform_config
+from parkhub.config import HubConfig, ParkConfig, subscriptions
 from parkhub.ingest import IngestResult, IngestService
 from parkhub.store import Store
 
-from .calendar import PERIODIC_KINDS, CalendarEntry, deadline_for, entry_for
+from .calendar import CalendarEntry, deadline_for, entry_for
 from .park_monthly import MonthlyInputs, build_park_monthly
 
 REPORT_SOURCE = "parkhub.reports"
-PERIODIC = ("monthly", "quarterly")
-
-
-@dataclass(frozen=True, slots=True)
-class Subscribed:
-    """An enabled subscription of a platform report, with its cadence."""
-
-    platform: PlatformConfig
-    subscription: Subscription
-    spec: ReportSpec
-    cadence: str
-
-    def covers(self, park_id: str) -> bool:
-        return not self.subscription.parks or park_id in self.subscription.parks
-
-
-def subscriptions(config: HubConfig) -> Iterator[Subscribed]:
-    """Every enabled subscription; its cadence is the configured one, else monthly for
-    monthly records and real time for the rest."""
-    for pc in config.platforms:
-        if not pc.enabled:
-            continue
-        cls, _ = platform_config(pc)
-        for sub in pc.subscriptions():
-            spec = cls.reports[sub.report]
-            cadence = sub.cadence or PERIODIC_KINDS.get(spec.record_kind, "realtime")
-            yield Subscribed(pc, sub, spec, cadence)
 
 
 class Reports:
@@ -77,7 +47,7 @@ class Reports:
         still missing."""
         now = now or utcnow()
         period = previous_period(now)
-        periodic = [s for s in subscriptions(self.config) if s.cadence in PERIODIC]
+        periodic = [s for s in subscriptions(self.config) if s.periodic]
         entries = []
         for park in self._parks(park_id):
             doc = park.record().document()
@@ -106,8 +76,6 @@ class Reports:
         that arrives late goes out as a correction rather than never."""
         now = now or utcnow()
         period = previous_period(now)
-        days = [
-            s.subscription.deadline_day for s in subscriptions(self.config) if s.cadence in PERIODIC
-        ]
+        days = [s.subscription.deadline_day for s in subscriptions(self.config) if s.periodic]
         if days and now <= deadline_for(period, "monthly", max(days)):
             self.build(period)

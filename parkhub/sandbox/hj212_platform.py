@@ -21,6 +21,7 @@ from parkhub.protocols.hj212.codec import (
     parse_frame,
     request_answer_frame,
 )
+from parkhub.protocols.tcp import Peer, TcpServer
 
 Mode = Literal["ok", "drop", "delay", "refuse", "close"]
 
@@ -33,7 +34,7 @@ def _loopback(host: str) -> str:
     return host
 
 
-class Hj212Platform:
+class Hj212Platform(TcpServer):
     """A strict HJ 212 platform on 127.0.0.1 that records uploads and answers 9014.
 
     `received` holds each accepted upload once (dedup by MN+QN+CN, so a retried upload counts
@@ -45,24 +46,17 @@ class Hj212Platform:
     """
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.host = _loopback(host)
+        super().__init__(_loopback(host), port)
         self.received: list[Frame] = []
         self.raw: list[bytes] = []
         self.rejected: list[tuple[bytes, str]] = []
         self.duplicates = 0
-        self._port = port
         self._keys: set[tuple[str, str | None, str]] = set()
         self._mode: Mode = "ok"
         self._times: int | None = None
         self._delay = 1.0
         self._qn_rtn = 2
         self._lock = threading.Lock()
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    @property
-    def port(self) -> int:
-        return self._port
 
     def set_mode(
         self, mode: Mode = "ok", *, times: int | None = None, delay: float = 1.0, qn_rtn: int = 2
@@ -80,44 +74,14 @@ class Hj212Platform:
                     self._mode, self._times = "ok", None
             return current
 
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._on_connect, self.host, self._port)
-        self._port = self._server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
-        self._server = None
-
-    async def __aenter__(self) -> Hj212Platform:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
+    async def serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: Peer
+    ) -> None:
         splitter = FrameSplitter()
-        try:
-            while data := await reader.read(65536):
-                for raw in splitter.feed(data):
-                    if not await self._handle(raw, writer):
-                        return
-        except (ConnectionError, OSError, asyncio.CancelledError):
-            pass  # a cancelled client_connected_cb task is logged as an error on 3.11
-        finally:
-            self._tasks.discard(task)
-            writer.close()
-            with contextlib.suppress(ConnectionError, OSError, asyncio.CancelledError):
-                await writer.wait_closed()
+        while data := await reader.read(65536):
+            for raw in splitter.feed(data):
+                if not await self._handle(raw, writer):
+                    return
 
     async def _handle(self, raw: bytes, writer: asyncio.StreamWriter) -> bool:
         with self._lock:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
@@ -11,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from parkhub.canonical import timeutil
+from parkhub.protocols.tcp import Peer, TcpServer
 
 from .codec import (
     MAX_FRAME_BYTES,
@@ -69,7 +69,7 @@ class ListenerStats:
     reassembled: int = 0
 
 
-class Hj212Listener:
+class Hj212Listener(TcpServer):
     """TCP server that data loggers (数采仪) connect to.
 
     Every complete frame is passed to `await handler(ReceivedFrame)`. When the frame asks for an
@@ -98,71 +98,24 @@ class Hj212Listener:
         tail_grace: float = 0.5,
         reassembler: Reassembler | None = None,
     ) -> None:
+        super().__init__(host, port)
         self.handler = handler
-        self.host = host
         self.tolerant = tolerant
         self.max_frame_bytes = max_frame_bytes
         self.idle_timeout = idle_timeout
         self.tail_grace = tail_grace
         self.reassembler = reassembler or Reassembler()
         self.stats = ListenerStats()
-        self._port = port
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    @property
-    def port(self) -> int:
-        """The bound port (useful with port=0)."""
-        return self._port
 
     async def start(self) -> None:
         """Bind and start accepting loggers."""
-        self._server = await asyncio.start_server(self._on_connect, self.host, self._port)
-        self._port = self._server.sockets[0].getsockname()[1]
-        log.info("HJ 212 listener on %s:%d", self.host, self._port)
+        await super().start()
+        log.info("HJ 212 listener on %s:%d", self.host, self.port)
 
-    async def stop(self) -> None:
-        """Stop accepting, close every logger connection and wait for them to finish."""
-        if self._server is None:
-            return
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
-        self._server = None
-
-    async def __aenter__(self) -> Hj212Listener:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        peername = writer.get_extra_info("peername")
-        peer = (str(peername[0]), int(peername[1])) if peername else ("?", 0)
-        self.stats.connections += 1
-        try:
-            await self._serve(reader, writer, peer)
-        except (ConnectionError, OSError) as exc:
-            log.info("connection from %s:%d lost: %s", *peer, exc)
-        except asyncio.CancelledError:
-            # stop() cancels connections; on 3.11 a cancelled client_connected_cb task is
-            # reported by asyncio as an error, so end it normally instead.
-            pass
-        finally:
-            self._tasks.discard(task)
-            writer.close()
-            with contextlib.suppress(ConnectionError, OSError, asyncio.CancelledError):
-                await writer.wait_closed()
-
-    async def _serve(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: tuple[str, int]
+    async def serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: Peer
     ) -> None:
+        self.stats.connections += 1
         splitter = FrameSplitter(max_frame_bytes=self.max_frame_bytes)
         while True:
             # A frame complete but for its CR LF is released after a short quiet period.

@@ -44,8 +44,7 @@ UPSERT_RECORDS = (
     "park_id = excluded.park_id, source = excluded.source, raw_id = excluded.raw_id, "
     "updated_at = excluded.updated_at "
     # an unchanged record is left alone, so RETURNING names the new and changed rows only
-    "WHERE records.content_hash <> excluded.content_hash "
-    "RETURNING id, revision{key}"
+    "WHERE records.content_hash <> excluded.content_hash{returning}"
 )
 UPSERT_ROW = "(:kind, :key, :park_id, 1, :content_hash, :ts, :doc, :source, :raw_id, :now, :now)"
 UPSERT_SHARED = ("kind", "park_id", "source", "raw_id", "now")
@@ -59,23 +58,32 @@ SUPERSEDE = (
     "WHERE record_id IN (SELECT value FROM json_each(:ids)) "
     f"AND status IN ({', '.join(repr(str(s)) for s in WAITING)})"
 )
-# A route's outbox rows, made by the database from the records just stored (a JSON array of
-# ids, in order, so the rows land at the right edge of the outbox's indexes). Their
-# idempotency key is stored by the first claim (Outbox.claim), not hashed here for every
-# reading: most outbox rows wait for a report's schedule, many are superseded before it.
-ROUTE_RECORDS = (
+LAST_RECORD_ID = "SELECT coalesce(max(id), 0) FROM records"
+RECORDS_AFTER = "SELECT count(*) FROM records WHERE id > :after"
+SAVEPOINT = "SAVEPOINT upsert"
+ROLLBACK_TO_SAVEPOINT = "ROLLBACK TO upsert"
+RELEASE_SAVEPOINT = "RELEASE upsert"
+# A route's outbox rows, made by the database from the records just stored: those a JSON
+# array of ids names (in order, so the rows land at the right edge of the outbox's indexes),
+# or every record past an id (those an upsert inserted). Their idempotency key is stored by
+# the first claim (Outbox.claim), not hashed here for every reading: most outbox rows wait
+# for a report's schedule, many are superseded before it.
+_ROUTE_INSERT = (
     "INSERT INTO deliveries (record_id, record_kind, record_key, revision, park_id, platform, "
     "report, mapping_version, idempotency_key, correction, status, priority, attempts, "
     "next_attempt_at, created_at, updated_at) "
     "SELECT r.id, r.kind, r.key, r.revision, r.park_id, :platform, :report, :mapping_version, "
     f"NULL, r.revision > 1, '{DeliveryStatus.PENDING}', :priority, 0, :now, :now, :now "
-    "FROM json_each(:ids) AS j CROSS JOIN records AS r ON r.id = j.value WHERE true "
-    "ON CONFLICT (record_id, platform, report, revision, mapping_version) DO NOTHING"
 )
+ROUTE_RECORDS = (
+    f"{_ROUTE_INSERT}FROM json_each(:ids) AS j CROSS JOIN records AS r ON r.id = j.value "
+    "WHERE true ON CONFLICT (record_id, platform, report, revision, mapping_version) DO NOTHING"
+)
+ROUTE_NEW_RECORDS = f"{_ROUTE_INSERT}FROM records AS r WHERE r.id > :after ORDER BY r.id"
 
 
 @lru_cache(maxsize=64)
-def numbered(rows: int, *, keys: bool) -> str:
+def numbered(rows: int, *, returning: bool = True, keys: bool = False) -> str:
     """UPSERT_RECORDS for `rows` rows with numbered parameters: the shared values first, then
     four a row, in UPSERT_FIELDS order. RETURNING names the new and changed rows' ids and
     revisions, and their keys with `keys` (a report that decides per record needs them)."""
@@ -92,7 +100,8 @@ def numbered(rows: int, *, keys: bool) -> str:
 
     first = len(UPSERT_SHARED)
     values = ",".join(row(first + len(UPSERT_FIELDS) * i) for i in range(rows))
-    return UPSERT_RECORDS.format(rows=values, key=", key" if keys else "")
+    tail = (" RETURNING id, revision" + (", key" if keys else "")) if returning else ""
+    return UPSERT_RECORDS.format(rows=values, returning=tail)
 
 
 class SqliteWriter:
@@ -128,45 +137,24 @@ class SqliteWriter:
         result: UpsertResult,
     ) -> None:
         """Records of one kind and park: upserted, older waiting deliveries of the changed ones
-        superseded, and each route's outbox rows made by the database."""
+        superseded, and each route's outbox rows made by the database.
+
+        A page of new readings (nothing stored changes, no report filters per record) is
+        upserted without RETURNING, in a savepoint: when every row it touched is past the
+        largest id before it, the new records are the outbox rows' source. Otherwise the
+        savepoint is undone and RETURNING names the new and changed rows. RETURNING costs
+        ~7 % of a reading's instructions (docs/performance.md); a change among new readings is
+        rare, so the undo rarely runs.
+        """
         rows = []
         for key, rec in recs.items():
             ts = event_time(rec)
             blob = rec.document_json()
             stamp = None if ts is None else sqlite_time(ts)
             rows.append((key, jsonutil.bytes_hash(blob), stamp, blob.decode()))
-        keys = any(r.accepts is not None for r in routes)
-        touched: list[Any] = []
-        for start in range(0, len(rows), ROWS_PER_STATEMENT):
-            chunk = rows[start : start + ROWS_PER_STATEMENT]
-            cursor.execute(numbered(len(chunk), keys=keys), (*shared, *chain.from_iterable(chunk)))
-            touched.extend(cursor.fetchall())
-        changed = [row[0] for row in touched if row[1] > 1]
-        result.unchanged += len(rows) - len(touched)
-        result.changed += len(changed)
-        result.new += len(touched) - len(changed)
-        now = shared[-1]
-        if changed:
-            cursor.execute(SUPERSEDE, {"now": now, "ids": jsonutil.dumps_str(changed)})
-        every = [row[0] for row in touched]
-        for route in routes:
-            ids = (
-                every
-                if route.accepts is None
-                else [row[0] for row in touched if route.accepts(recs[row[2]])]
-            )
-            if not ids:
-                continue
-            route_params = {
-                "platform": route.platform,
-                "report": route.report,
-                "mapping_version": route.mapping_version,
-                "priority": route.priority,
-                "now": now,
-                "ids": jsonutil.dumps_str(ids),
-            }
-            cursor.execute(ROUTE_RECORDS, route_params)
-            result.deliveries += cursor.rowcount
+        filtered = any(r.accepts is not None for r in routes)
+        if filtered or not _all_new(cursor, shared, rows, routes, result):
+            _returning(cursor, shared, rows, recs, routes, result, keys=filtered)
 
     @contextmanager
     def pages(self, routes: RouteTable) -> Iterator[GroupedPages]:
@@ -197,6 +185,90 @@ class SqliteWriter:
         if page.cursor is not None:
             self.cursors.set(conn, raw.source, page.cursor[0], page.cursor[1])
         return written
+
+
+def _statements(
+    cursor: Any,
+    shared: tuple[Any, ...],
+    rows: list[tuple[Any, ...]],
+    *,
+    returning: bool,
+    keys: bool = False,
+) -> Iterator[Any]:
+    """Execute the upsert of `rows`, ROWS_PER_STATEMENT at a time; each executed cursor."""
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        chunk = rows[start : start + ROWS_PER_STATEMENT]
+        sql = numbered(len(chunk), returning=returning, keys=keys)
+        yield cursor.execute(sql, (*shared, *chain.from_iterable(chunk)))
+
+
+def _route(cursor: Any, sql: str, route: Route, now: str, **which: Any) -> int:
+    """A route's outbox rows (ROUTE_RECORDS or ROUTE_NEW_RECORDS); how many were made."""
+    params = {
+        "platform": route.platform,
+        "report": route.report,
+        "mapping_version": route.mapping_version,
+        "priority": route.priority,
+        "now": now,
+        **which,
+    }
+    return int(cursor.execute(sql, params).rowcount)
+
+
+def _all_new(
+    cursor: Any,
+    shared: tuple[Any, ...],
+    rows: list[tuple[Any, ...]],
+    routes: tuple[Route, ...],
+    result: UpsertResult,
+) -> bool:
+    """Upsert without RETURNING; True if nothing stored changed (done), else undone."""
+    after = cursor.execute(LAST_RECORD_ID).fetchone()[0]
+    cursor.execute(SAVEPOINT)
+    touched = sum(c.rowcount for c in _statements(cursor, shared, rows, returning=False))
+    new = cursor.execute(RECORDS_AFTER, {"after": after}).fetchone()[0]
+    if new != touched:  # an existing record changed: RETURNING has to name it
+        cursor.execute(ROLLBACK_TO_SAVEPOINT)
+        cursor.execute(RELEASE_SAVEPOINT)
+        return False
+    cursor.execute(RELEASE_SAVEPOINT)
+    result.new += new
+    result.unchanged += len(rows) - new
+    for route in routes if new else ():
+        result.deliveries += _route(cursor, ROUTE_NEW_RECORDS, route, shared[-1], after=after)
+    return True
+
+
+def _returning(
+    cursor: Any,
+    shared: tuple[Any, ...],
+    rows: list[tuple[Any, ...]],
+    recs: dict[str, Record],
+    routes: tuple[Route, ...],
+    result: UpsertResult,
+    *,
+    keys: bool,
+) -> None:
+    """Upsert with RETURNING: the new and changed rows by id (and key, for filters)."""
+    touched: list[Any] = []
+    for executed in _statements(cursor, shared, rows, returning=True, keys=keys):
+        touched.extend(executed.fetchall())
+    changed = [row[0] for row in touched if row[1] > 1]
+    result.unchanged += len(rows) - len(touched)
+    result.changed += len(changed)
+    result.new += len(touched) - len(changed)
+    now = shared[-1]
+    if changed:
+        cursor.execute(SUPERSEDE, {"now": now, "ids": jsonutil.dumps_str(changed)})
+    every = [row[0] for row in touched]
+    for route in routes:
+        ids = every if route.accepts is None else [
+            row[0] for row in touched if route.accepts(recs[row[2]])
+        ]  # fmt: skip
+        if ids:
+            result.deliveries += _route(
+                cursor, ROUTE_RECORDS, route, now, ids=jsonutil.dumps_str(ids)
+            )
 
 
 @dataclass

@@ -9,10 +9,9 @@ from typing import Any
 
 from parkhub.canonical import jsonutil
 from parkhub.canonical.timeutil import utcnow
-from parkhub.config import ParkConfig
+from parkhub.config import ParkConfig, subscriptions
 from parkhub.hub import Hub
 from parkhub.ingest.entry import MONTHLY, entry_source
-from parkhub.reports.service import subscriptions
 from parkhub.store import PROBLEMS, DeliveryFilter, operator_summary
 
 from .forms import form_values
