@@ -24,6 +24,7 @@ from parkhub.sandbox.qisheng_sim import QishengSim
 from parkhub.sandbox.safety_sim import SafetySim
 from parkhub.sandbox.server import ServerHandle, serve_in_thread
 from parkhub.sandbox.stats_sim import StatsSim
+from parkhub.store import DeliveryStatus
 from parkhub.web.tcp import TcpListeners
 
 PARK_ID = "wz-lc-0001"
@@ -286,7 +287,7 @@ def _receipts(hub: Hub, platforms: list[str]) -> Table:
     for col in ("id", "platform", "report", "record", "rev", "tries", "receipt"):
         table.add_column(col)
     for name in platforms:
-        for d in hub.store.outbox.deliveries(status=["sent"], platform=name, limit=2):
+        for d in hub.store.outbox.deliveries(status=[DeliveryStatus.SENT], platform=name, limit=2):
             table.add_row(
                 str(d["id"]),
                 name,

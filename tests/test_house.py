@@ -112,7 +112,7 @@ def test_tests_mirror_the_package_layout() -> None:
     }  # fmt: skip
     stray = sorted(str(f) for f in folders if f not in packages)
     assert not stray, f"test folders that mirror no package: {stray}"
-    flow = {"adapters", "canonical", "cli", "ingest", "mappings", "protocols", "reports",
+    flow = {"adapters", "alerts", "canonical", "cli", "ingest", "mappings", "protocols", "reports",
             "scheduler", "store", "web"}  # fmt: skip
     missing = sorted(name for name in flow if Path(name) not in folders)
     assert not missing, f"packages without tests of their own: {missing}"

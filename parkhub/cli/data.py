@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from parkhub.canonical.timeutil import previous_period
+from parkhub.reports.calendar import CalendarState
 
 from .root import (
     DEFAULT_CONFIG,
@@ -105,7 +106,12 @@ def status(config: ConfigOpt = DEFAULT_CONFIG, as_json: JsonOpt = False) -> None
 
 
 CALENDAR_COLUMNS = ("park", "platform", "report", "period", "deadline", "state", "sent", "missing")
-STATE_COLOURS = {"delivered": "green", "late": "red", "failed": "red", "at_risk": "yellow"}
+STATE_COLOURS = {
+    CalendarState.DELIVERED: "green",
+    CalendarState.LATE: "red",
+    CalendarState.FAILED: "red",
+    CalendarState.AT_RISK: "yellow",
+}
 
 
 def calendar(

@@ -19,7 +19,7 @@ from parkhub.config import HubConfig
 from parkhub.store import RawStatus
 
 from .results import IngestResult
-from .service import IngestService
+from .service import REFUSED_STREAM, IngestService
 
 log = logging.getLogger("parkhub.ingest")
 
@@ -49,7 +49,7 @@ def receive_push(
             ingest.store.inbox.add(
                 conn,
                 source=source,
-                stream="rejected",
+                stream=REFUSED_STREAM,
                 body=request.body,
                 status=RawStatus.REJECTED,
                 reason=verdict.reason,

@@ -23,6 +23,9 @@ from .results import IngestResult
 
 log = logging.getLogger("parkhub.ingest")
 
+REFUSED_STREAM = "rejected"
+"""The stream of a push refused at the door (forged, unsigned): kept, never parsed."""
+
 Pulled = tuple[RawMessage, tuple[str, str | None] | None]
 """A message and the cursor to resume after it (None: a push, no cursor)."""
 
@@ -128,7 +131,7 @@ class IngestService:
         cutoff = utcnow() - older_than if older_than is not None else None
         results = []
         for row in rows:
-            if row["stream"] == "rejected":
+            if row["stream"] == REFUSED_STREAM:
                 continue  # refused at the door (forged, unsigned): not data
             if cutoff is not None and row["received_at"] > cutoff:
                 continue

@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import JSONResponse, Response
 
 from parkhub.ingest.entry import XLSX_CONTENT_TYPE
+from parkhub.store import DeliveryStatus
 
 from .auth import Caller, Denied, Principal
 from .core import Console, ConsoleDep
@@ -107,7 +108,7 @@ def api_delivery(
 
 
 def _replay(console: Console, caller: Principal, row: Mapping[str, Any]) -> dict[str, int]:
-    if row["status"] != "dead":
+    if row["status"] != DeliveryStatus.DEAD:
         raise Denied(
             409,
             "只有“已停止重试”的投递可以重新投递",

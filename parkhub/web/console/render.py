@@ -11,25 +11,28 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.templating import Jinja2Templates
 
 from parkhub.canonical.timeutil import SHANGHAI
+from parkhub.reports.calendar import CalendarState as C
+from parkhub.store import DeliveryStatus as D
+from parkhub.store import RawStatus as R
 
 STATUS_LABELS = {
-    "sent": "已送达",
-    "pending": "待发送",
-    "in_flight": "发送中",
-    "failed": "失败待重试",
-    "dead": "已停止重试",
-    "superseded": "已被新版本取代",
+    D.SENT: "已送达",
+    D.PENDING: "待发送",
+    D.IN_FLIGHT: "发送中",
+    D.FAILED: "失败待重试",
+    D.DEAD: "已停止重试",
+    D.SUPERSEDED: "已被新版本取代",
 }
 STATE_LABELS = {
-    "delivered": "已报送",
-    "delivered_incomplete": "已报送（数据不全）",
-    "pending": "待报送",
-    "not_built": "未生成",
-    "at_risk": "临近截止",
-    "late": "已逾期",
-    "failed": "报送失败",
+    C.DELIVERED: "已报送",
+    C.DELIVERED_INCOMPLETE: "已报送（数据不全）",
+    C.PENDING: "待报送",
+    C.NOT_BUILT: "未生成",
+    C.AT_RISK: "临近截止",
+    C.LATE: "已逾期",
+    C.FAILED: "报送失败",
 }
-INBOX_LABELS = {"rejected": "被拒收", "partial": "部分行有错", "received": "待解析"}
+INBOX_LABELS = {R.REJECTED: "被拒收", R.PARTIAL: "部分行有错", R.RECEIVED: "待解析"}
 NOTICES = {
     "saved": "已保存：数据已入库，并已排队报送。 (Saved and queued for delivery.)",
     "unchanged": "数据与已保存的一致，无需修改。 (Nothing changed.)",

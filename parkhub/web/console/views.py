@@ -12,7 +12,8 @@ from parkhub.canonical.timeutil import utcnow
 from parkhub.config import ParkConfig, subscriptions
 from parkhub.hub import Hub
 from parkhub.ingest.entry import MONTHLY, entry_source
-from parkhub.store import PROBLEMS, DeliveryFilter, operator_summary
+from parkhub.reports.calendar import OVERDUE
+from parkhub.store import PROBLEMS, DeliveryFilter, DeliveryStatus, operator_summary
 
 from .forms import form_values
 
@@ -92,9 +93,10 @@ def park_summaries(hub: Hub, parks: Sequence[ParkConfig]) -> list[dict[str, Any]
         out.append(
             {
                 "park": park,
-                "dead": sum(c.get("dead", 0) for c in counts),
-                "failed": sum(c.get("failed", 0) for c in counts),
-                "sent": sum(c.get("sent", 0) for c in counts),
+                **{
+                    str(s): sum(c.get(s, 0) for c in counts)
+                    for s in (DeliveryStatus.DEAD, DeliveryStatus.FAILED, DeliveryStatus.SENT)
+                },
             }
         )
     return out
@@ -151,9 +153,11 @@ def park_dashboard(hub: Hub, park_id: str, *, now: dt.datetime | None = None) ->
     return {
         "park": {"id": park.id, "name": park.name, "division_code": park.division_code},
         "platforms": platforms,
-        "failures": deliveries(hub, [park_id], status=["dead", "failed"], limit=20),
+        "failures": deliveries(
+            hub, [park_id], status=[DeliveryStatus.DEAD, DeliveryStatus.FAILED], limit=20
+        ),
         "calendar": calendar,
-        "attention": [e for e in calendar if e["state"] in ("at_risk", "late", "failed")],
+        "attention": [e for e in calendar if e["state"] in OVERDUE],
         "inbox_problems": inbox_problems(hub, park_id),
         "records": store.records.counts(park_id=park_id),
         "generated_at": utcnow(),

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from parkhub.store import DeliveryStatus
 from parkhub.web.console.auth import PageSession, check_csrf
 from parkhub.web.console.core import ConsoleDep
 from parkhub.web.console.render import STATUS_LABELS
@@ -69,7 +70,7 @@ def replay(
     check_csrf(session, csrf_token)
     row = console.park_delivery(session.user, park_id, delivery_id)
     url = f"/console/parks/{park_id}/deliveries/{delivery_id}"
-    if row["status"] != "dead":
+    if row["status"] != DeliveryStatus.DEAD:
         return console.redirect(url + "?msg=not_dead")
     console.hub.replay(actor=f"web:{session.user.username}", ids=[delivery_id])
     return console.redirect(url + "?msg=replayed")
