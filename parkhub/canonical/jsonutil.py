@@ -1,4 +1,4 @@
-"""The one place for JSON (orjson): compact, sorted where a hash depends on it."""
+"""The one place for JSON (orjson), and the content hash of what is stored."""
 
 from __future__ import annotations
 
@@ -22,15 +22,6 @@ def dumps_str(value: Any) -> str:
     return dumps(value).decode()
 
 
-def canonical_bytes(value: Any) -> bytes:
-    """Deterministic bytes for hashing: sorted keys, compact."""
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
-
-
-def content_hash(value: Any) -> str:
-    """A stable hex digest of a JSON-able value (used for idempotency and change detection)."""
-    return hashlib.blake2b(canonical_bytes(value), digest_size=16).hexdigest()
-
-
 def bytes_hash(data: bytes) -> str:
+    """The content hash of a stored document or message: 32 hex digits of BLAKE2b."""
     return hashlib.blake2b(data, digest_size=16).hexdigest()

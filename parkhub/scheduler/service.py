@@ -82,11 +82,6 @@ class Service:
             )
         self.scheduler.start()
 
-    def run_job_now(self, job_id: str) -> None:
-        for job in self.jobs:
-            if job.id == job_id:
-                self._wrap(job)()
-
     def stop(self) -> None:
         self.scheduler.shutdown(wait=True)
         self.stopped.set()

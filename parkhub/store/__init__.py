@@ -6,13 +6,12 @@ from .alerts import AlertLog, PendingAlert, Problem
 from .db import Database, database_url, make_engine, migrate
 from .keys import idempotency_key
 from .outbox import Claimed, DeliveryFilter, Sent
-from .routes import NO_ROUTES, Route, RouteTable
+from .routes import Route, RouteTable
 from .status import PROBLEMS, AlertStatus, DeliveryStatus, RawStatus, operator_summary
 from .store import Store
 from .writers import Page, UpsertResult, Written
 
 __all__ = [
-    "NO_ROUTES",
     "PROBLEMS",
     "AccountError",
     "Accounts",

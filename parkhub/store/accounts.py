@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -114,9 +114,6 @@ class User:
 
     def can_see(self, park_id: str) -> bool:
         return self.is_admin or park_id in self.parks
-
-    def visible(self, park_ids: Iterable[str]) -> list[str]:
-        return [p for p in park_ids if self.can_see(p)]
 
     @property
     def label(self) -> str:

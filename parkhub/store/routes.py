@@ -42,10 +42,3 @@ class RouteTable:
 
     def __call__(self, kind: str, park_id: str) -> tuple[Route, ...]:
         return self.routes.get((kind, park_id), ())
-
-    def taking(self, kind: str, park_id: str, record: Any) -> tuple[Route, ...]:
-        """The routes one record takes (a report's filter decides per record)."""
-        return tuple(r for r in self(kind, park_id) if r.accepts is None or r.accepts(record))
-
-
-NO_ROUTES = RouteTable()
