@@ -10,8 +10,8 @@ from __future__ import annotations
 import ipaddress
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -111,106 +111,103 @@ def address_group(address: str | None) -> str:
     return str(ip)
 
 
-@dataclass(slots=True)
-class _Bucket:
-    tokens: float
-    at: float
+class WindowLimit:
+    """At most `count` events per key within any `seconds` (a sliding window: each key keeps the
+    times of its last `count` events).
 
-
-class Buckets:
-    """Token buckets by key: each key may spend `capacity` at once, refilled at `capacity` per
-    `per_seconds`. Memory is bounded: at most `max_keys` keys are held. When the table is full,
-    keys whose bucket has refilled (no state worth keeping) are dropped; if none has, a new key
-    shares one overflow bucket, so filling the table never resets what the table holds."""
+    Memory is bounded: at most `max_keys` keys are held. When the table is full, keys with no
+    event inside the window (nothing worth keeping) are dropped; if there are none, a new key
+    shares one overflow key with every other key that did not fit. Filling the table never
+    resets what it holds.
+    """
 
     OVERFLOW = ("<overflow>",)
 
     def __init__(
         self,
-        capacity: float,
-        per_seconds: float,
+        count: int,
+        seconds: float,
         *,
         max_keys: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.capacity = float(capacity)
-        self.rate = float(capacity) / per_seconds if per_seconds > 0 else float("inf")
+        self.count = count
+        self.seconds = seconds
         self.max_keys = max_keys
         self._clock = clock
         self._lock = threading.Lock()
-        self._buckets: dict[Hashable, _Bucket] = {}
+        self._events: dict[Hashable, deque[float]] = {}
         self._pruned_at = float("-inf")
 
-    def _refilled(self, bucket: _Bucket, now: float) -> _Bucket:
-        bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.at) * self.rate)
-        bucket.at = now
-        return bucket
+    def _recent(self, events: deque[float], now: float) -> deque[float]:
+        while events and now - events[0] >= self.seconds:
+            events.popleft()
+        return events
 
-    def _bucket(self, key: Hashable, now: float, *, create: bool) -> _Bucket | None:
-        bucket = self._buckets.get(key)
-        if bucket is not None:
-            return self._refilled(bucket, now)
-        if not create:
-            return None
-        if len(self._buckets) >= self.max_keys and now - self._pruned_at >= 1.0:
-            self._prune(now)  # at most once a second: a full table of busy keys costs no scans
-        if len(self._buckets) >= self.max_keys:
-            overflow = self._buckets.get(self.OVERFLOW)
-            if overflow is None:  # the overflow bucket may go past max_keys by one
-                overflow = self._buckets[self.OVERFLOW] = _Bucket(self.capacity, now)
-            return self._refilled(overflow, now)
-        bucket = self._buckets[key] = _Bucket(self.capacity, now)
-        return bucket
+    def _slot(self, key: Hashable, now: float) -> Hashable:
+        """Where `key`'s events go: its own entry, or the overflow one when the table is full."""
+        if key in self._events:
+            return key
+        if len(self._events) >= self.max_keys and now - self._pruned_at >= 1.0:
+            self._prune(now)  # at most once a second: a table full of busy keys costs no scans
+        return key if len(self._events) < self.max_keys else self.OVERFLOW
 
     def _prune(self, now: float) -> None:
         self._pruned_at = now
-        buckets = self._buckets.items()
-        refilled = [k for k, b in buckets if self._refilled(b, now).tokens >= self.capacity]
-        for k in refilled:
-            del self._buckets[k]
+        idle = [k for k, e in self._events.items() if not self._recent(e, now)]
+        for k in idle:
+            del self._events[k]
 
-    def take(self, key: Hashable, amount: float = 1.0) -> bool:
-        """Spend `amount` from `key`'s bucket; False (and nothing spent) when it has not enough."""
-        with self._lock:
-            bucket = self._bucket(key, self._clock(), create=True)
-            assert bucket is not None
-            if bucket.tokens < amount:
-                return False
-            bucket.tokens -= amount
-            return True
+    def _held(self, slot: Hashable, now: float) -> int:
+        events = self._events.get(slot)
+        return 0 if events is None else len(self._recent(events, now))
 
-    def spend(self, key: Hashable, amount: float = 1.0) -> None:
-        """Spend from `key`'s bucket even past empty (a failure that already happened)."""
-        with self._lock:
-            bucket = self._bucket(key, self._clock(), create=True)
-            assert bucket is not None
-            bucket.tokens = max(bucket.tokens - amount, -self.capacity)
-
-    def available(self, key: Hashable, amount: float = 1.0, *, tracked_only: bool = False) -> bool:
-        """Whether `key` could spend `amount` now (nothing is spent). A key the table does not
-        hold has its whole capacity, unless the table is full and the overflow bucket is empty
-        (not with `tracked_only`: then an untracked key is always available)."""
+    def allows(self, key: Hashable, *, tracked_only: bool = False) -> bool:
+        """Whether `key` may have one more event now (nothing is recorded). `tracked_only`: a
+        key the table does not hold is allowed, also when the table is full."""
         with self._lock:
             now = self._clock()
-            bucket = self._bucket(key, now, create=False)
-            if bucket is None:
-                if tracked_only or len(self._buckets) < self.max_keys:
-                    return True
-                overflow = self._buckets.get(self.OVERFLOW)
-                return overflow is None or self._refilled(overflow, now).tokens >= amount
-            return bucket.tokens >= amount
+            if tracked_only and key not in self._events:
+                return True
+            return self._held(self._slot(key, now), now) < self.count
 
-    def wait(self, key: Hashable, amount: float = 1.0) -> float:
-        """Seconds until `key` could spend `amount` (0 when it can now)."""
+    def add(self, key: Hashable) -> None:
+        """Record an event of `key` (one that happened, allowed or not)."""
+        if self.count <= 0:
+            return
         with self._lock:
-            bucket = self._bucket(key, self._clock(), create=False)
-            if bucket is None or bucket.tokens >= amount:
+            now = self._clock()
+            slot = self._slot(key, now)
+            events = self._events.get(slot)
+            if events is None:
+                events = self._events[slot] = deque(maxlen=self.count)
+            events.append(now)
+
+    def hit(self, key: Hashable) -> bool:
+        """Record an event of `key` if it is allowed; whether it was."""
+        with self._lock:
+            now = self._clock()
+            slot = self._slot(key, now)
+            if self._held(slot, now) >= self.count:
+                return False
+            events = self._events.get(slot)
+            if events is None:
+                events = self._events[slot] = deque(maxlen=self.count)
+            events.append(now)
+            return True
+
+    def wait(self, key: Hashable) -> float:
+        """Seconds until `key` may have one more event (0 when it may now)."""
+        with self._lock:
+            now = self._clock()
+            slot = self._slot(key, now)
+            if self._held(slot, now) < self.count:
                 return 0.0
-            return (amount - bucket.tokens) / self.rate
+            return self._events[slot][0] + self.seconds - now
 
     def forget(self, key: Hashable) -> None:
         with self._lock:
-            self._buckets.pop(key, None)
+            self._events.pop(key, None)
 
     def __len__(self) -> int:
-        return len(self._buckets)
+        return len(self._events)

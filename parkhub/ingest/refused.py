@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from parkhub.adapters.vendors.base import PushRequest
-from parkhub.limits import Buckets, PushLimits, address_group
+from parkhub.limits import PushLimits, WindowLimit, address_group
 from parkhub.store import RawStatus, Store
 
 from .service import REFUSED_STREAM
@@ -42,8 +42,8 @@ class RefusedPushes:
     def __init__(self, limits: PushLimits) -> None:
         self.limits = limits
         window = limits.refused_window_seconds
-        self._per_address = Buckets(limits.refused_per_address, window)
-        self._per_source = Buckets(limits.refused_per_source, window)
+        self._per_address = WindowLimit(limits.refused_per_address, window)
+        self._per_source = WindowLimit(limits.refused_per_source, window)
         self._lock = threading.Lock()
         self.kept: Counter[str] = Counter()
         self.dropped: Counter[str] = Counter()
@@ -82,11 +82,9 @@ class RefusedPushes:
 
     def _admit(self, source: str, address: str) -> bool:
         # the source's budget is spent only when the address has some left
-        if not self._per_address.available((source, address)):
+        if not self._per_address.allows((source, address)):
             return False
-        if not self._per_source.take(source):
-            return False
-        return self._per_address.take((source, address))
+        return self._per_source.hit(source) and self._per_address.hit((source, address))
 
     def record(self, refusal: Refusal) -> tuple[bytes, dict[str, Any]]:
         """The bytes kept (a prefix of the body) and what the inbox's meta says of the rest."""
