@@ -70,8 +70,14 @@ class EntryLimits(_Model):
     max_cell_chars: int = Field(
         32_767, ge=256, le=1_000_000, description="characters in one cell (Excel's own limit)"
     )
+    max_cells: int = Field(
+        1_000_000,
+        ge=1000,
+        le=100_000_000,
+        description="cells an .xlsx holds, all sheets together (each costs memory when read)",
+    )
     max_merged_cells: int = Field(
-        1_000_000, ge=1000, le=100_000_000, description="cells covered by merged ranges, per sheet"
+        200_000, ge=1000, le=100_000_000, description="cells covered by merged ranges, per sheet"
     )
 
 

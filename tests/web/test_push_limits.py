@@ -73,12 +73,14 @@ def web(db_url: str, env: None) -> Iterator[tuple[Hub, ServerHandle]]:
 
 def _raw(hub: Hub) -> list[dict[str, Any]]:
     with hub.store.engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(select(t.raw_inbox).order_by(t.raw_inbox.c.id))]
+        return [
+            dict(r._mapping) for r in conn.execute(select(t.raw_inbox).order_by(t.raw_inbox.c.id))
+        ]
 
 
 def _forged(i: int, size: int) -> bytes:
     """A OneNET push signed with the wrong token, padded to about `size` bytes."""
-    msg = onenet_sim.OLD_DATAPOINT.replace("42", f"42, \"pad\": \"{i:06d}{'x' * size}\"")
+    msg = onenet_sim.OLD_DATAPOINT.replace("42", f'42, "pad": "{i:06d}{"x" * size}"')
     return onenet_sim.old_body("not-the-token", msg, nonce=f"n{i:07d}")
 
 
@@ -98,8 +100,9 @@ def test_the_attack_that_grew_the_database_by_150_mb_now_grows_it_by_nothing(
     before = db.stat().st_size
     with serve_in_thread(create_app(hub)) as server, httpx.Client(timeout=30) as client:
         codes = [
-            client.post(f"{server.url}/push/onenet/onenet-lc", content=_forged(i, 10 * MB))
-            .status_code
+            client.post(
+                f"{server.url}/push/onenet/onenet-lc", content=_forged(i, 10 * MB)
+            ).status_code
             for i in range(10)
         ]
         codes += [
@@ -150,7 +153,7 @@ def test_a_chunked_body_past_the_limit_is_refused_with_a_prefix_kept(
 
 
 def test_each_source_has_its_own_limit(web: tuple[Hub, ServerHandle]) -> None:
-    hub, server = web
+    _, server = web
     body = onenet_sim.old_body(onenet_sim.DEMO_TOKEN, onenet_sim.OLD_DATAPOINT)
     padded = body[:-1] + b', "pad": "' + b"x" * 5000 + b'"}'
     assert httpx.post(f"{server.url}/push/onenet/onenet-small", content=padded).status_code == 413
@@ -225,9 +228,10 @@ def test_accepted_pushes_are_never_lost_to_the_limits(web: tuple[Hub, ServerHand
 
 def test_a_body_that_trickles_in_too_slowly_gets_408(db_url: str, env: None) -> None:
     hub = Hub.open(parse_config(_config(body_seconds=0.5)), url=db_url)
-    with serve_in_thread(create_app(hub)) as server, socket.create_connection(
-        ("127.0.0.1", server.port), timeout=5
-    ) as sock:
+    with (
+        serve_in_thread(create_app(hub)) as server,
+        socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock,
+    ):
         sock.sendall(
             b"POST /push/onenet/onenet-lc HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{"
         )
