@@ -127,7 +127,7 @@ class Inbox:
         columns = [c for c in t.raw_inbox.c if with_body or c.name != "body"]
         q = select(*columns).order_by(r.id.desc() if newest_first else r.id).limit(limit)
         if ids is not None:
-            q = q.where(r.id.in_(list(ids)))
+            q = q.where(r.id.in_(t.possible_ids(ids)))
         else:
             q = q.where(r.status.in_([str(s) for s in statuses]))
         if source:
