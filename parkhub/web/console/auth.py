@@ -19,6 +19,7 @@ from fastapi import Depends, HTTPException, Request, Response
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from parkhub.errors import ConfigError
 from parkhub.hub import Hub
 from parkhub.limits import WindowLimit, address_group
 from parkhub.store import Accounts, Session, User
@@ -283,6 +284,11 @@ def console_secret(environ: Mapping[str, str]) -> str:
     """PARKHUB_CONSOLE_SECRET, or a random key for this process (sessions end at restart)."""
     value = environ.get("PARKHUB_CONSOLE_SECRET")
     if value:
+        if len(value) < 16:
+            raise ConfigError(
+                "PARKHUB_CONSOLE_SECRET 太短 (needs at least 16 characters; "
+                "e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
         return value
     log.warning("PARKHUB_CONSOLE_SECRET is not set: console sessions last until this process stops")
     return secrets.token_urlsafe(32)
