@@ -64,6 +64,7 @@ def possible_ids(ids: Iterable[int]) -> list[int]:
     no row, rather than failing the query with an overflow."""
     return [i for i in ids if 0 < i <= MAX_ID]
 
+
 raw_inbox = Table(
     "raw_inbox",
     metadata,

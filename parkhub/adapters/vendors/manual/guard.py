@@ -95,7 +95,7 @@ def _check_merged(xml: bytes, part: str, limits: EntryLimits) -> None:
             continue  # openpyxl refuses it when it reads the sheet
         if None in (min_col, min_row, max_col, max_row):
             continue
-        covered += (max_col - min_col + 1) * (max_row - min_row + 1)  # type: ignore[operator]
+        covered += (max_col - min_col + 1) * (max_row - min_row + 1)
     if covered > limits.max_merged_cells:
         raise EntryFileError(
             f"合并单元格覆盖的范围过大（{covered} 个单元格），请取消合并后再导入",
