@@ -33,29 +33,30 @@ def _env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PARKHUB_DEMO_QISHENG_SECRET", "y")
 
 
-@pytest.mark.parametrize("case", ["missing", "directory"])
-def test_a_missing_or_directory_secrets_file_is_a_clear_config_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
-) -> None:
+@pytest.fixture(params=["missing", "directory"])
+def bad_file(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """PARKHUB_SECRETS_FILE naming a file that does not exist, or a directory."""
     path = tmp_path / "secrets.env"
-    if case == "directory":
+    if request.param == "directory":
         path.mkdir()
     monkeypatch.setenv("PARKHUB_SECRETS_FILE", str(path))
+    return path
+
+
+def test_a_missing_or_directory_secrets_file_is_a_clear_config_error(bad_file: Path) -> None:
+    path = bad_file
     with pytest.raises(ConfigError) as err:
         parse_config(_config_with_file_secret())
-    expected = "does not exist" if case == "missing" else "is a directory"
+    expected = "is a directory" if path.is_dir() else "does not exist"
     assert f"PARKHUB_SECRETS_FILE={path} {expected}" in str(err.value)
     assert "app_secret" in str(err.value)  # and where the config asks for it
 
 
-@pytest.mark.parametrize("case", ["missing", "directory"])
 def test_the_cli_names_the_secrets_file_instead_of_a_traceback(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+    tmp_path: Path, bad_file: Path
 ) -> None:
-    path = tmp_path / "secrets.env"
-    if case == "directory":
-        path.mkdir()
-    monkeypatch.setenv("PARKHUB_SECRETS_FILE", str(path))
     config = tmp_path / "parkhub.yaml"
     config.write_text(yaml.safe_dump(_config_with_file_secret(), allow_unicode=True))
     for command in (["check"], ["status"], ["run"]):
