@@ -244,9 +244,10 @@ def test_the_console_and_api_take_no_body_past_the_upload_limit(
     web: tuple[Hub, ServerHandle],
 ) -> None:
     _, server = web
-    r = httpx.post(
-        f"{server.url}/api/parks/p1/entry/upload",
-        content=b"x" * (22 * MB),
-        headers={"content-type": "multipart/form-data; boundary=b"},
-    )
-    assert r.status_code == 413
+    for path in ("/api/parks/p1/entry", "/console/parks/p1/entry/upload"):
+        r = httpx.post(
+            f"{server.url}{path}",
+            content=b"x" * (22 * MB),
+            headers={"content-type": "multipart/form-data; boundary=b"},
+        )
+        assert r.status_code == 413, path
