@@ -118,7 +118,7 @@ class Hub:
         return self.refused.keep(self.store, refusal)
 
     def receive_raw(self, source: str, body: bytes, **kw: Any) -> IngestResult:
-        return receive_raw(self.ingestion, source, body, **kw)
+        return receive_raw(self.ingestion, self.refused, source, body, **kw)
 
     def reparse(self, **kw: Any) -> list[IngestResult]:
         return self.ingestion.reparse(**kw)

@@ -57,6 +57,7 @@ def receive_push(
 
 def receive_raw(
     ingest: IngestService,
+    refused: RefusedPushes,
     source: str,
     body: bytes,
     *,
@@ -66,9 +67,17 @@ def receive_raw(
     meta: dict[str, Any] | None = None,
 ) -> IngestResult:
     """A listener's message (an HJ 212 frame): committed to the inbox first (the caller answers
-    the device only after this returns), then parsed."""
+    the device only after this returns), then parsed. An unreadable one is kept whole, but
+    only so many per source and peer address (as refused pushes are)."""
     adapter = ingest.adapter(source)
-    status = RawStatus.REJECTED if rejected_reason else RawStatus.RECEIVED
+    if rejected_reason is not None:
+        peer = str((meta or {}).get("peer") or "")
+        request = PushRequest("TCP", stream, {}, {"content-type": content_type}, body,
+                              client_ip=peer.rsplit(":", 1)[0] or None)  # fmt: skip
+        refusal = Refusal(source, request, rejected_reason, stream=stream, meta=meta)
+        refused.keep(ingest.store, refusal)
+        return IngestResult(0, status=RawStatus.REJECTED)
+    status = RawStatus.RECEIVED
     with ingest.store.begin() as conn:
         raw_id, new = ingest.store.inbox.add(
             conn,
@@ -77,10 +86,9 @@ def receive_raw(
             body=body,
             content_type=content_type,
             status=status,
-            reason=rejected_reason,
             meta=meta,
         )
-    if not new or rejected_reason is not None:
-        return IngestResult(raw_id, duplicate=not new, status=status)
+    if not new:
+        return IngestResult(raw_id, duplicate=True, status=status)
     raw = RawMessage(source, stream, body, content_type, raw_id=raw_id, meta=meta or {})
     return ingest.store_parsed(raw, raw_id, adapter.parse_message(raw))

@@ -34,6 +34,10 @@ class Refusal:
     reason: str
     whole: bool = True
     size: int | None = None
+    stream: str = REFUSED_STREAM
+    """A listener's unreadable frame keeps its own stream (and its whole body: a frame is
+    bounded already, and `parkhub reparse` may read it again after a fix)."""
+    meta: dict[str, Any] | None = None
 
 
 class RefusedPushes:
@@ -50,7 +54,7 @@ class RefusedPushes:
 
     def keep(self, store: Store, refusal: Refusal) -> bool:
         """Keep a bounded record of `refusal` if its source and address have budget left; True
-        if kept. A dropped one is counted (`dropped`) and logged once per window's budget."""
+        if kept. A dropped one is counted (`dropped`) and logged (a warning the first time)."""
         source, address = refusal.source, address_group(refusal.request.client_ip)
         if not self._admit(source, address):
             with self._lock:
@@ -66,7 +70,7 @@ class RefusedPushes:
             store.inbox.add(
                 conn,
                 source=source,
-                stream=REFUSED_STREAM,
+                stream=refusal.stream,
                 body=body,
                 status=RawStatus.REJECTED,
                 reason=refusal.reason,
@@ -90,6 +94,8 @@ class RefusedPushes:
         """The bytes kept (a prefix of the body) and what the inbox's meta says of the rest."""
         request = refusal.request
         body = request.body
+        if refusal.stream != REFUSED_STREAM:  # a listener's frame, kept whole
+            return body, {**(refusal.meta or {})}
         prefix = body[: self.limits.refused_prefix_bytes]
         refused: dict[str, Any] = {
             "size": len(body) if refusal.whole else refusal.size,
