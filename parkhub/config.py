@@ -19,6 +19,7 @@ from parkhub.adapters.vendors.base import VendorAdapter
 from parkhub.canonical import Park
 from parkhub.canonical.codes import normalize_division
 from parkhub.errors import ConfigError
+from parkhub.limits import Limits
 from parkhub.secrets import Secret
 
 
@@ -74,6 +75,9 @@ class SourceConfig(_Model):
     enabled: bool = True
     schedule: Schedule | None = Field(None, description="pull schedule; none for push-only")
     streams: list[str] | None = Field(None, description="pull only these streams")
+    push_body_bytes: int | None = Field(
+        None, ge=1024, le=256 * 1024 * 1024, description="push receiver: largest body (413 past)"
+    )
     config: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -186,6 +190,7 @@ class HubConfig(_Model):
     dispatch: DispatchConfig = DispatchConfig()
     reports: ReportsConfig = ReportsConfig()
     alerts: AlertsConfig = AlertsConfig()
+    limits: Limits = Field(Limits(), description="what parkhub takes from outside (sizes, rates)")
 
     @model_validator(mode="after")
     def _references(self) -> HubConfig:

@@ -31,6 +31,7 @@ from parkhub.ingest import IngestResult, IngestService, Sources, SyncResult, rou
 from parkhub.ingest.entry import OperatorEntry
 from parkhub.ingest.pull import sync
 from parkhub.ingest.push import receive_push, receive_raw
+from parkhub.ingest.refused import Refusal, RefusedPushes
 from parkhub.ingest.service import Pulled
 from parkhub.reports.calendar import CalendarEntry
 from parkhub.reports.park_monthly import MonthlyInputs
@@ -58,6 +59,7 @@ class Hub:
             store, route_table(config), self.sources.adapter, on_queued=self.fast_lane.wake
         )
         self.entry = OperatorEntry(self.ingestion, config)
+        self.refused = RefusedPushes(config.limits.push)
         self.reports = Reports(store, config, self.ingestion)
         self.alerts = Alerts(store, config, self.reports)
         self._platforms: dict[str, PlatformRuntime] | None = None
@@ -109,10 +111,14 @@ class Hub:
     def receive_push(
         self, source: str, request: PushRequest
     ) -> tuple[PushVerdict, IngestResult | None]:
-        return receive_push(self.ingestion, source, request)
+        return receive_push(self.ingestion, self.refused, source, request)
+
+    def refuse_push(self, refusal: Refusal) -> bool:
+        """Keep a bounded record of a push the receiver refused itself (too large, too slow)."""
+        return self.refused.keep(self.store, refusal)
 
     def receive_raw(self, source: str, body: bytes, **kw: Any) -> IngestResult:
-        return receive_raw(self.ingestion, source, body, **kw)
+        return receive_raw(self.ingestion, self.refused, source, body, **kw)
 
     def reparse(self, **kw: Any) -> list[IngestResult]:
         return self.ingestion.reparse(**kw)

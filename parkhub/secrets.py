@@ -6,18 +6,48 @@ or logs. `file:NAME` reads key NAME from the YAML/`KEY=value` file named by PARK
 
 from __future__ import annotations
 
+import logging
 import os
+import stat
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import BeforeValidator, SecretStr, WithJsonSchema
 
+log = logging.getLogger("parkhub.secrets")
+
 _PATTERN = r"^(env|file):[A-Za-z_][A-Za-z0-9_]*$"
+_WARNED: set[str] = set()
 
 
 def _read_secrets_file(path: Path) -> dict[str, str]:
+    """The secrets file's keys and values; ValueError naming the file and what is wrong with
+    it (so a config names the problem instead of failing with a traceback). A file every user
+    of the machine may read is taken, with a warning."""
+    where = f"PARKHUB_SECRETS_FILE={path}"
+    try:
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise ValueError(f"密钥文件是一个目录 ({where} is a directory, not a file)")
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValueError(f"密钥文件不存在 ({where} does not exist)") from None
+    except PermissionError:
+        raise ValueError(f"无权读取密钥文件 ({where} is not readable by this user)") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"密钥文件不是 UTF-8 文本 ({where} is not UTF-8 text)") from None
+    except OSError as exc:
+        raise ValueError(f"无法读取密钥文件 ({where}: {exc.strerror})") from None
+    if mode & stat.S_IROTH and str(path) not in _WARNED:
+        _WARNED.add(str(path))
+        log.warning(
+            "密钥文件所有用户可读 (%s is readable by every user of this machine, mode %o): "
+            "chmod 600 it",
+            path,
+            stat.S_IMODE(mode),
+        )
     values: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
             continue

@@ -50,7 +50,12 @@ class Record(BaseModel):
     error that would fail the whole batch.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # allow_inf_nan: infinity and NaN are no quantity; JSON would carry them as null, so a
+    # "1e400" would silently become "not entered" (every parser refuses them first, naming
+    # the field; this is the net under them all)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False
+    )
 
     kind: ClassVar[str]
     park_id: str = Field(min_length=1, max_length=64, description="parkhub park id")

@@ -78,3 +78,15 @@ def convert(value: float, from_unit: str, to_unit: str) -> float:
         q = reg.Quantity(value, _unit(from_unit)).to(_unit(to_unit))
         return float(q.magnitude)
     return value * factor(from_unit, to_unit)
+
+
+EXACT_DIGITS = 15
+"""Significant digits a float (IEEE 754 double) holds exactly: any decimal number of up to 15
+significant digits survives the round trip through a float and back to text."""
+
+
+def exact_limit(decimals: int) -> float:
+    """The magnitude below which a value kept to `decimals` places is held exactly: 10^13 for
+    money in yuan to the fen (10 万亿元), 10^12 for kWh to three places. A number past it
+    would be delivered changed (99,999,999,999,999,999 万元 became 1e+17), so it is refused."""
+    return float(10 ** (EXACT_DIGITS - decimals))

@@ -14,6 +14,7 @@ from parkhub.adapters.vendors.base import (
     PushVerdict,
 )
 
+from .refused import Refusal
 from .results import IngestResult, SyncResult
 from .routes import route_table
 from .service import IngestService
@@ -27,6 +28,7 @@ __all__ = [
     "ListenerMessage",
     "PushRequest",
     "PushVerdict",
+    "Refusal",
     "Sources",
     "SyncResult",
     "route_table",

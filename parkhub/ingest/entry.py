@@ -76,12 +76,16 @@ class OperatorEntry:
     ) -> IngestResult:
         """Import an operator's workbook or CSV. The same file twice stores nothing new, but its
         row problems are reported again."""
+        limits = self.config.limits.entry
         if isinstance(path_or_bytes, bytes):
             body, name = path_or_bytes, filename
+            _check_size(len(body), limits.max_file_bytes, name)
         else:
             path = Path(path_or_bytes)
-            body, name = path.read_bytes(), filename or path.name
-        meta = read_metadata(body)
+            name = filename or path.name
+            _check_size(path.stat().st_size, limits.max_file_bytes, name)  # before reading it
+            body = path.read_bytes()
+        meta = read_metadata(body, limits)
         park_id = park_id or meta.get("park_id") or self._only_park()
         if park_id is None:
             raise ConfigError(
@@ -159,6 +163,18 @@ class OperatorEntry:
             else []
         )
         return template_bytes(park, period, enterprises, kind=kind, values=values)
+
+
+def _check_size(size: int, limit: int, name: str | None) -> None:
+    """A file past the limit is refused before it is read or kept."""
+    if size > limit:
+        raise InputError(
+            "entry",
+            name or "文件",
+            None,
+            f"文件太大（{size / 1024 / 1024:.1f} MB，上限 {limit / 1024 / 1024:.0f} MB），"
+            f"请分成几个文件导入 (file too large: {size} bytes, limit {limit}; split it)",
+        )
 
 
 def _enterprise_of(monthly_key: str) -> str:

@@ -2,10 +2,10 @@
 
 A push is verified by its adapter, then kept with its records and outbox rows in one
 transaction that commits before the receiver answers: an error anywhere means no 200, and the
-vendor sends it again. A refused push is kept too, as rejected with its reason, and never
-parsed. A listener's frame is committed to the inbox first (the device is answered only after
-that), then parsed in a second transaction; `IngestService.recover_inbox` parses any frame a
-crash left unparsed.
+vendor sends it again. Of a refused push a bounded record is kept (`refused.py`), as rejected
+with its reason, and never parsed. A listener's frame is committed to the inbox first (the
+device is answered only after that), then parsed in a second transaction;
+`IngestService.recover_inbox` parses any frame a crash left unparsed.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from parkhub.adapters.vendors.base import PushRequest, PushVerdict, RawMessage, 
 from parkhub.config import HubConfig
 from parkhub.store import RawStatus
 
+from .refused import Refusal, RefusedPushes
 from .results import IngestResult
-from .service import REFUSED_STREAM, IngestService
+from .service import IngestService
 
 log = logging.getLogger("parkhub.ingest")
 
@@ -33,9 +34,9 @@ def push_vendors(config: HubConfig) -> dict[str, type[VendorAdapter[Any]]]:
 
 
 def receive_push(
-    ingest: IngestService, source: str, request: PushRequest
+    ingest: IngestService, refused: RefusedPushes, source: str, request: PushRequest
 ) -> tuple[PushVerdict, IngestResult | None]:
-    """Verify a push; store it (or what was refused) before the caller answers."""
+    """Verify a push; store it (or a record of its refusal) before the caller answers."""
     adapter = ingest.adapter(source)
     try:
         verdict = adapter.verify_push(request)
@@ -45,17 +46,7 @@ def receive_push(
     meta = {"client_ip": request.client_ip, "path": request.path}
     content_type = request.headers.get("content-type", "application/json")
     if not verdict.accept:
-        with ingest.store.begin() as conn:
-            ingest.store.inbox.add(
-                conn,
-                source=source,
-                stream=REFUSED_STREAM,
-                body=request.body,
-                status=RawStatus.REJECTED,
-                reason=verdict.reason,
-                meta=meta,
-                content_type=content_type,
-            )
+        refused.keep(ingest.store, Refusal(source, request, verdict.reason))
         return verdict, None
     if not verdict.store:  # a handshake (URL verification): no data
         return verdict, None
@@ -66,6 +57,7 @@ def receive_push(
 
 def receive_raw(
     ingest: IngestService,
+    refused: RefusedPushes,
     source: str,
     body: bytes,
     *,
@@ -75,9 +67,17 @@ def receive_raw(
     meta: dict[str, Any] | None = None,
 ) -> IngestResult:
     """A listener's message (an HJ 212 frame): committed to the inbox first (the caller answers
-    the device only after this returns), then parsed."""
+    the device only after this returns), then parsed. An unreadable one is kept whole, but
+    only so many per source and peer address (as refused pushes are)."""
     adapter = ingest.adapter(source)
-    status = RawStatus.REJECTED if rejected_reason else RawStatus.RECEIVED
+    if rejected_reason is not None:
+        peer = str((meta or {}).get("peer") or "")
+        request = PushRequest("TCP", stream, {}, {"content-type": content_type}, body,
+                              client_ip=peer.rsplit(":", 1)[0] or None)  # fmt: skip
+        refusal = Refusal(source, request, rejected_reason, stream=stream, meta=meta)
+        refused.keep(ingest.store, refusal)
+        return IngestResult(0, status=RawStatus.REJECTED)
+    status = RawStatus.RECEIVED
     with ingest.store.begin() as conn:
         raw_id, new = ingest.store.inbox.add(
             conn,
@@ -86,10 +86,9 @@ def receive_raw(
             body=body,
             content_type=content_type,
             status=status,
-            reason=rejected_reason,
             meta=meta,
         )
-    if not new or rejected_reason is not None:
-        return IngestResult(raw_id, duplicate=not new, status=status)
+    if not new:
+        return IngestResult(raw_id, duplicate=True, status=status)
     raw = RawMessage(source, stream, body, content_type, raw_id=raw_id, meta=meta or {})
     return ingest.store_parsed(raw, raw_id, adapter.parse_message(raw))

@@ -43,7 +43,8 @@ class Sources:
         if source.startswith(ENTRY_PREFIX):
             park = self.config.park(source.removeprefix(ENTRY_PREFIX))
             cls = vendor_class("manual")
-            return cls(SourceContext(source, park.id), cls.config_model())
+            config = cls.config_model.model_validate(self.config.limits.entry.model_dump())
+            return cls(SourceContext(source, park.id), config)
         sc = self.config.source(source)
         cls, cfg = vendor_config(sc)
         return cls(SourceContext(sc.name, sc.park), cfg, http=self._http)

@@ -62,10 +62,15 @@ class Inbox:
         status: RawStatus = RawStatus.RECEIVED,
         reason: str | None = None,
         meta: dict[str, Any] | None = None,
+        known_by: bytes | None = None,
     ) -> tuple[int, bool]:
         """Keep a received message; (raw id, whether it is new). The same body twice is kept
-        once."""
-        digest = body_hash(body, rejected_reason=reason if status is RawStatus.REJECTED else None)
+        once. `known_by`: the bytes that make the message unique when `body` is not all of it
+        (a refused push keeps a prefix of its body; it is still known by the whole body)."""
+        digest = body_hash(
+            body if known_by is None else known_by,
+            rejected_reason=reason if status is RawStatus.REJECTED else None,
+        )
         cursor = self.db.cursor(conn)  # straight to the driver: one of these per push
         cursor.execute(
             self.db.sql(INSERT_RAW),
@@ -122,7 +127,7 @@ class Inbox:
         columns = [c for c in t.raw_inbox.c if with_body or c.name != "body"]
         q = select(*columns).order_by(r.id.desc() if newest_first else r.id).limit(limit)
         if ids is not None:
-            q = q.where(r.id.in_(list(ids)))
+            q = q.where(r.id.in_(t.possible_ids(ids)))
         else:
             q = q.where(r.status.in_([str(s) for s in statuses]))
         if source:

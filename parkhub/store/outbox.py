@@ -95,7 +95,7 @@ class DeliveryFilter:
         if self.error_contains:
             conds.append(d.last_error.contains(self.error_contains, autoescape=True))
         if self.ids:
-            conds.append(d.id.in_(list(self.ids)))
+            conds.append(d.id.in_(t.possible_ids(self.ids)))
         return conds
 
     def describe(self) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import (
@@ -54,6 +55,15 @@ metadata = MetaData(
 )
 
 Id = BigInteger().with_variant(Integer(), "sqlite")
+MAX_ID = 2**63 - 1
+"""The largest id the 64-bit id columns hold."""
+
+
+def possible_ids(ids: Iterable[int]) -> list[int]:
+    """The ids of `ids` a row can have: an id past 64 bits (typed into a URL or the CLI) names
+    no row, rather than failing the query with an overflow."""
+    return [i for i in ids if 0 < i <= MAX_ID]
+
 
 raw_inbox = Table(
     "raw_inbox",

@@ -13,6 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+from parkhub.errors import ConfigError
 
 from .accounts import Accounts
 from .alerts import AlertLog
@@ -51,10 +55,20 @@ class Store:
 
     @classmethod
     def open(cls, url: str, *, migrate_schema: bool = True) -> Store:
-        store = cls(make_engine(url))
+        """The store of the database at `url`, its schema migrated. A URL that names no usable
+        database is a ConfigError naming it (without its password), not a driver's traceback."""
+        try:
+            store = cls(make_engine(url))
+        except (ArgumentError, NoSuchModuleError, OSError, ValueError) as exc:
+            raise ConfigError(f"数据库地址无法使用 (database {_shown(url)}: {exc})") from None
         if migrate_schema:
             try:
                 migrate(store.engine)
+            except OperationalError as exc:
+                store.close()
+                raise ConfigError(
+                    f"无法打开数据库 (cannot open the database {_shown(url)}: {exc.orig})"
+                ) from None
             except BaseException:
                 store.close()
                 raise
@@ -70,3 +84,10 @@ class Store:
         """One transaction for everything that must happen together."""
         with self.db.begin() as conn:
             yield conn
+
+
+def _shown(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(url[:200])

@@ -7,6 +7,7 @@ blocks the event loop.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 from fastapi import FastAPI, Response
 from prometheus_client import (
@@ -16,11 +17,35 @@ from prometheus_client import (
     Gauge,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, Metric
 
 from parkhub.hub import Hub
+from parkhub.web.bodies import BodyDeadline
 from parkhub.web.console import console_secret as _console_secret
 from parkhub.web.console import mount_console
 from parkhub.web.push import PushReceiver
+
+
+class RefusedPushCounts:
+    """Refused pushes kept (a bounded record each) and dropped (past the rate limit), by
+    source: counted by the hub, read at each scrape."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.refused = hub.refused
+
+    def collect(self) -> Iterator[Metric]:
+        for name, counts, doc in (
+            ("parkhub_refused_pushes_kept", self.refused.kept, "Refused pushes kept as records"),
+            (
+                "parkhub_refused_pushes_dropped",
+                self.refused.dropped,
+                "Refused pushes not kept (rate limit per source and client address)",
+            ),
+        ):
+            family = CounterMetricFamily(name, doc, labels=["source"])
+            for source, n in sorted(counts.items()):
+                family.add_metric([source], n)
+            yield family
 
 
 class Metrics:
@@ -44,6 +69,7 @@ class Metrics:
             ["platform", "status"],
             registry=self.registry,
         )
+        self.registry.register(RefusedPushCounts(hub))
         self.hub = hub
 
     def render(self) -> bytes:
@@ -60,7 +86,9 @@ def create_app(
         title="parkhub",
         description="小微企业园数据中枢 API: push receivers, delivery status, replay.",
         version="0.1.0",
+        max_body_size=hub.config.limits.upload_bytes,
     )
+    app.add_middleware(BodyDeadline, seconds=hub.config.limits.body_seconds)
     metrics = Metrics(hub)
     app.state.hub = hub
 

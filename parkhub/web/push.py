@@ -7,6 +7,10 @@ is not configured, disabled or does not take pushes is 404, as is a vendor in th
 not the source's. Each push is verified by its adapter and committed to the raw inbox (with its
 records) before it is answered. Handlers run in FastAPI's thread pool, so a slow database
 never blocks the event loop.
+
+A body past its source's limit (`push_body_bytes`, else `limits.push.body_bytes`) is refused with
+413 before the rest of it is read. Of a refused push only a bounded record is kept, and only so
+many per source and client address (`parkhub.ingest.Refusal`); /metrics counts the rest.
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ from starlette.concurrency import run_in_threadpool
 from parkhub.canonical import jsonutil
 from parkhub.errors import ConfigError
 from parkhub.hub import Hub
-from parkhub.ingest import PushRequest
+from parkhub.ingest import PushRequest, Refusal
 from parkhub.ingest.push import push_vendors
+
+from .bodies import BodyRefused, read_body
 
 _UNKNOWN = "未知的数据源 (unknown source)"
 
@@ -51,17 +57,13 @@ class PushReceiver:
             allowed = ", ".join(sorted(adapter.push_methods))
             raise HTTPException(405, "Method Not Allowed", headers={"Allow": allowed})
 
-    def receive(self, vendor: str | None, source: str, request: Request, body: bytes) -> Response:
-        """Check the source and the method, then verify, store and answer the push."""
-        self._admit(vendor, source, request.method.upper())
-        req = PushRequest(
-            method=request.method,
-            path=request.url.path,
-            query=dict(request.query_params),
-            headers=dict(request.headers),
-            body=body,
-            client_ip=request.client.host if request.client else None,
-        )
+    def body_limit(self, source: str) -> int:
+        """The largest body the source's receiver reads."""
+        own = self.hub.config.source(source).push_body_bytes
+        return own if own is not None else self.hub.config.limits.push.body_bytes
+
+    def receive(self, source: str, req: PushRequest) -> Response:
+        """Verify, store and answer a push (its source and method admitted)."""
         verdict, result = self.hub.receive_push(source, req)
         outcome = "accepted" if verdict.accept else "rejected"
         if result is not None and result.duplicate:
@@ -79,6 +81,20 @@ class PushReceiver:
             status_code=verdict.status_code,
             media_type="text/plain" if not verdict.store else "application/json",
         )
+
+    def refuse(self, source: str, req: PushRequest, refused: BodyRefused) -> Response:
+        """A body too large: keep a bounded record of it (rate-limited), answer 413."""
+        self.hub.refuse_push(Refusal(source, req, refused.reason, whole=False, size=refused.size))
+        self.pushes.labels(source, "too_large").inc()
+        body = jsonutil.dumps({"code": 413, "msg": refused.reason})
+        return Response(body, status_code=413, media_type="application/json")
+
+    def largest_body(self) -> int:
+        """The push routes' own cap (the app's is for uploads), a backstop past the largest
+        any source takes: each source's own is applied by `read_body`, which must see the
+        chunk that crosses it (to keep a record of the refusal) before this cap does."""
+        own = [sc.push_body_bytes or 0 for sc in self.hub.config.sources]
+        return max([self.hub.config.limits.push.body_bytes, *own]) + 1024 * 1024
 
     def router(self) -> APIRouter:
         """`/push/<source>` and one `/push/<vendor>/<source>` per vendor that pushes, each for
@@ -105,6 +121,7 @@ class PushReceiver:
             router.add_api_route(
                 path,
                 self._endpoint(vendor),
+                max_body_size=self.largest_body(),
                 methods=[method],
                 name=f"push_{vendor or 'source'}_{method.lower()}",
                 summary=f"Push ({who}, {method})",
@@ -113,8 +130,22 @@ class PushReceiver:
 
     def _endpoint(self, vendor: str | None) -> Any:
         async def push(source: str, request: Request) -> Response:
-            # Read the body on the loop, then store and parse in a worker thread.
-            body = await request.body()
-            return await run_in_threadpool(self.receive, vendor, source, request, body)
+            # Admit and read the body on the loop, then store and parse in a worker thread.
+            self._admit(vendor, source, request.method.upper())
+            try:
+                body, refused = await read_body(request, self.body_limit(source)), None
+            except BodyRefused as exc:
+                body, refused = exc.read, exc
+            req = PushRequest(
+                method=request.method,
+                path=request.url.path,
+                query=dict(request.query_params),
+                headers=dict(request.headers),
+                body=body,
+                client_ip=request.client.host if request.client else None,
+            )
+            if refused is not None:
+                return await run_in_threadpool(self.refuse, source, req, refused)
+            return await run_in_threadpool(self.receive, source, req)
 
         return push

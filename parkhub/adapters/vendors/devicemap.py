@@ -50,10 +50,15 @@ def norm_value(value: Any) -> str:
 
 
 def _number(value: Any) -> float | None:
+    """A vendor's value as a finite number; None for anything else ("1e400", "inf" and "nan"
+    included: no quantity)."""
     if isinstance(value, bool):
         return 1.0 if value else 0.0
     if isinstance(value, int | float):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int past what a float holds
+            return None
     elif isinstance(value, str):
         try:
             number = float(value.strip())
@@ -389,12 +394,16 @@ class MapSession:
     ) -> None:
         number = _number(value)
         if number is None and value is not None:
-            self.error(ref, key, f"数值无法识别 (value is not a number: {value!r})")
+            self.error(ref, key, f"数值无法识别 (value is not a number: {str(value)[:100]!r})")
+            return
+        scaled = None if number is None else number * km.scale
+        if scaled is not None and not math.isfinite(scaled):
+            self.error(ref, key, f"数值超出范围 (value out of range: {value!r} × {km.scale})")
             return
         data: dict[str, Any] = {
             **_located(dev, ts_ms),
             "metric": km.metric,
-            "value": None if number is None else number * km.scale,
+            "value": scaled,
         }
         if km.unit is not None:
             data["unit"] = km.unit

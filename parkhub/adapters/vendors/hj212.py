@@ -20,7 +20,14 @@ from parkhub.canonical import EnvironmentalData, Measurement, Period, Quality
 from parkhub.canonical.hj212_factors import metric_for, passthrough_metric
 from parkhub.errors import InputError, InputWarning
 from parkhub.protocols.hj212 import Hj212Listener, ReceivedFrame
-from parkhub.protocols.hj212.codec import MAX_FRAME_BYTES, Frame, FrameError, parse_frame, peek_mn
+from parkhub.protocols.hj212.codec import (
+    MAX_FRAME_BYTES,
+    Frame,
+    FrameError,
+    parse_frame,
+    parse_value,
+    peek_mn,
+)
 
 # Data commands and the period their DataTime starts (2011 is an instant).
 DATA_PERIODS = {
@@ -156,10 +163,9 @@ class Hj212Adapter(VendorAdapter[Hj212Config]):
             if text is None or text == "":
                 continue
             try:
-                value = float(text)
-            except ValueError:
-                reason = f"应为数字 (must be a number, got {text!r})"
-                yield InputError(src, ref, f"{code}-{suffix}", reason)
+                value = parse_value(text)
+            except ValueError as exc:
+                yield InputError(src, ref, f"{code}-{suffix}", str(exc))
                 continue
             yield from self.build(
                 Measurement,

@@ -26,6 +26,7 @@ from parkhub.canonical import (
     units,
 )
 from parkhub.canonical.timeutil import parse_local, previous_period, utcnow
+from parkhub.canonical.units import exact_limit
 from parkhub.errors import InputError, SourceError
 from parkhub.secrets import Secret
 
@@ -276,6 +277,9 @@ class QishengAdapter(VendorAdapter[QishengConfig]):
                 reason = f"应为数字 (must be a number, got {value!r})"
                 return [InputError(self.source.name, ref, vendor, reason)]
             data[canon] = round(float(value) * factor, 2)
+            if not abs(data[canon]) < exact_limit(2):  # would not be delivered as sent
+                reason = f"数值过大 (too large to keep exactly: {value!r})"
+                return [InputError(self.source.name, ref, vendor, reason)]
         return self.build(EnterpriseMonthly, ref, data, field_names=MONTHLY_FIELDS)
 
     def _reading(self, row: dict[str, Any], index: int) -> list[Parsed]:

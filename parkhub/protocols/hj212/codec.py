@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import itertools
+import math
 import sys
 import threading
 import time
@@ -174,6 +175,27 @@ _CRC_FUNCS: Final[Mapping[str, Callable[[bytes], str]]] = {
 _RESERVED = frozenset(";,=&\r\n")
 
 
+def parse_value(text: str) -> float:
+    """A factor value as sent, as a number; ValueError saying why it is none. Infinity and NaN
+    ("inf", "nan", "1e400") are refused: JSON carries them as null, so they would be stored as
+    "no value"."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"应为数字 (must be a number, got {text[:100]!r})") from None
+    if not math.isfinite(value):
+        raise ValueError(f"数值超出范围 (not a finite number: {text[:100]!r})")
+    return value
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def format_value(value: object) -> str:
     """A value as HJ 212 text: numbers in plain decimal notation (never 1e-05), strings as is."""
     if isinstance(value, str):
@@ -267,10 +289,11 @@ class Cp:
         if text is None or text == "":
             return None
         try:
-            return float(text)
+            return parse_value(text)
         except ValueError:
+            what = "not a finite number" if _is_float(text) else "not a number"
             raise FrameError(
-                f"{code}-{suffix}={text!r} is not a number", reason="cp", field=f"{code}-{suffix}"
+                f"{code}-{suffix}={text!r} is {what}", reason="cp", field=f"{code}-{suffix}"
             ) from None
 
     def time(self, key: str = "DataTime") -> dt.datetime | None:

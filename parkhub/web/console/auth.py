@@ -7,10 +7,11 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import logging
+import math
 import secrets
 import threading
-import time
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -18,7 +19,9 @@ from fastapi import Depends, HTTPException, Request, Response
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from parkhub.errors import ConfigError
 from parkhub.hub import Hub
+from parkhub.limits import WindowLimit, address_group
 from parkhub.store import Accounts, Session, User
 
 log = logging.getLogger("parkhub.console")
@@ -28,8 +31,13 @@ LOGIN_COOKIE = "parkhub_login"
 LOGIN_PATH = "/console/login"
 CSRF_HEADER = "X-CSRF-Token"
 LOGIN_FAILURES = 5
-"""Wrong passwords for one user name within LOGIN_WINDOW before sign-in pauses for it."""
+"""Wrong passwords for one account from one address within LOGIN_WINDOW before sign-in to that
+account pauses for that address."""
+ADDRESS_FAILURES = 30
+"""Failed sign-ins from one address (any user names) within LOGIN_WINDOW before it pauses."""
 LOGIN_WINDOW = 300.0
+TRUSTED_ADDRESSES = 10
+"""Addresses remembered per account for having signed in to it (the address limit spares them)."""
 LOGIN_NONCE_SECONDS = 3600
 DEMO_USERNAME = "demo"
 
@@ -60,28 +68,66 @@ class Principal:
 
 
 class Throttle:
-    """Wrong passwords per user name: after LOGIN_FAILURES in LOGIN_WINDOW, wait it out."""
+    """Failed sign-ins, limited so that guessing is slow and nobody can lock anyone else out
+    (docs/console.md, "Sign-in limits"):
 
-    def __init__(self) -> None:
+    - per account and address: LOGIN_FAILURES wrong passwords for an account from one address
+      (an IPv6 /64) within LOGIN_WINDOW pause sign-in to that account from that address only;
+    - per address: ADDRESS_FAILURES failures within LOGIN_WINDOW, whatever the user names,
+      pause that address; an address that signed in to an account before is spared this limit
+      for that account (the last TRUSTED_ADDRESSES of each, remembered until a restart).
+
+    Only accounts that exist get state of their own, so a spray of made-up names fills nothing
+    but the per-address counts. Every table is bounded (`WindowLimit`) and is never wiped.
+    """
+
+    def __init__(
+        self, known: Callable[[str], bool] = lambda _name: True, *, max_addresses: int = 20_000
+    ) -> None:
+        # Past max_addresses addresses failing at once, new ones share one allowance: a
+        # fresh address may then be paused, an address an account signed in from is not.
+        self.addresses = WindowLimit(ADDRESS_FAILURES, LOGIN_WINDOW, max_keys=max_addresses)
+        self.pairs = WindowLimit(LOGIN_FAILURES, LOGIN_WINDOW)
+        self._known = known
         self._lock = threading.Lock()
-        self._failures: dict[str, list[float]] = {}
+        self._trusted: dict[str, deque[str]] = {}
 
-    def blocked(self, username: str) -> bool:
-        now = time.monotonic()
+    def _trusts(self, username: str, group: str) -> bool:
         with self._lock:
-            recent = [x for x in self._failures.get(username, []) if now - x < LOGIN_WINDOW]
-            self._failures[username] = recent
-            return len(recent) >= LOGIN_FAILURES
+            return group in self._trusted.get(username, ())
 
-    def failed(self, username: str) -> None:
-        with self._lock:
-            self._failures.setdefault(username, []).append(time.monotonic())
-            if len(self._failures) > 10_000:  # bounded memory under a user-name spray
-                self._failures.clear()
+    def wait(self, username: str, address: str | None) -> float:
+        """Seconds until `username` may try again from `address` (0: it may now)."""
+        group = address_group(address)
+        waits = [0.0]
+        if not self.pairs.allows((username, group), tracked_only=True):
+            waits.append(self.pairs.wait((username, group)))
+        if not self._trusts(username, group) and not self.addresses.allows(group):
+            waits.append(self.addresses.wait(group))
+        return max(waits)
 
-    def reset(self, username: str) -> None:
+    def blocked(self, username: str, address: str | None) -> bool:
+        return self.wait(username, address) > 0
+
+    def failed(self, username: str, address: str | None) -> None:
+        group = address_group(address)
+        self.addresses.add(group)
+        if username and self._known(username):
+            self.pairs.add((username, group))
+
+    def reset(self, username: str, address: str | None) -> None:
+        """A successful sign-in: its account and address start afresh, and the address is
+        remembered for the account."""
+        group = address_group(address)
+        self.pairs.forget((username, group))
         with self._lock:
-            self._failures.pop(username, None)
+            trusted = self._trusted.setdefault(username, deque(maxlen=TRUSTED_ADDRESSES))
+            if group not in trusted:
+                trusted.append(group)
+
+    @staticmethod
+    def minutes(seconds: float) -> int:
+        return max(1, math.ceil(seconds / 60))
 
 
 def check_csrf(session: Session, token: str | None) -> None:
@@ -121,7 +167,7 @@ class Auth:
         self.ttl = dt.timedelta(hours=session_hours)
         self._session_signer = URLSafeTimedSerializer(secret_key, salt="parkhub.console.session")
         self._login_signer = URLSafeTimedSerializer(secret_key, salt="parkhub.console.login")
-        self.throttle = Throttle()
+        self.throttle = Throttle(known=lambda name: accounts.get_user(name) is not None)
 
     def session_of(self, request: Request) -> Session | None:
         """The request's session: a cookie we signed, for a session the table still holds."""
@@ -238,6 +284,11 @@ def console_secret(environ: Mapping[str, str]) -> str:
     """PARKHUB_CONSOLE_SECRET, or a random key for this process (sessions end at restart)."""
     value = environ.get("PARKHUB_CONSOLE_SECRET")
     if value:
+        if len(value) < 16:
+            raise ConfigError(
+                "PARKHUB_CONSOLE_SECRET 太短 (needs at least 16 characters; "
+                "e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
         return value
     log.warning("PARKHUB_CONSOLE_SECRET is not set: console sessions last until this process stops")
     return secrets.token_urlsafe(32)

@@ -15,10 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
-from pydantic import Field
-
 from parkhub.adapters.common import AdapterConfig
 from parkhub.adapters.vendors.base import Parsed, RawMessage, VendorAdapter
+from parkhub.limits import EntryLimits
 
 from .columns import COLUMNS, INSTRUCTIONS_SHEET, KIND_LABELS, KINDS, MONTHLY
 from .detect import detect_kind
@@ -33,12 +32,9 @@ from .rows import Row, is_total_row, read_rows
 _LIST_ROWS = 20  # rows named in a summary warning
 
 
-class ManualConfig(AdapterConfig):
-    """Nothing is needed to read operator files; the limits are here to be tuned."""
-
-    max_rows: int = Field(
-        50_000, ge=1, le=1_000_000, description="rows per file; a larger file is refused"
-    )
+class ManualConfig(AdapterConfig, EntryLimits):
+    """Nothing is needed to read operator files; the limits are here to be tuned (for every
+    park's entry: `limits.entry` in parkhub.yaml)."""
 
 
 class ManualAdapter(VendorAdapter[ManualConfig]):
@@ -54,11 +50,18 @@ class ManualAdapter(VendorAdapter[ManualConfig]):
         filename = str(raw.meta.get("filename") or "") or None
         where = filename or "文件"
         try:
-            entry = read_file(raw.body, filename=filename)
+            entry = read_file(raw.body, filename=filename, limits=self.config)
         except EntryFileError as exc:
             raise self._error(where, None, None, None, exc) from None
         kind = self._kind(raw.stream, entry, where)
         yield from self._check_metadata(entry, where)
+        for name in entry.extra_sheets:
+            problem = CellProblem(
+                "这个工作表不是模板的一部分，未导入（模板只导入“数据”工作表）",
+                "this sheet is not part of the template and was not imported (a template's "
+                "data is on its data sheet)",
+            )
+            yield self._error(name, None, None, None, problem, EntryWarning)
         total = sum(len(s.rows) for s in entry.sheets)
         if total > self.config.max_rows:
             raise self._file_error(

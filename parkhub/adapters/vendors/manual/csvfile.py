@@ -7,6 +7,8 @@ import csv
 import io
 import re
 
+from parkhub.limits import EntryLimits
+
 from .entryfile import EntryFile, SheetData, sheet_rows
 from .problems import EntryFileError
 
@@ -30,7 +32,7 @@ def decode_text(body: bytes) -> tuple[str, str]:
         ) from None
 
 
-def read_csv(body: bytes, *, filename: str | None = None) -> EntryFile:
+def read_csv(body: bytes, limits: EntryLimits, *, filename: str | None = None) -> EntryFile:
     """The file as one sheet named after the file (`CSV` without a name)."""
     text, encoding = decode_text(body)
     if "\x00" in text:
@@ -41,12 +43,19 @@ def read_csv(body: bytes, *, filename: str | None = None) -> EntryFile:
     delimiter = max(",\t;", key=first.count) if first else ","
     if first and first.count(delimiter) == 0:
         delimiter = ","
-    try:
-        raw_rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    except csv.Error as exc:
-        raise EntryFileError("CSV 格式错误", f"malformed CSV: {exc}") from None
     name = _stem(filename) or "CSV"
-    return EntryFile("csv", [SheetData(name, sheet_rows(raw_rows))], encoding=encoding)
+    # rows are checked as they are read: a file past the limits is never held whole as rows
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        rows = sheet_rows(reader, limits, name)
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise EntryFileError(
+                f"第{reader.line_num}行有一个单元格内容过长",
+                f"a cell on line {reader.line_num} is too long ({exc})",
+            ) from None
+        raise EntryFileError("CSV 格式错误", f"malformed CSV: {exc}") from None
+    return EntryFile("csv", [SheetData(name, rows)], encoding=encoding)
 
 
 def _stem(filename: str | None) -> str | None:

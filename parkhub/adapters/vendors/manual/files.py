@@ -3,8 +3,11 @@ name) and read by `workbook` or `csvfile`; the content types they are stored und
 
 from __future__ import annotations
 
+from parkhub.limits import EntryLimits
+
 from .csvfile import read_csv
 from .entryfile import EntryFile
+from .guard import check_size
 from .problems import EntryFileError
 from .workbook import XLSX_MAGIC, read_xlsx
 
@@ -23,15 +26,20 @@ def content_type_for(filename: str) -> str:
     return "application/octet-stream"
 
 
-def read_file(body: bytes, *, filename: str | None = None) -> EntryFile:
-    """Read an .xlsx workbook or a CSV file (told apart by content, not by name)."""
+def read_file(
+    body: bytes, *, filename: str | None = None, limits: EntryLimits | None = None
+) -> EntryFile:
+    """Read an .xlsx workbook or a CSV file (told apart by content, not by name), within
+    `limits` (the defaults when not given)."""
+    limits = limits or EntryLimits()
     if not body:
         raise EntryFileError("文件是空的", "the file is empty")
+    check_size(len(body), limits)
     if body.startswith(XLSX_MAGIC):
-        return read_xlsx(body)
+        return read_xlsx(body, limits)
     if body.startswith(_OLE2_MAGIC):
         raise EntryFileError(
             "这是旧版 .xls（或加了打开密码的）文件：请在 Excel/WPS 中“另存为” .xlsx 后再导入",
             "this is an old .xls workbook (or a password-protected one): save it as .xlsx",
         )
-    return read_csv(body, filename=filename)
+    return read_csv(body, limits, filename=filename)

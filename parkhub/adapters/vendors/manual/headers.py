@@ -16,6 +16,9 @@ from .values import is_blank, nfkc
 
 HEADER_SCAN_ROWS = 30
 """The header row is looked for in the first rows of a sheet (titles may come first)."""
+MAX_HEADER_CHARS = 100
+"""No known header is longer; a longer cell is matched on no column (its text is not searched:
+a 32,767-character header of brackets once took the matcher seconds a cell)."""
 IGNORED_HEADERS = frozenset({"序号", "编号", "no", "no.", "#", "行号"})
 """Headers operators add that are skipped without a warning."""
 
@@ -38,8 +41,10 @@ _ALIAS_INDEX = _alias_index()
 def split_header(value: Any) -> tuple[str, str | None]:
     """`工业总产值（万元）`, `工业总产值\\n(万元)`, `工业总产值/万元`, `*工业总产值万元` ->
     ("工业总产值", "万元"); names and units lower-case, full-width folded."""
-    text = nfkc(str(value)).translate(_BRACKETS)
+    text = nfkc(str(value)[: MAX_HEADER_CHARS * 4]).translate(_BRACKETS)
     text = re.sub(r"\s+", "", text).strip("*※").lower()
+    if len(text) > MAX_HEADER_CHARS:
+        return text[:MAX_HEADER_CHARS], None
     m = re.fullmatch(r"(.*?)\((.*)\)", text)
     if m and m[1]:
         return m[1], m[2] or None

@@ -39,6 +39,7 @@ class EntryError(InputError):
         *,
         cell: str | None = None,
     ) -> None:
+        column = None if column is None else clip(column)
         self.sheet = sheet
         self.row = row
         self.column = column
@@ -73,8 +74,23 @@ def split_row_ref(record: str) -> tuple[str, int | None]:
     return (m["sheet"], int(m["row"])) if m else (record, None)
 
 
+SHOWN_CHARS = 200
+"""Of a longer cell or header only this much is repeated in a problem (a 32,767-character cell
+would otherwise be copied into every message about it)."""
+
+
+def clip(text: str) -> str:
+    if len(text) <= SHOWN_CHARS:
+        return text
+    return f"{text[:SHOWN_CHARS]}…（共 {len(text)} 字 / {len(text)} characters）"
+
+
 def show(value: Any) -> str:
-    """A cell value as the operator would recognise it."""
+    """A cell value as the operator would recognise it (a long one cut short)."""
+    return clip(_show(value))
+
+
+def _show(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from parkhub.adapters.vendors.base import Parsed
 from parkhub.canonical import Enterprise, EnterpriseMonthly, Record
+from parkhub.canonical.units import exact_limit
 from parkhub.errors import InputWarning
 
 from .columns import ROSTER
@@ -224,7 +225,18 @@ class FileRows:
             problems.append(self.cell_error(row, cell, problem))
             return None
         assert col.quantity is not None
-        converted = round(number * bound.factor, DECIMALS[col.quantity])
+        decimals = DECIMALS[col.quantity]
+        converted = round(number * bound.factor, decimals)
+        limit = exact_limit(decimals)
+        if not abs(converted) < limit:
+            shown = f"{limit / bound.factor:,.0f}"
+            problem = CellProblem(
+                f"{col.label}数值过大（应小于 {shown}{bound.unit or ''}），超出能精确保存的范围",
+                f"{col.field} is too large to be kept exactly: must be below {shown} "
+                f"{bound.unit or ''}".rstrip(),
+            )
+            problems.append(self.cell_error(row, cell, problem))
+            return None
         return int(converted) if col.kind == "count" else converted
 
     def _required(

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from parkhub.canonical.codes import normalize_industry
 from parkhub.canonical.identifiers import CreditCodeCheck, check_credit_code
 
-from .problems import CellProblem, quoted, show
+from .problems import CellProblem, clip, quoted, show
 
 _NONE_TOKENS = frozenset({"", "-", "--", "—", "——", "/", "无", "空", "n/a", "na", "null", "none"})
 _EXCEL_ERRORS = frozenset(
@@ -101,22 +101,26 @@ def parse_number(value: Any, *, unit: str | None = None, percent_ok: bool = Fals
         if not percent_ok:
             raise CellProblem(
                 f"应填数量，不能是百分比 {quoted(value)}",
-                f"must be a quantity, not a percentage: {text!r}",
+                f"must be a quantity, not a percentage: {clip(text)!r}",
             )
         compact, scale = compact[:-1], 0.01
     if "," in compact:
         if not _GROUPED.fullmatch(compact):
             raise CellProblem(
                 f"数字中的逗号位置不对：{quoted(value)}（千位分隔应为 1,234.5）",
-                f"misplaced comma in the number {text!r} (thousands separator: 1,234.5)",
+                f"misplaced comma in the number {clip(text)!r} (thousands separator: 1,234.5)",
             )
         compact = compact.replace(",", "")
     if not _NUMBER.fullmatch(compact):
         raise CellProblem(
             f"应填数字，不能是{quoted(value)}（不要写“约”、单位或文字）",
-            f"must be a number, got {text!r} (no 'about', units or words)",
+            f"must be a number, got {clip(text)!r} (no 'about', units or words)",
         )
     number = float(compact) * scale
+    if not math.isfinite(number):  # "1e400": the pattern takes it, a float cannot hold it
+        raise CellProblem(
+            f"数字超出范围：{quoted(value)}", f"number out of range: {clip(text)!r} (not finite)"
+        )
     return -number if negative else number
 
 
@@ -181,7 +185,7 @@ def parse_period(value: Any, *, epoch: dt.datetime | None = None) -> str | None:
             return _month(int(m[1]), int(m[2]), value)
     raise CellProblem(
         f"统计期间格式不对：{quoted(value)}（应为 2026-10 这样的年月）",
-        f"period must be a month like 2026-10, got {text!r}",
+        f"period must be a month like 2026-10, got {clip(text)!r}",
     )
 
 
@@ -229,7 +233,7 @@ def parse_yes_no(value: Any) -> bool | None:
     if word in _NO:
         return False
     raise CellProblem(
-        f"应选“是”或“否”，不能是{quoted(value)}", f"must be 是/否 (yes/no), got {value!r}"
+        f"应选“是”或“否”，不能是{quoted(value)}", f"must be 是/否 (yes/no), got {clip(repr(value))}"
     )
 
 
@@ -243,7 +247,7 @@ def parse_status(value: Any) -> Literal["active", "left"] | None:
         return "left"
     raise CellProblem(
         f"状态应为“在园”或“已迁出”，不能是{quoted(value)}",
-        f"status must be 在园 (active) or 已迁出 (left), got {value!r}",
+        f"status must be 在园 (active) or 已迁出 (left), got {clip(repr(value))}",
     )
 
 
@@ -266,7 +270,7 @@ def parse_industry(value: Any) -> str | None:
     except ValueError:
         raise CellProblem(
             f"行业代码不正确：{quoted(value)}（应为 GB/T 4754 的2至4位数字代码，如 3823）",
-            f"industry code must be 2-4 GB/T 4754 digits such as 3823, got {text!r}",
+            f"industry code must be 2-4 GB/T 4754 digits such as 3823, got {clip(text)!r}",
         ) from None
 
 
@@ -289,5 +293,5 @@ def parse_credit_code(value: Any) -> CreditCodeCheck | None:
     except ValueError:
         raise CellProblem(
             f"统一社会信用代码格式错误：{quoted(value)}（应为18位数字或大写字母）",
-            f"invalid credit code {text!r} (must be 18 digits or capital letters)",
+            f"invalid credit code {clip(text)!r} (must be 18 digits or capital letters)",
         ) from None

@@ -1,15 +1,22 @@
-"""Reading an .xlsx workbook into an `EntryFile`: the cached values of its visible sheets (and
-the template's data sheet), merged ranges, formulas Excel never calculated; and its metadata
-alone, cheaply (`read_metadata`)."""
+"""Reading an .xlsx workbook into an `EntryFile`: the cached values of its visible sheets (of a
+parkhub template, its data sheet alone), merged ranges, formulas Excel never calculated; and
+its metadata alone, cheaply (`read_metadata`). The workbook is checked against the entry limits
+(`guard`) before openpyxl sees it, and cells are read as the file holds them, never as the
+rectangle up to the last one."""
 
 from __future__ import annotations
 
 import io
 import warnings
 import zipfile
+from collections.abc import Iterator
 from typing import Any
 
-from .entryfile import EntryFile, SheetData, sheet_rows
+from parkhub.limits import EntryLimits
+
+from .columns import INSTRUCTIONS_SHEET
+from .entryfile import EntryFile, SheetData, numbered_rows
+from .guard import check_xlsx
 from .metadata import META_SHEET, metadata_from_rows
 from .problems import EntryFileError
 
@@ -25,9 +32,11 @@ def _load_workbook(body: bytes, *, data_only: bool, read_only: bool = False) -> 
         return load_workbook(io.BytesIO(body), data_only=data_only, read_only=read_only)
 
 
-def read_xlsx(body: bytes) -> EntryFile:
+def read_xlsx(body: bytes, limits: EntryLimits) -> EntryFile:
     """Cached values (data_only=True); formula cells without a cached value are noted so the
-    operator is told to open and save the file in Excel."""
+    operator is told to open and save the file in Excel. Of a parkhub template only the data
+    sheet is read; other visible sheets are listed in `extra_sheets` (the importer warns)."""
+    check_xlsx(body, limits)
     try:
         wb = _load_workbook(body, data_only=True)
     except Exception as exc:  # openpyxl raises many types on broken files
@@ -41,10 +50,15 @@ def read_xlsx(body: bytes) -> EntryFile:
     if META_SHEET in wb.sheetnames:
         out.metadata = metadata_from_rows(wb[META_SHEET].iter_rows(values_only=True))
     data_sheet = out.metadata.get("data_sheet")
+    template = data_sheet in wb.sheetnames
     for ws in wb.worksheets:
         if ws.title == META_SHEET or (ws.sheet_state != "visible" and ws.title != data_sheet):
             continue
-        sheet = SheetData(ws.title, sheet_rows(ws.iter_rows(values_only=True)), epoch=epoch)
+        if template and ws.title != data_sheet:
+            if ws.title != INSTRUCTIONS_SHEET:
+                out.extra_sheets.append(ws.title)
+            continue
+        sheet = SheetData(ws.title, numbered_rows(_cells(ws), limits, ws.title), epoch=epoch)
         sheet.merged = _merged(ws)
         if formula_wb is not None and ws.title in formula_wb.sheetnames:
             sheet.formulas = _uncached_formulas(formula_wb[ws.title], sheet)
@@ -52,14 +66,29 @@ def read_xlsx(body: bytes) -> EntryFile:
     return out
 
 
-def read_metadata(body: bytes) -> dict[str, str]:
+def _cells(ws: Any) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """(row number, values) of the rows that hold a value, in order, from the cells the file
+    holds: iterating the rectangle up to the last cell instead (`iter_rows`) takes 17 billion
+    steps for a single value in XFD1048576."""
+    rows: dict[int, dict[int, Any]] = {}
+    for (row, column), cell in ws._cells.items():  # openpyxl's own cell table
+        if cell.value is not None:
+            rows.setdefault(row, {})[column] = cell.value
+    for row in sorted(rows):
+        cells = rows[row]
+        yield row, tuple(cells.get(c) for c in range(1, max(cells) + 1))
+
+
+def read_metadata(body: bytes, limits: EntryLimits | None = None) -> dict[str, str]:
     """The template's hidden metadata (park_id, period, kind, template_version, ...), or {}.
 
     Cheap enough to call before storing the file (e.g. to find the park of an upload): the
-    workbook is opened read-only, so only the metadata sheet is read."""
+    workbook is opened read-only, so only the metadata sheet is read; a workbook past the
+    limits gives {} (reading it refuses it, saying why)."""
     if not body.startswith(XLSX_MAGIC):
         return {}
     try:
+        check_xlsx(body, limits or EntryLimits())
         wb = _load_workbook(body, data_only=True, read_only=True)
     except Exception:
         return {}
@@ -101,12 +130,11 @@ def _cell_xml_has_formulas(body: bytes) -> bool:
 def _uncached_formulas(ws: Any, sheet: SheetData) -> dict[tuple[int, int], str]:
     cached = {(n, i): v for n, values in sheet.rows for i, v in enumerate(values)}
     out: dict[tuple[int, int], str] = {}
-    for row in ws.iter_rows():
-        for cell in row:
-            value = cell.value
-            text = getattr(value, "text", value)  # ArrayFormula keeps its text in .text
-            if isinstance(text, str) and text.startswith("="):
-                key = (cell.row, cell.column - 1)
-                if cached.get(key) is None:
-                    out[key] = text
+    for cell in ws._cells.values():  # the cells the file holds, as in `_cells`
+        value = cell.value
+        text = getattr(value, "text", value)  # ArrayFormula keeps its text in .text
+        if isinstance(text, str) and text.startswith("="):
+            key = (cell.row, cell.column - 1)
+            if cached.get(key) is None:
+                out[key] = text
     return out

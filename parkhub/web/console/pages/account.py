@@ -62,17 +62,20 @@ def login(
     auth.check_login_nonce(request, csrf_token)
     username = username.strip()
     target = safe_next(next)
-    if auth.throttle.blocked(username):
+    address = request.client.host if request.client else None
+    wait = auth.throttle.wait(username, address)
+    if wait > 0:
+        minutes = auth.throttle.minutes(wait)
         return login_form(
             console,
             request,
             target,
-            error="尝试次数过多，请 5 分钟后再试 (too many attempts: wait 5 minutes)",
+            error=f"尝试次数过多，请 {minutes} 分钟后再试 (too many attempts: wait {minutes} min)",
             status_code=429,
         )
     user = console.accounts.verify_password(username, password) if username else None
     if user is None:
-        auth.throttle.failed(username)
+        auth.throttle.failed(username, address)
         console.audit("web", "login_failed", {"username": username[:64]})
         return login_form(
             console,
@@ -81,7 +84,7 @@ def login(
             error="用户名或密码错误 (wrong user name or password)",
             status_code=401,
         )
-    auth.throttle.reset(username)
+    auth.throttle.reset(username, address)
     response = console.redirect(target)
     auth.start_session(response, user)
     console.audit(f"web:{user.username}", "login", {})
