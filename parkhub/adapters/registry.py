@@ -38,6 +38,7 @@ VENDORS = _Kind(
         "ctwing": "parkhub.adapters.vendors.ctwing:CtwingAdapter",
         "hj212": "parkhub.adapters.vendors.hj212:Hj212Adapter",
         "manual": "parkhub.adapters.vendors.manual:ManualAdapter",
+        "rest": "parkhub.adapters.vendors.rest:RestAdapter",
     },
     VendorAdapter,
     "未知的厂商适配器 (unknown vendor",
