@@ -1,5 +1,6 @@
-"""Write the checked-in JSON Schemas in parkhub/schemas/: the canonical model, parkhub.yaml and
-the built-in adapters' configs (`make schemas`).
+"""Write the checked-in JSON Schemas in parkhub/schemas/: the canonical model, parkhub.yaml,
+the built-in adapters' configs and the other files they read (the REST vendor's spec)
+(`make schemas`).
 
 A test fails when the files drift from the models, so a model change ships with its schema.
 Adapters from installed plugin packages are left out: installing one never makes the files drift.
@@ -34,6 +35,10 @@ def config_schemas() -> dict[str, dict[str, Any]]:
         if info.config_model is None:  # a built-in that does not load: the drift test says so
             raise RuntimeError(info.error)
         out[f"adapters/{info.kind}.{info.name}.schema.json"] = info.config_model.model_json_schema()
+        for document, model in info.documents.items():
+            out[f"adapters/{info.kind}.{info.name}.{document}.schema.json"] = (
+                model.model_json_schema()
+            )
     return out
 
 

@@ -97,7 +97,7 @@ class SmartParkSim:
         self.issued = 0
         self.nonces: deque[str] = deque(maxlen=10_000)
         self.requests: list[tuple[str, dict[str, str]]] = []
-        self.faults: deque[Fault] = deque()
+        self.faults: deque[Fault | None] = deque()
         self._rng = random.Random(11)
         self._ids = itertools.count(1)
         self.enterprises = [_enterprise(e) for e in enterprises("330302", enterprise_count)]
@@ -168,7 +168,8 @@ class SmartParkSim:
         """`count` new readings, after every reading there is (a day later each round)."""
         last = dt.datetime.strptime(self.readings[-1]["readTime"], "%Y-%m-%d %H:%M:%S")
         for i in range(count):
-            self.add_reading(self.devices[i % len(self.devices)], last + dt.timedelta(days=1))
+            day = last + dt.timedelta(days=1 + i // len(self.devices))
+            self.add_reading(self.devices[i % len(self.devices)], day)
 
     def add_alarm(self, at: dt.datetime, kind: str | None = None) -> dict[str, Any]:
         n = len(self.alarms) + 1
@@ -193,12 +194,12 @@ class SmartParkSim:
 
     # -- faults and auth --------------------------------------------------------------------
 
-    def fail_next(self, fault: Fault, times: int = 1) -> None:
-        """The next `times` API requests fail as `fault` says: an HTTP status, a business code
-        (busy: transient; error: permanent), refused credentials, or an answer slower than
-        `slow_s` seconds."""
+    def fail_next(self, fault: Fault, times: int = 1, *, after: int = 0) -> None:
+        """After `after` more API requests, the next `times` fail as `fault` says: an HTTP
+        status, a business code (busy: transient; error: permanent), refused credentials, or an
+        answer slower than `slow_s` seconds."""
         with self.lock:
-            self.faults.extend([fault] * times)
+            self.faults.extend([None] * after + [fault] * times)
 
     def expire_tokens(self) -> None:
         with self.lock:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from parkhub.adapters.vendors.base import SourceContext
 from parkhub.adapters.vendors.rest import RestAdapter, load_spec
 
 from .vendor import VendorAdapterSuite
@@ -41,7 +42,7 @@ class VendorSpecFile(pytest.File):
     def collect(self) -> Iterable[pytest.Item]:
         yield KitItem.from_parent(self, name="spec", check=self._load)
         try:
-            load_spec(self.path)
+            spec = load_spec(self.path)
         except ValueError:
             return  # the spec item says why
         folder = self.path.with_name(self.path.name.removesuffix(".vendor.yaml"))
@@ -52,7 +53,8 @@ class VendorSpecFile(pytest.File):
             "YamlVendorSuite",
             (VendorAdapterSuite,),
             {"adapter": RestAdapter, "config": {"spec": str(self.path), **KIT_CONFIG},
-             "samples": folder, "park_id": "kit-park"},
+             "samples": folder, "park_id": "kit-park",
+             "source": SourceContext(f"{spec.name}-test", "kit-park")},
         )  # fmt: skip
         for name in CHECKS:
             yield KitItem.from_parent(self, name=name, check=getattr(suite(), name))
@@ -84,5 +86,5 @@ class KitItem(pytest.Item):
             return f"{self.path.name}::{self.name}: {excinfo.value}"
         return str(super().repr_failure(excinfo))
 
-    def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, 0, f"{self.path.name}::{self.name}"
+    def reportinfo(self) -> tuple[Path, None, str]:
+        return self.path, None, self.name

@@ -27,7 +27,7 @@ from parkhub.adapters.common import AdapterConfig
 from parkhub.adapters.vendors.base import Parsed, RawBatch, RawMessage, SourceContext, VendorAdapter
 from parkhub.canonical import jsonutil
 from parkhub.canonical.timeutil import utcnow
-from parkhub.errors import InputError, InputWarning, PermanentSourceError
+from parkhub.errors import InputError, InputWarning, PermanentSourceError, SourceError
 from parkhub.secrets import Secret
 
 from .auth import ClientCredentials, NoAuth, RequestAuth, Signer, StaticToken
@@ -184,12 +184,18 @@ class RestAdapter(VendorAdapter[RestConfig]):
             previous = body
             rows = self._rows(stream, answer.doc)
             newest = self._newest(stream, rows, newest)
-            number = page.number
-            page = pager.after(page, answer, rows)
-            moved = newest if inc is not None and (inc.in_order or page is None) else saved
+            number, stop = page.number, None
+            try:
+                page = pager.after(page, answer, rows)
+            except SourceError as exc:  # this page is good: keep it, then stop
+                page, stop = None, exc
+            done = page is None and stop is None
+            moved = newest if inc is not None and (inc.in_order or done) else saved
             if rows or moved != saved:  # an empty page that moves nothing is not kept
                 yield RawBatch(self._raw(stream, body, answer, {"page": number}), moved)
                 saved = moved
+            if stop is not None:
+                raise stop
 
     def _url(self, stream: StreamSpec) -> str:
         return self.config.root + "/" + stream.path.lstrip("/")

@@ -70,7 +70,7 @@ class CompiledField:
             self.steps.append(_timer(name, spec.time, ZoneInfo(spec.tz or rest.timezone)))
         if spec.scale is not None:
             scale = spec.scale
-            self.steps.append(lambda v, row: _number(v) * scale)
+            self.steps.append(lambda v, row: _clean(_number(v) * scale))
         if spec.unit is not None or spec.unit_at is not None or spec.to is not None:
             self.steps.append(_converter(stream.kind, name, spec))
 
@@ -97,6 +97,12 @@ def _number(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         raise ValueError(f"应为数字 (must be a number, got {value!r})") from None
+
+
+def _clean(value: float) -> float:
+    """A computed value without float noise (0.1 MWh is 100 kWh, not 100.00000000000001):
+    12 significant digits, more than any meter gives."""
+    return float(f"{value:.12g}")
 
 
 def _key(value: Any) -> str:
@@ -187,7 +193,7 @@ def _converter(kind: str, name: str, spec: FieldSpec) -> Callable[[Any, Any], An
         if target is None or target == unit:
             return _Converted(number, unit)
         try:
-            return _Converted(units.convert(number, unit, target), target)
+            return _Converted(_clean(units.convert(number, unit, target)), target)
         except ValueError as exc:
             raise FieldError(unit_field or name, f"单位无法换算 ({exc})") from None
 
