@@ -6,7 +6,6 @@ no download, no build isolation), pytest; loopback only."""
 from __future__ import annotations
 
 import re
-import shlex
 import subprocess
 import sys
 import sysconfig
@@ -19,17 +18,9 @@ from typer.testing import CliRunner
 from parkhub.cli import app
 from parkhub.cli.new import check_name, scaffold
 from parkhub.errors import ConfigError
+from tests.helpers import guide_commands
 
-ROOT = Path(__file__).resolve().parents[2]
-GUIDE = ROOT / "docs" / "integrator-guide.md"
 RUFF = Path(sys.executable).with_name("ruff")
-
-
-def guide_commands() -> list[list[str]]:
-    """The commands of the guide's `console scaffold` block, each split as a shell would."""
-    text = GUIDE.read_text(encoding="utf-8")
-    [block] = re.findall(r"```console scaffold\n(.*?)```", text, flags=re.S)
-    return [shlex.split(line[2:]) for line in block.splitlines() if line.startswith("$ ")]
 
 
 def _venv(where: Path) -> Path:
@@ -99,7 +90,7 @@ def test_the_guides_commands_make_packages_that_pass_their_own_tests(
     """Generate, pip install -e, pytest, exactly as the guide says, with no edit between."""
     monkeypatch.chdir(tmp_path)
     python = _venv(tmp_path / "venv")
-    commands = guide_commands()
+    commands = guide_commands("scaffold")
     assert [c[0] for c in commands] == ["parkhub", "parkhub", "pip", "pytest"]
     outputs = []
     for command in commands:

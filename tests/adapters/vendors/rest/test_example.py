@@ -21,6 +21,7 @@ from parkhub.hub import Hub
 from parkhub.sandbox.server import ServerHandle
 from parkhub.sandbox.smartpark_sim import DEMO_KEY, SmartParkSim
 from parkhub.testing import PullSuite, VendorAdapterSuite, loopback
+from tests.helpers import guide_commands
 
 from .conftest import EXAMPLE, ROOT, spec_of
 
@@ -138,9 +139,12 @@ def test_a_business_error_is_permanent_and_not_retried(hub: Hub, sim: SmartParkS
 
 
 def test_the_example_runs_as_pytest_tests_through_the_kit_plugin() -> None:
-    """`pytest examples/vendors`: the spec and its captured samples, no Python (the plugin)."""
+    """The guide's first green test of a YAML vendor (`console yaml-vendor`: `pytest
+    examples/vendors`): the spec and its captured samples, no Python (the kit's plugin)."""
+    [[pytest_, *args]] = guide_commands("yaml-vendor")
+    assert pytest_ == "pytest"
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "examples/vendors"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
