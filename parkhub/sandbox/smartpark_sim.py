@@ -279,13 +279,18 @@ class SmartParkSim:
 
     # -- lists ------------------------------------------------------------------------------
 
+    def _since(
+        self, rows: list[dict[str, Any]], field: str, since: str, tiebreak: str
+    ) -> list[dict[str, Any]]:
+        """`rows` whose `field` is `since` or later (inclusive), in the order of `field`."""
+        with self.lock:
+            ordered = sorted(rows, key=lambda r: (r[field], r[tiebreak]))
+        return [r for r in ordered if r[field] >= since]
+
     def list_enterprises(self, request: Request) -> Response:
         """Page number and size; `updatedAfter` keeps those updated at or after it."""
         q = request.query_params
-        since = q.get("updatedAfter", "")
-        with self.lock:
-            rows = sorted(self.enterprises, key=lambda e: (e["updatedAt"], e["entNo"]))
-        rows = [e for e in rows if e["updatedAt"] >= since]
+        rows = self._since(self.enterprises, "updatedAt", q.get("updatedAfter", ""), "entNo")
         page, size = int(q.get("pageNo", "1")), min(int(q.get("pageSize", "20")), 100)
         chunk = rows[(page - 1) * size : page * size]
         return _ok({"total": len(rows), "pageNo": page, "list": chunk})
@@ -308,10 +313,7 @@ class SmartParkSim:
     def list_alarms(self, request: Request) -> Response:
         """Offset and limit; `startTime` keeps alarms at or after it."""
         q = request.query_params
-        since = q.get("startTime", "")
-        with self.lock:
-            rows = sorted(self.alarms, key=lambda a: (a["alarmTime"], a["alarmId"]))
-        rows = [a for a in rows if a["alarmTime"] >= since]
+        rows = self._since(self.alarms, "alarmTime", q.get("startTime", ""), "alarmId")
         offset, limit = int(q.get("offset", "0")), min(int(q.get("limit", "20")), 100)
         return _ok({"total": len(rows), "list": rows[offset : offset + limit]})
 
