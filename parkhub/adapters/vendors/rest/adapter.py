@@ -160,11 +160,9 @@ class RestAdapter(VendorAdapter[RestConfig]):
                 f"[{self.source.name}] 未知的数据流 (unknown stream {stream!r})"
             )
         inc = spec.incremental
-        since = (
-            cursor
-            if cursor is not None
-            else (None if inc is None or inc.start is None else str(inc.start))
-        )
+        since = cursor  # the first pull starts at the spec's start value
+        if since is None and inc is not None and inc.start is not None:
+            since = str(inc.start)
         pager = Pager(spec.paging or self.spec.paging, self.source.name)
         page: Page | None = pager.first(self._url(spec), self._params(spec, since))
         newest, saved, previous = since, cursor, b""
@@ -257,14 +255,17 @@ class RestAdapter(VendorAdapter[RestConfig]):
 
     def _record(self, stream: str, mapper: StreamMapper, row: Any, index: int) -> list[Parsed]:
         name = self.source.name
+
+        def ref() -> str:  # made only when there is something to report
+            return mapper.reference(stream, row, index)
+
         try:
             data, warnings = mapper.data(row)
         except FieldError as exc:
-            return [InputError(name, mapper.reference(stream, row, index), exc.field, exc.reason)]
-        ref = mapper.reference(stream, row, index)
+            return [InputError(name, ref(), exc.field, exc.reason)]
         built = self.build(mapper.model, ref, data, field_names=mapper.field_names)
         if warnings and not isinstance(built[0], InputError):
-            built.extend(InputWarning(name, ref, None, w) for w in warnings)
+            built.extend(InputWarning(name, ref(), None, w) for w in warnings)
         return built
 
 

@@ -167,8 +167,10 @@ class ClientCredentials:
         http: Callable[[], httpx.Client],
         timeout: float,
         source: str,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.spec = spec
+        self.clock = clock
         self.client_id = client_id
         self.secret = secret
         self.token_url = token_url
@@ -189,7 +191,7 @@ class ClientCredentials:
 
     def token(self) -> str:
         with self._lock:
-            if self._token is None or time.monotonic() >= self._token[1]:
+            if self._token is None or self.clock() >= self._token[1]:
                 self._token = self._buy()
             return self._token[0]
 
@@ -226,7 +228,7 @@ class ClientCredentials:
         self.bought += 1
         expires = answer.get("expires_in")
         life = float(expires) if isinstance(expires, (int, float, str)) and _number(expires) else 0
-        until = time.monotonic() + life - self.spec.early_expiry_s if life else float("inf")
+        until = self.clock() + life - self.spec.early_expiry_s if life else float("inf")
         return token, until
 
 

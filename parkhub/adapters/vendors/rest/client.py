@@ -49,20 +49,29 @@ class _Refused(PermanentSourceError):
 class Spacing:
     """At most `per_second` requests a second from one adapter (the vendor's rate limit)."""
 
-    def __init__(self, per_second: float | None) -> None:
+    def __init__(
+        self,
+        per_second: float | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.interval = 1.0 / per_second if per_second else 0.0
+        self.clock = clock
+        self.sleep = sleep
         self._next = 0.0
         self._lock = threading.Lock()
 
     def wait(self) -> None:
+        """Return when the next request may go (at once, if the last went long enough ago)."""
         if not self.interval:
             return
         with self._lock:
-            now = time.monotonic()
+            now = self.clock()
             start = max(now, self._next)
             self._next = start + self.interval
         if start > now:
-            time.sleep(start - now)
+            self.sleep(start - now)
 
 
 class RestClient:
@@ -84,7 +93,7 @@ class RestClient:
         self.source = source
         self.timeout = timeout
         self.sleep = sleep
-        self.spacing = Spacing(spec.rate_limit)
+        self.spacing = Spacing(spec.rate_limit, sleep=sleep)
         errors = spec.errors
         self._code = jmespath.compile(errors.code) if errors.code else None
         self._message = jmespath.compile(errors.message) if errors.message else None
