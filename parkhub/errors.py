@@ -56,7 +56,18 @@ class ForeignRecordsError(ParkhubError):
 
 
 class SourceError(ParkhubError):
-    """A vendor source could not be reached or answered with an error (pull)."""
+    """A vendor source could not be reached or answered with an error (pull). The pull stops;
+    what it gave before stays stored with its cursor, and the next sync resumes there."""
+
+
+class TransientSourceError(SourceError):
+    """Worth pulling again later: timeouts, connection errors, 5xx, 429, 'busy' business codes
+    (after the adapter's own retries)."""
+
+
+class PermanentSourceError(SourceError):
+    """Pulling again will not help until someone fixes the config or the vendor side:
+    credentials refused, a request the vendor rejects, a business error code."""
 
 
 class MappingError(ParkhubError):

@@ -38,6 +38,7 @@ VENDORS = _Kind(
         "ctwing": "parkhub.adapters.vendors.ctwing:CtwingAdapter",
         "hj212": "parkhub.adapters.vendors.hj212:Hj212Adapter",
         "manual": "parkhub.adapters.vendors.manual:ManualAdapter",
+        "rest": "parkhub.adapters.vendors.rest:RestAdapter",
     },
     VendorAdapter,
     "未知的厂商适配器 (unknown vendor",
@@ -91,6 +92,10 @@ class AdapterInfo:
     """Why it failed to load (the adapter is unusable); None when it loads."""
     config_model: type[BaseModel] | None = field(default=None, compare=False, repr=False)
     """The model of its `config:` block (None when broken)."""
+    documents: Mapping[str, type[BaseModel]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    """The models of other files it reads (the REST vendor's `spec`), by name."""
 
     @property
     def origin(self) -> str:
@@ -190,7 +195,11 @@ def _info(kind: _Kind, name: str, ref: _Ref) -> AdapterInfo:
         caps = tuple(c for c in CAPABILITIES if c in vendor.capabilities)
         caps += tuple(sorted(set(vendor.capabilities) - set(CAPABILITIES)))
         return replace(
-            info, capabilities=caps, streams=vendor.streams, config_model=vendor.config_model
+            info,
+            capabilities=caps,
+            streams=vendor.streams,
+            config_model=vendor.config_model,
+            documents=dict(vendor.documents),
         )
     platform = cast(type[Platform[Any]], cls)
     return replace(info, reports=tuple(platform.reports), config_model=platform.config_model)

@@ -24,10 +24,13 @@ ALIASES = {
     "kWh": "kilowatt_hour",
     "kwh": "kilowatt_hour",
     "度": "kilowatt_hour",
+    "千瓦时": "kilowatt_hour",
     "m3": "meter ** 3",
     "m³": "meter ** 3",
+    "立方米": "meter ** 3",
     "m2": "meter ** 2",
     "㎡": "meter ** 2",
+    "平方米": "meter ** 2",
     "mg/L": "milligram / liter",
     "mg/m3": "milligram / meter ** 3",
     "mg/m³": "milligram / meter ** 3",
@@ -90,3 +93,25 @@ def exact_limit(decimals: int) -> float:
     money in yuan to the fen (10 万亿元), 10^12 for kWh to three places. A number past it
     would be delivered changed (99,999,999,999,999,999 万元 became 1e+17), so it is refused."""
     return float(10 ** (EXACT_DIGITS - decimals))
+
+
+BASE_UNITS = ("kWh", "m3", "m2", "yuan", "tce")
+"""The canonical base units: quantities are stored in these (docs/design.md)."""
+
+
+@lru_cache(maxsize=256)
+def base_unit(name: str) -> str | None:
+    """The canonical base unit a value in `name` is stored in (MWh -> kWh, 万元 -> yuan, L ->
+    m3), or None when no base unit has its dimension (mg/L, kW). ValueError for a unit pint
+    does not know."""
+    try:
+        _unit(name)
+    except (pint.errors.PintError, AttributeError, ValueError, AssertionError) as exc:
+        raise ValueError(f"unknown unit {name!r} ({type(exc).__name__})") from None
+    for base in BASE_UNITS:
+        try:
+            factor(name, base)
+        except ValueError:
+            continue
+        return base
+    return None

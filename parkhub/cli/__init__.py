@@ -7,7 +7,7 @@ import sys
 
 from parkhub.errors import ParkhubError
 
-from . import adapters, config, data, entry, hj212, serve, users
+from . import adapters, config, data, entry, hj212, new, serve, users
 from .config import SAMPLE_CONFIG
 from .root import app, console, entry_app, err_console, hj212_app, reports_app, user_app
 
@@ -45,6 +45,7 @@ app.add_typer(reports_app, name="reports")
 app.add_typer(hj212_app, name="hj212")
 app.add_typer(entry_app, name="entry")
 app.add_typer(user_app, name="user")
+app.add_typer(new.new_app, name="new")
 
 
 def main() -> None:

@@ -88,14 +88,19 @@ def check(config: ConfigOpt = DEFAULT_CONFIG) -> None:
 
 def schema(
     what: Annotated[
-        str, typer.Argument(help="config, or a vendor/platform adapter name")
+        str,
+        typer.Argument(help="config, a vendor/platform adapter name, or rest.spec (a REST spec)"),
     ] = "config",
 ) -> None:
-    """Print a JSON Schema: parkhub.yaml, or one adapter's config block."""
+    """Print a JSON Schema: parkhub.yaml, one adapter's config block, or a file an adapter reads
+    (`rest.spec`: the REST vendor's spec)."""
     from parkhub.adapters.registry import platform_class, platform_names, vendor_class, vendor_names
 
+    adapter, _, document = what.partition(".")
     if what == "config":
         out = config_json_schema()
+    elif document and adapter in vendor_names() and document in vendor_class(adapter).documents:
+        out = vendor_class(adapter).documents[document].model_json_schema()
     elif what in vendor_names():
         out = vendor_class(what).config_model.model_json_schema()
     elif what in platform_names():

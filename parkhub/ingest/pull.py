@@ -27,7 +27,7 @@ def sync(ingest: IngestService, config: HubConfig, source: str | None = None) ->
         adapter = ingest.adapter(name)
         result = SyncResult(name)
         try:
-            for stream in sc.streams or adapter.streams:
+            for stream in sc.streams or adapter.pull_streams():
                 cursor = ingest.store.cursors.get(name, stream)
                 pages = (
                     (batch.message, (stream, batch.next_cursor))

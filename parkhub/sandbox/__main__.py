@@ -1,4 +1,5 @@
-"""Run one simulator in its own process: `python -m parkhub.sandbox provincial|qisheng [--port N]`.
+"""Run one simulator in its own process: `python -m parkhub.sandbox provincial|qisheng|smartpark
+[--port N]`.
 
 The first line on stdout is the URL it serves on 127.0.0.1; it serves until killed. A simulator in
 its own process keeps its CPU and its GIL apart from the client being measured (bench/dispatch.py).
@@ -16,10 +17,12 @@ import uvicorn
 
 from .provincial_sim import ProvincialSim
 from .qisheng_sim import QishengSim
+from .smartpark_sim import SmartParkSim
 
 SIMULATORS: dict[str, Callable[[], Any]] = {
     "provincial": lambda: ProvincialSim().app,
     "qisheng": lambda: QishengSim().app,
+    "smartpark": lambda: SmartParkSim().app,
 }
 
 

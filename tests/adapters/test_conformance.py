@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -32,7 +33,7 @@ from parkhub.protocols import econ as econ_proto
 from parkhub.protocols import fire as fire_proto
 from parkhub.protocols.hj212 import parse_frame
 from parkhub.sandbox.hj212_platform import Hj212PlatformThread, Mode
-from parkhub.sandbox.onenet_sim import DEMO_TOKEN
+from parkhub.sandbox.onenet_sim import DEMO_TOKEN, STUDIO_PROPERTY, studio_body
 from parkhub.testing import PlatformSuite, VendorAdapterSuite
 from tests.helpers import FIXTURES
 
@@ -72,6 +73,12 @@ class TestOneNet(VendorAdapterSuite):
     samples = FIXTURES / "onenet"
     sample_stream = "push"
     foreign_samples = frozenset({"old_push_nb_lwm2m"})  # signed with a token we do not hold
+    fresh_config: ClassVar[dict[str, Any]] = {**config, "push_max_age_s": 300}
+
+    def stale_push(self, body: bytes) -> PushRequest:
+        """A Studio push signed with our token a day ago (Studio pushes carry their time)."""
+        day_ago = int((time.time() - 86400) * 1000)
+        return self.push_request(studio_body(DEMO_TOKEN, STUDIO_PROPERTY, time_ms=day_ago))
 
 
 class TestCtwing(VendorAdapterSuite):
@@ -81,6 +88,7 @@ class TestCtwing(VendorAdapterSuite):
     push_query: ClassVar[dict[str, str]] = {"token": SECRET}
     samples = FIXTURES / "ctwing"
     sample_stream = "push"
+    pushes_carry_no_time = True  # the URL token is the only credential of a CTWing push
 
 
 class TestHj212(VendorAdapterSuite):
@@ -103,6 +111,7 @@ class TestAcmePlugin(VendorAdapterSuite):
     config: ClassVar[dict[str, Any]] = {"key": "env:CONFORMANCE_SECRET"}
     forged_config: ClassVar[dict[str, Any]] = {"key": "env:CONFORMANCE_ONENET_TOKEN"}
     samples = FIXTURES / "acme"
+    pushes_carry_no_time = True  # a shared key, no time
 
     def push_request(self, body: bytes) -> PushRequest:
         request = super().push_request(body)

@@ -93,7 +93,9 @@ def test_builtins_are_listed_with_their_capabilities_streams_and_reports() -> No
     provincial = by_name[("platform", "provincial")]
     assert provincial.reports == ("park_monthly", "enterprise_roster")
     assert provincial.ref == "parkhub.adapters.platforms.provincial:ProvincialPlatform"
-    assert [i.kind for i in installed(plugins=False)] == ["vendor"] * 5 + ["platform"] * 6
+    rest = by_name[("vendor", "rest")]  # a YAML vendor's streams are its spec's
+    assert rest.capabilities == ("pull",) and rest.streams == () and "spec" in rest.documents
+    assert [i.kind for i in installed(plugins=False)] == ["vendor"] * 6 + ["platform"] * 6
 
 
 def test_a_plugin_distribution_is_named_with_its_version(plugin: Path) -> None:

@@ -31,7 +31,7 @@ def test_builtins_and_the_installed_example_plugin(monkeypatch: pytest.MonkeyPat
     assert "provincial" in result.output and "park_monthly, enterprise_roster" in result.output
     out = json.loads(CliRunner().invoke(app, ["adapters", "--json"]).output)
     origin = {a["name"]: a["origin"] for a in out}
-    builtin = ["ctwing", "hj212", "manual", "onenet", "qisheng"]
+    builtin = ["ctwing", "hj212", "manual", "onenet", "qisheng", "rest"]
     builtin += ["ecology", "econ", "fire", "provincial", "safety", "stats"]
     assert {name: origin[name] for name in builtin} == dict.fromkeys(builtin, "built-in")
     example = {name: o for name, o in origin.items() if name not in builtin}

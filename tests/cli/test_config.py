@@ -150,3 +150,12 @@ def test_schema_command_prints_the_config_schema() -> None:
     result = runner.invoke(app, ["schema", "provincial"])
     secret = json.loads(result.output)["properties"]["app_secret"]
     assert secret["secret"] is True and secret["pattern"].startswith("^(env|file)")
+
+
+def test_schema_command_prints_the_rest_spec_schema() -> None:
+    """`parkhub schema rest.spec`: what an editor validates a YAML vendor spec with."""
+    result = runner.invoke(app, ["schema", "rest.spec"])
+    assert result.exit_code == 0, result.output
+    schema = json.loads(result.output)
+    assert {"name", "auth", "paging", "streams"} <= set(schema["properties"])
+    assert runner.invoke(app, ["schema", "rest.nothing"]).exit_code == 2

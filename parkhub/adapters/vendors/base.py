@@ -145,6 +145,9 @@ class VendorAdapter(HttpOwner, abc.ABC, Generic[ConfigT]):
     """Pull streams, in the order a sync runs them (e.g. roster before readings)."""
     push_methods: ClassVar[frozenset[str]] = frozenset({"POST"})
     """HTTP methods the push receiver takes for this source (add GET for URL handshakes)."""
+    documents: ClassVar[Mapping[str, type[BaseModel]]] = {}
+    """Files this adapter reads besides its `config:` block, by name (the REST vendor's
+    `spec`): their JSON Schemas are published beside the config's."""
 
     def __init__(
         self, source: SourceContext, config: ConfigT, *, http: httpx.Client | None = None
@@ -154,7 +157,13 @@ class VendorAdapter(HttpOwner, abc.ABC, Generic[ConfigT]):
         self._http = http
 
     def check(self) -> None:
-        """Raise SourceError if the source cannot be reached with this config."""
+        """Raise SourceError if the source cannot be reached with this config (one live call,
+        nothing stored): `parkhub check --live` calls it."""
+
+    def pull_streams(self) -> tuple[str, ...]:
+        """The streams a sync pulls, in order: `streams`, unless the config declares them (the
+        REST vendor's spec does)."""
+        return self.streams
 
     def pull(self, stream: str, cursor: str | None) -> Iterator[RawBatch]:
         """Yield pages of `stream` after `cursor`, each with the cursor to resume from."""
