@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from dataclasses import replace
 from collections.abc import Callable
 
 import pytest
@@ -112,12 +113,17 @@ def test_2011_flue_gas_frame_with_converted_values(frame_bytes: Load) -> None:
     assert encode_frame(frame) == frame_bytes("2011_flue_gas_zs_8701")
 
 
-def test_9014_frame_has_crc_0140_and_a_flag_strict_mode_refuses(frame_bytes: Load) -> None:
+def test_9014_frame_with_flag_8_is_a_2025_answer_strict_mode_reads(frame_bytes: Load) -> None:
     raw = frame_bytes("9014_data_answer_flag8")
     assert crc16(segment_of(raw)) == "0140"
-    with pytest.raises(FrameError, match="Flag=8") as caught:
-        parse_frame(raw)
+    frame = parse_frame(raw)  # Flag=8: version bits 000010, HJ 212-2025
+    assert (frame.version, frame.needs_ack, frame.warnings) == ("2025", False, ())
+    # Version bits no standard defines stay refused in strict mode.
+    undefined = encode_frame(replace(frame, flag=13))
+    with pytest.raises(FrameError, match="Flag=13") as caught:
+        parse_frame(undefined)
     assert caught.value.field == "Flag"
+    assert parse_frame(undefined, tolerant=True).version == "unknown"
 
 
 @pytest.mark.parametrize(

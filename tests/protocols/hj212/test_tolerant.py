@@ -27,12 +27,12 @@ def test_lower_case_crc(frame_bytes: Load) -> None:
     assert encode_frame(frame) == raw[:-6] + b"CC01\r\n"
 
 
-def test_flag_9(frame_bytes: Load) -> None:
+def test_flag_9_is_hj212_2025_in_both_modes(frame_bytes: Load) -> None:
     raw = frame_bytes("flag_9")
-    with pytest.raises(FrameError, match="Flag=9"):
-        parse_frame(raw)
-    frame = parse_frame(raw, tolerant=True)
-    assert frame.flag == 9 and frame.needs_ack and frame.version == "2017"
+    for tolerant in (False, True):
+        frame = parse_frame(raw, tolerant=tolerant)
+        assert frame.flag == 9 and frame.needs_ack and frame.version == "2025"
+        assert frame.warnings == ()
     assert round_trips(raw)
 
 
