@@ -73,9 +73,10 @@ def receive_raw(
     content_type: str = "application/octet-stream",
     rejected_reason: str | None = None,
     meta: dict[str, Any] | None = None,
+    every_copy: bool = False,
 ) -> IngestResult:
     """A listener's message (an HJ 212 frame): committed to the inbox first (the caller answers
-    the device only after this returns), then parsed."""
+    the device only after this returns), then parsed. `every_copy`: see ListenerMessage."""
     adapter = ingest.adapter(source)
     status = RawStatus.REJECTED if rejected_reason else RawStatus.RECEIVED
     with ingest.store.begin() as conn:
@@ -88,6 +89,7 @@ def receive_raw(
             status=status,
             reason=rejected_reason,
             meta=meta,
+            every_copy=every_copy,
         )
     if not new or rejected_reason is not None:
         return IngestResult(raw_id, duplicate=not new, status=status)
