@@ -112,7 +112,7 @@ DEVICE_COLUMNS = ("source", "device", "last seen", "frames", "warned", "refused"
 
 def devices_table(devices: list[dict[str, Any]]) -> Any:
     """Devices that connect (data loggers), newest first: warnings and refusals per device."""
-    t = table("数采仪 Devices (warned: read with warnings; refused: kept, not used)", DEVICE_COLUMNS)
+    t = table("数采仪 Devices (warned: read with warnings; refused: kept, unused)", DEVICE_COLUMNS)
     for d in devices:
         heartbeat = (d["last_heartbeat"] or "")[:19]
         warned = f"{d['warned']}  {d['last_warning'] or ''}".strip()

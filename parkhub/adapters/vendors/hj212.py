@@ -190,7 +190,7 @@ class Hj212Adapter(VendorAdapter[Hj212Config]):
             raise InputError(src, ref, "PW", "访问密码错误 (wrong password)")
         for warning in frame.warnings:
             yield InputWarning(src, ref, "frame", f"报文不合标准，已按容错读取 ({warning})")
-        base = {
+        base: dict[str, Any] = {
             "device_id": (device.device_id if device else None) or f"hj212:{frame.mn}",
             "credit_code": device.credit_code if device else None,
         }

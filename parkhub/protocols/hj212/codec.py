@@ -716,9 +716,7 @@ def _parse_segment(
             warnings.append(
                 f"DataTime {data_time!r} has 17 digits (milliseconds); read as its first 14"
             )
-    return replace(
-        frame, cp=cp, warnings=tuple(warnings), encrypted=encrypted, encoding=encoding
-    )
+    return replace(frame, cp=cp, warnings=tuple(warnings), encrypted=encrypted, encoding=encoding)
 
 
 def _header_fields(
@@ -788,9 +786,7 @@ def _decrypt(frame: Frame, cp_text: str, key: bytes | None) -> tuple[str, str]:
     try:
         return sm4.decrypt_cp(cp_text, key)
     except ValueError as exc:
-        raise FrameError(
-            f"MN={frame.mn}: {exc}", reason="sm4", field="CP", frame=header
-        ) from None
+        raise FrameError(f"MN={frame.mn}: {exc}", reason="sm4", field="CP", frame=header) from None
 
 
 def _int_field(
@@ -939,9 +935,7 @@ def data_frame(
     fields: dict[str, object] = {"DataTime": timeutil.format_local(data_time, "%Y%m%d%H%M%S")}
     fields.update(extra_cp or {})
     fields.update(factors)
-    return command_frame(
-        cn, st=st, mn=mn, pw=pw, cp=fields, qn=qn, version=version, ack=ack
-    )
+    return command_frame(cn, st=st, mn=mn, pw=pw, cp=fields, qn=qn, version=version, ack=ack)
 
 
 def _answer(request: Frame, cn: str, cp: Cp) -> Frame:

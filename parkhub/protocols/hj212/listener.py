@@ -174,7 +174,7 @@ class Hj212Listener(TcpServer):
             return
         self.stats.frames += 1
         if frame.warnings:
-            log.debug("HJ 212 frame from MN %s read with warnings: %s", mn, "; ".join(frame.warnings))
+            log.debug("frame from MN %s read with warnings: %s", mn, "; ".join(frame.warnings))
         split = frame.is_split and frame.pnum is not None and frame.pno is not None
         received = ReceivedFrame(raw, peer, now, frame=frame, kind="packet" if split else "frame")
         if not await self._deliver(received):
