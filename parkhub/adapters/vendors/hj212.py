@@ -205,6 +205,8 @@ class Hj212Adapter(VendorAdapter[Hj212Config]):
         except FrameError as exc:
             raise InputError(src, ref, "DataTime", str(exc)) from None
         if ts is None:
+            if "BeginTime" in frame.cp.values:  # a centre asking for history: no data in it
+                return
             raise InputError(src, ref, "DataTime", "缺少数据时间 (no DataTime)")
         base.update(ts=ts, period=period)
         factors = frame.cp.factors
