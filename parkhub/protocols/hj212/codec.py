@@ -883,13 +883,13 @@ def command_frame(
     st: str,
     mn: str,
     pw: str,
-    cp: Mapping[str, object] | Cp | None = None,
+    cp: Mapping[str, object] | Cp | str | None = None,
     qn: str | None = None,
     version: Version = "2025",
     ack: bool = False,
 ) -> Frame:
     """Any command as a frame, e.g. HJ 212-2025's 1001 hardware serial, 2013 raw data, 9015
-    heartbeat: `cp` as `Cp.build` takes it (or a Cp), Flag from `version` and `ack`."""
+    heartbeat: `cp` as `Cp.build` takes it, CP text or a Cp; Flag from `version` and `ack`."""
     if len(cn) != 4 or not cn.isdigit():
         raise ValueError(f"CN is 4 digits, not {cn!r}")
     return Frame(
@@ -899,7 +899,11 @@ def command_frame(
         pw=_check_text("PW", pw),
         mn=_check_text("MN", mn),
         flag=version_flag(version, ack=ack),
-        cp=cp if isinstance(cp, Cp) else Cp.build(cp or {}),
+        cp=cp
+        if isinstance(cp, Cp)
+        else Cp.parse(cp)
+        if isinstance(cp, str)
+        else Cp.build(cp or {}),
     )
 
 

@@ -150,7 +150,9 @@ def test_a_heartbeat_is_the_loggers_liveness() -> None:
 def test_a_heartbeat_without_qn_takes_its_data_time_or_its_arrival() -> None:
     [case] = [c for c in hj212_corpus() if c.name == "9015_heartbeat_2005_ms_datatime_8801"]
     [beat] = parse(make(), case.raw).records
-    assert isinstance(beat, Event) and beat.ts == dt.datetime(2016, 8, 23, 20, 53, 56, tzinfo=dt.UTC)
+    assert isinstance(beat, Event) and beat.ts == dt.datetime(
+        2016, 8, 23, 20, 53, 56, tzinfo=dt.UTC
+    )
     seg = b"ST=91;CN=9015;PW=123456;MN=M1;Flag=8;CP=&&&&"
     bare = b"##%04d%s%s\r\n" % (len(seg), seg, crc16(seg).encode())
     [beat] = parse(make(), bare).records
