@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from parkhub.adapters.common import AdapterConfig
+from parkhub.adapters.common import AdapterConfig, Sm4Key, sm4_key_bytes
 from parkhub.adapters.platforms.base import Platform, Receipt, ReportSpec
 from parkhub.canonical import timeutil
 from parkhub.errors import PermanentDeliveryError, TransientDeliveryError
@@ -52,21 +52,11 @@ class EcologyDevice(BaseModel):
     mn: str = Field(min_length=1, description="设备唯一标识 MN issued by the platform")
     password: Secret = Field(description="访问密码 PW: env:NAME or file:NAME")
     st: str | None = Field(None, description="system code (32 wastewater, 31 flue gas, ...)")
-    sm4_key: Secret | None = Field(
+    sm4_key: Sm4Key | None = Field(
         None,
         description="HJ 212-2025: the SM4 key the platform issued for this device (env:NAME or "
         "file:NAME naming 32 hex digits or 16 characters); its data CP goes encrypted",
     )
-
-    @field_validator("sm4_key")
-    @classmethod
-    def _key(cls, value: Any) -> Any:
-        if value is not None:
-            sm4.key_bytes(value.get_secret_value())  # the message never holds the key
-        return value
-
-    def key(self) -> bytes | None:
-        return None if self.sm4_key is None else sm4.key_bytes(self.sm4_key.get_secret_value())
 
 
 class EcologyConfig(AdapterConfig):
@@ -145,7 +135,7 @@ class EcologyPlatform(Platform[EcologyConfig]):
         if self.config.standard != "2025" or not sm4.encrypts(frame.cn):
             return None
         device = next((d for d in self.config.devices.values() if d.mn == frame.mn), None)
-        return device.key() if device is not None else None
+        return sm4_key_bytes(device.sm4_key) if device is not None else None
 
     def send(self, report: str, payload: Mapping[str, Any], idempotency_key: str) -> Receipt:
         frame = self.build_frame(payload, idempotency_key)

@@ -12,9 +12,9 @@ import datetime as dt
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from parkhub.adapters.common import AdapterConfig
+from parkhub.adapters.common import AdapterConfig, Sm4Key, sm4_key_bytes
 from parkhub.adapters.vendors.base import (
     Listener,
     ListenerMessage,
@@ -29,8 +29,6 @@ from parkhub.errors import InputError, InputWarning
 from parkhub.protocols.hj212 import Hj212Listener, ReceivedFrame
 from parkhub.protocols.hj212.codec import MAX_FRAME_BYTES, Frame, FrameError, parse_frame, peek_mn
 from parkhub.protocols.hj212.codes import HEARTBEAT_CN
-from parkhub.protocols.hj212.sm4 import key_bytes
-from parkhub.secrets import Secret
 
 # Data commands and the period their DataTime starts (2011 is an instant).
 DATA_PERIODS = {
@@ -41,12 +39,6 @@ DATA_PERIODS = {
 }
 VALUE_SUFFIXES = ("Rtd", "Avg", "Min", "Max", "Cou", "ZsRtd", "ZsAvg", "ZsMin", "ZsMax")
 QUALITY = {q.value: q for q in Quality}
-
-
-def _sm4_key(value: Any) -> Any:
-    if value is not None:
-        key_bytes(value.get_secret_value())  # the message never holds the key
-    return value
 
 
 class Hj212Device(BaseModel):
@@ -63,13 +55,11 @@ class Hj212Device(BaseModel):
     tolerant: bool | None = Field(
         None, description="former name: `tolerant: true` is `strict: false`"
     )
-    sm4_key: Secret | None = Field(
+    sm4_key: Sm4Key | None = Field(
         None,
         description="HJ 212-2025 SM4 key of this logger (env:NAME or file:NAME naming 32 hex "
         "digits or 16 characters): its encrypted CP is decrypted",
     )
-
-    _key = field_validator("sm4_key")(classmethod(lambda cls, v: _sm4_key(v)))
 
 
 class Hj212Config(AdapterConfig):
@@ -103,9 +93,7 @@ class Hj212Config(AdapterConfig):
 
     def sm4_key_for(self, mn: str) -> bytes | None:
         device = self.devices.get(mn)
-        if device is None or device.sm4_key is None:
-            return None
-        return key_bytes(device.sm4_key.get_secret_value())
+        return None if device is None else sm4_key_bytes(device.sm4_key)
 
 
 def listener_meta(received: ReceivedFrame) -> dict[str, Any]:
