@@ -173,13 +173,19 @@ def _check_text(what: str, text: str) -> str:
     return text
 
 
+_TIME_SEPARATORS: Final = str.maketrans("", "", "-: T/.")
+
+
 def _time_text(text: str | None, what: str) -> dt.datetime | None:
+    """YYYYMMDDhhmmss (Beijing time) as aware UTC; milliseconds after it are ignored, and so
+    are separators some loggers write (`2020-09-23 11:17:07`)."""
     if text is None or text == "":
         return None
-    if len(text) < 14 or not text[:14].isdigit():
+    digits = text if text[:14].isdigit() else text.translate(_TIME_SEPARATORS)
+    if len(digits) < 14 or not digits[:14].isdigit():
         raise FrameError(f"{what} must be YYYYMMDDhhmmss, got {text!r}", field=what)
     try:
-        return timeutil.parse_local(text[:14], "%Y%m%d%H%M%S")
+        return timeutil.parse_local(digits[:14], "%Y%m%d%H%M%S")
     except ValueError:
         raise FrameError(f"{what} {text!r} is not a valid date and time", field=what) from None
 
@@ -543,7 +549,11 @@ def _parse(
     if data.endswith(b"\r\n"):
         end -= 2
     elif tolerant:
-        warnings.append("no CR LF after the CRC")
+        end = len(data.rstrip(b"\r\n\x00 "))  # LF alone, a C string's NUL
+        if end < len(data):
+            warnings.append(f"the frame ends with {data[end:]!r} after the CRC, not CR LF")
+        else:
+            warnings.append("no CR LF after the CRC")
     else:
         raise FrameError(
             f"a frame ends with CR LF, got {data[-2:]!r} (tolerant mode accepts it missing)",
@@ -570,9 +580,10 @@ def _parse(
 def _check_length(segment: bytes, declared: int, tolerant: bool, warnings: list[str]) -> None:
     if len(segment) != declared:
         text_len = -1
-        if tolerant:
+        for encoding in ("utf-8", "gbk") if tolerant else ():
             with contextlib.suppress(UnicodeDecodeError):
-                text_len = len(segment.decode("utf-8"))
+                text_len = len(segment.decode(encoding))
+                break
         if text_len != declared:
             raise FrameError(
                 f"the length field says {declared} but the data segment has {len(segment)} bytes",
