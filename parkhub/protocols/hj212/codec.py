@@ -695,39 +695,44 @@ def _parse_segment(
     else:
         flag, pnum, pno = _check_strict(fields, tuple(order))
     key_order = tuple(order)
-    frame = Frame(
-        qn=fields.get("QN"),
-        st=fields.get("ST", ""),
-        cn=fields["CN"],
-        pw=fields.get("PW", ""),
-        mn=fields["MN"],
-        flag=flag,
-        pnum=pnum,
-        pno=pno,
-        crc=crc,
-        crc_variant=variant,
-        order=() if key_order in (_STRICT_ORDER, _STRICT_ORDER_SPLIT) else key_order,
-        extra=tuple(extra.items()),
-        encoding=encoding,
-    )
-    if not frame.mn:
+    mn = fields["MN"]
+    if not mn:
         raise FrameError(
             "MN is empty (MN=;): no device can be told from it; set the logger's MN",
             field="MN",
         )
+
+    def frame(**more: Any) -> Frame:
+        return Frame(
+            qn=fields.get("QN"),
+            st=fields.get("ST", ""),
+            cn=fields["CN"],
+            pw=fields.get("PW", ""),
+            mn=mn,
+            flag=flag,
+            pnum=pnum,
+            pno=pno,
+            crc=crc,
+            crc_variant=variant,
+            order=() if key_order in (_STRICT_ORDER, _STRICT_ORDER_SPLIT) else key_order,
+            extra=tuple(extra.items()),
+            **more,
+        )
+
     cp_text = text[cp_at + 5 : -2]
     encrypted = sm4.looks_encrypted(cp_text)
     if encrypted:
-        cp_text, encoding = _decrypt(frame, cp_text, sm4_key)
+        cp_text, encoding = _decrypt(frame(encoding=encoding), cp_text, sm4_key)
     version_2005 = flag is None or flag >> 2 == 0
-    cp = _parse_cp(cp_text, tolerant, frame.st or None, tolerant and version_2005, warnings)
+    st = fields.get("ST") or None
+    cp = _parse_cp(cp_text, tolerant, st, tolerant and version_2005, warnings)
     if tolerant:
         data_time = cp.values.get("DataTime", "")
         if len(data_time) == 17 and data_time.isdigit():
             warnings.append(
                 f"DataTime {data_time!r} has 17 digits (milliseconds); read as its first 14"
             )
-    return replace(frame, cp=cp, warnings=tuple(warnings), encrypted=encrypted, encoding=encoding)
+    return frame(cp=cp, warnings=tuple(warnings), encrypted=encrypted, encoding=encoding)
 
 
 def _header_fields(

@@ -63,7 +63,9 @@ def looks_encrypted(cp_text: str) -> bool:
 
     Plain CP always has at least one `key=value` item, so it never matches unless empty.
     """
-    return bool(cp_text) and ";" not in cp_text and _cipher_bytes(cp_text) is not None
+    if not cp_text or "=" in cp_text.rstrip("="):  # the hot path: plain CP, key=value
+        return False
+    return _cipher_bytes(cp_text) is not None
 
 
 def _sm4(key: bytes, data: bytes, *, decrypt: bool) -> bytes:
