@@ -201,15 +201,28 @@ def test_2025_upload_heartbeat_and_new_commands_into_the_store(
     hub, port = listening
     upload = upload_2025()
     beat = heartbeat_frame(st="32", mn=MN25, pw="123456", ack=True)
-    serial = command_frame("1001", st="32", mn=MN25, pw="123456", cp={"SN": "HW-0001"}, ack=True)
-    answers = send_frames("127.0.0.1", port, [upload, beat, serial])
+    new_commands = [
+        command_frame(cn, st=st, mn=MN25, pw="123456", cp=cp, ack=True)
+        for cn, st, cp in (
+            ("1001", "32", {"SN": "HW-0001"}),
+            ("1013", "32", {}),
+            ("2013", "27", {"DataTime": "20260105100000", "v10101": {"Rtd": 1.23}}),
+            ("2062", "32", {"DataTime": "20260105100000", "w01018": {"Check": 50.1}}),
+            ("2111", "31", {"DataTime": "20260105100000", "g01001": {"Avg": 853.2}}),
+        )
+    ]
+    answers = send_frames("127.0.0.1", port, [upload, beat, *new_commands])
     # answers speak 2025 (Flag=8) and carry the request's QN; a heartbeat gets the notice answer
     assert [(a.cn, a.flag, a.qn) for a in answers] == [
         ("9014", 8, upload.qn),
         ("9013", 8, beat.qn),
-        ("9014", 8, serial.qn),
+        *(("9014", 8, f.qn) for f in new_commands),
     ]
-    settled(hub, 3)
+    rows = settled(hub, 7)
+    assert all(r["status"] == "parsed" for r in rows)
+    assert sorted(r["body"] for r in rows) == sorted(
+        encode_frame(f) for f in [upload, beat, *new_commands]
+    )
     cod = next(m for m in hub.store.records.docs("measurement") if m["metric"] == "cod")
     assert cod["value"] == 23.5 and cod["period"] == "hour" and cod["device_id"] == f"hj212:{MN25}"
     [liveness] = hub.store.records.docs("event")
@@ -217,7 +230,7 @@ def test_2025_upload_heartbeat_and_new_commands_into_the_store(
     [device] = hub.status()["devices"]
     assert (device["device"], device["frames"], device["warned"], device["rejected"]) == (
         MN25,
-        3,
+        7,
         0,
         0,
     )
