@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,3 +43,33 @@ def guide_commands(info: str) -> list[list[str]]:
 
     [(_, block)] = guide_blocks(f"console {info}")
     return [shlex.split(line[2:]) for line in block.splitlines() if line.startswith("$ ")]
+
+
+@dataclass(frozen=True)
+class CorpusFrame:
+    """One real HJ 212 frame of tests/fixtures/hj212/corpus/real_frames.txt."""
+
+    name: str
+    expect: str  # "ok", or why it is refused: "crc", "length", "mn"
+    source: str
+    frame: str
+
+    @property
+    def raw(self) -> bytes:
+        return self.frame.encode("utf-8") + b"\r\n"
+
+
+HJ212_CORPUS = FIXTURES / "hj212" / "corpus" / "real_frames.txt"
+
+
+def hj212_corpus() -> list[CorpusFrame]:
+    """The frames with their case, expectation and source, in file order."""
+    cases, fields = [], {}
+    for line in HJ212_CORPUS.read_text("utf-8").splitlines():
+        key, sep, value = line.removeprefix("# ").partition(": ")
+        if line.startswith("# ") and sep and key in ("case", "expect", "source"):
+            fields[key] = value
+        elif line.startswith("##"):
+            name, expect, source = fields.pop("case"), fields.pop("expect"), fields.pop("source")
+            cases.append(CorpusFrame(name, expect, source, line))
+    return cases

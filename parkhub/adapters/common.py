@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
-from typing import ClassVar, TypeVar
+from typing import Annotated, ClassVar, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, SecretStr
+
+from parkhub.protocols.hj212.sm4 import key_bytes
+from parkhub.secrets import Secret
 
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
 _HTTP_LOCK = threading.Lock()
@@ -16,6 +19,21 @@ class AdapterConfig(BaseModel):
     """Base of every adapter config model: unknown keys are an error, not silently ignored."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _sm4_key(value: SecretStr) -> SecretStr:
+    key_bytes(value.get_secret_value())  # its message never holds the key
+    return value
+
+
+Sm4Key = Annotated[Secret, AfterValidator(_sm4_key)]
+"""An HJ 212-2025 SM4 key in config: a secret (env:NAME / file:NAME) naming 32 hex digits or
+16 characters, checked when the config is loaded."""
+
+
+def sm4_key_bytes(value: SecretStr | None) -> bytes | None:
+    """The 16 bytes of a configured SM4 key (None: none configured)."""
+    return None if value is None else key_bytes(value.get_secret_value())
 
 
 class HttpOwner:

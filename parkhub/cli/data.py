@@ -103,6 +103,23 @@ def status(config: ConfigOpt = DEFAULT_CONFIG, as_json: JsonOpt = False) -> None
         for p in st["inbox_problems"]:
             t.add_row(str(p["raw_id"]), p["source"], p["stream"], p["status"], p["reason"] or "")
         console.print(t)
+    if st["devices"]:
+        console.print(devices_table(st["devices"]))
+
+
+DEVICE_COLUMNS = ("source", "device", "last seen", "frames", "warned", "refused", "heartbeat")
+
+
+def devices_table(devices: list[dict[str, Any]]) -> Any:
+    """Devices that connect (data loggers), newest first: warnings and refusals per device."""
+    t = table("数采仪 Devices (warned: read with warnings; refused: kept, unused)", DEVICE_COLUMNS)
+    for d in devices:
+        heartbeat = (d["last_heartbeat"] or "")[:19]
+        warned = f"{d['warned']}  {d['last_warning'] or ''}".strip()
+        refused = f"{d['rejected']}  {d['last_error'] or ''}".strip()
+        row = (d["source"], d["device"], d["last_seen"][:19], str(d["frames"]), warned, refused)
+        t.add_row(*row, heartbeat)
+    return t
 
 
 CALENDAR_COLUMNS = ("park", "platform", "report", "period", "deadline", "state", "sent", "missing")

@@ -12,26 +12,45 @@ from parkhub.canonical import jsonutil
 
 from .root import print_json
 
+SM4_HELP = "HJ 212-2025 SM4 key of the logger, as env:NAME or file:NAME (never the key)"
+
+
+def _sm4_key(reference: str | None) -> bytes | None:
+    from parkhub.protocols.hj212.sm4 import key_bytes
+    from parkhub.secrets import resolve_secret
+
+    if reference is None:
+        return None
+    try:
+        return key_bytes(resolve_secret(reference).get_secret_value())
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--sm4-key") from None
+
 
 def hj212_decode(
     file: Annotated[str, typer.Argument(help="a log or capture file, or - for stdin")] = "-",
     strict: Annotated[bool, typer.Option(help="refuse non-standard frames")] = False,
+    sm4_key: Annotated[str | None, typer.Option(help=SM4_HELP)] = None,
 ) -> None:
-    """Print each HJ 212 frame found in FILE as one JSON object (fields, CP, crc_ok)."""
+    """Print each HJ 212 frame found in FILE as one JSON object (fields, CP, crc_ok), also
+    those that cannot be read (ok false, with the error)."""
     from parkhub.protocols.hj212 import decode_lines
 
+    key = _sm4_key(sm4_key)
     data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
-    for obj in decode_lines(data, tolerant=not strict):
+    for obj in decode_lines(data, tolerant=not strict, sm4_key=key):
         print_json(obj)
 
 
 def hj212_encode(
     file: Annotated[str, typer.Argument(help="JSON object(s), one per line, or - for stdin")] = "-",
+    sm4_key: Annotated[str | None, typer.Option(help=SM4_HELP)] = None,
 ) -> None:
     """Build HJ 212 frames (CRC and length computed) from JSON such as `decode` prints."""
     from parkhub.protocols.hj212 import encode_from_json
 
+    key = _sm4_key(sm4_key)
     text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
     for line in text.splitlines():
         if line.strip():
-            sys.stdout.buffer.write(encode_from_json(jsonutil.loads(line)))
+            sys.stdout.buffer.write(encode_from_json(jsonutil.loads(line), sm4_key=key))

@@ -65,19 +65,23 @@ def receive_raw(
     content_type: str = "application/octet-stream",
     rejected_reason: str | None = None,
     meta: dict[str, Any] | None = None,
+    every_copy: bool = False,
+    intact: bool = False,
 ) -> IngestResult:
     """A listener's message (an HJ 212 frame): committed to the inbox first (the caller answers
-    the device only after this returns), then parsed. An unreadable one is kept whole, but
-    only so many per source and peer address (as refused pushes are)."""
+    the device only after this returns), then parsed. `every_copy`: see ListenerMessage.
+    An unreadable one is kept whole; one damaged on the way (not `intact`) only so many per
+    source and peer address (as refused pushes are), while an `intact` one (a device's own
+    message parkhub cannot read yet, e.g. SM4 without a key) is always kept, for a reparse."""
     adapter = ingest.adapter(source)
-    if rejected_reason is not None:
+    if rejected_reason is not None and not intact:
         peer = str((meta or {}).get("peer") or "")
         request = PushRequest("TCP", stream, {}, {"content-type": content_type}, body,
                               client_ip=peer.rsplit(":", 1)[0] or None)  # fmt: skip
         refusal = Refusal(source, request, rejected_reason, stream=stream, meta=meta)
         refused.keep(ingest.store, refusal)
         return IngestResult(0, status=RawStatus.REJECTED)
-    status = RawStatus.RECEIVED
+    status = RawStatus.RECEIVED if rejected_reason is None else RawStatus.REJECTED
     with ingest.store.begin() as conn:
         raw_id, new = ingest.store.inbox.add(
             conn,
@@ -86,9 +90,11 @@ def receive_raw(
             body=body,
             content_type=content_type,
             status=status,
+            reason=rejected_reason,
             meta=meta,
+            every_copy=every_copy,
         )
-    if not new:
-        return IngestResult(raw_id, duplicate=True, status=status)
+    if not new or rejected_reason is not None:
+        return IngestResult(raw_id, duplicate=not new, status=status)
     raw = RawMessage(source, stream, body, content_type, raw_id=raw_id, meta=meta or {})
     return ingest.store_parsed(raw, raw_id, adapter.parse_message(raw))

@@ -1,8 +1,10 @@
 """What an operator sees first (`parkhub status`, /api/status): per platform what was sent,
-what waits and what failed; the raw messages with problems; the calendar and what is late."""
+what waits and what failed; the raw messages with problems; the devices that connect (data
+loggers: warnings, refusals, heartbeats); the calendar and what is late."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from parkhub.canonical.timeutil import utcnow
@@ -10,6 +12,7 @@ from parkhub.config import HubConfig
 from parkhub.store import Store, operator_summary
 
 from .calendar import OVERDUE
+from .devices import device_health
 from .service import Reports
 
 
@@ -33,7 +36,15 @@ def status(store: Store, config: HubConfig, reports: Reports) -> dict[str, Any]:
             }
             for r in problems
         ],
+        "devices": [
+            {**d, "last_seen": _iso(d["last_seen"]), "last_heartbeat": _iso(d["last_heartbeat"])}
+            for d in device_health(store, [sc.name for sc in config.sources])
+        ],
         "calendar": calendar,
         "late": [e for e in calendar if e["state"] in OVERDUE],
         "generated_at": utcnow().isoformat(),
     }
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()

@@ -9,16 +9,19 @@ import asyncio
 import contextlib
 import ipaddress
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Literal
 
 from parkhub.protocols.hj212.codec import (
+    TRANSMISSION,
     Frame,
     FrameError,
     FrameSplitter,
     ack_frame,
+    answer_for,
     encode_frame,
     parse_frame,
+    peek_mn,
     request_answer_frame,
 )
 from parkhub.protocols.tcp import Peer, TcpServer
@@ -37,6 +40,9 @@ def _loopback(host: str) -> str:
 class Hj212Platform(TcpServer):
     """A strict HJ 212 platform on 127.0.0.1 that records uploads and answers 9014.
 
+    It speaks HJ 212-2017 and HJ 212-2025 alike (each answer in the version of its request)
+    and decrypts SM4-encrypted CP with the key `keys` holds for the frame's MN.
+
     `received` holds each accepted upload once (dedup by MN+QN+CN, so a retried upload counts
     once), `raw` every frame's bytes as they arrived, `rejected` (bytes, reason) for frames that
     fail strict parsing (not answered). `set_mode` scripts outages for the next `times` frames
@@ -45,8 +51,11 @@ class Hj212Platform(TcpServer):
     nothing; "close" closes the connection without recording. Thread-safe.
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, *, host: str = "127.0.0.1", port: int = 0, keys: Mapping[str, bytes] | None = None
+    ) -> None:
         super().__init__(_loopback(host), port)
+        self.keys = dict(keys or {})
         self.received: list[Frame] = []
         self.raw: list[bytes] = []
         self.rejected: list[tuple[bytes, str]] = []
@@ -87,7 +96,7 @@ class Hj212Platform(TcpServer):
         with self._lock:
             self.raw.append(raw)
         try:
-            frame = parse_frame(raw)
+            frame = parse_frame(raw, sm4_key=self.keys.get(peek_mn(raw)))
         except FrameError as exc:
             with self._lock:
                 self.rejected.append((raw, str(exc)))
@@ -125,8 +134,10 @@ class Hj212PlatformThread:
     ...     assert len(platform.received) == 1
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.platform = Hj212Platform(host=host, port=port)
+    def __init__(
+        self, *, host: str = "127.0.0.1", port: int = 0, keys: Mapping[str, bytes] | None = None
+    ) -> None:
+        self.platform = Hj212Platform(host=host, port=port, keys=keys)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped: asyncio.Event | None = None
@@ -262,11 +273,14 @@ async def run_logger(
 
 
 def _asks_answer(payload: bytes) -> int:
+    """Whether a receiving centre answers this frame (readable or kept though unreadable)."""
     try:
         frame = parse_frame(payload, tolerant=True)
-    except FrameError:
-        return 0
-    return int(frame.needs_ack and not frame.cn.startswith("9"))
+    except FrameError as exc:
+        if exc.reason in TRANSMISSION or exc.frame is None:
+            return 0
+        frame = exc.frame
+    return int(answer_for(frame) is not None)
 
 
 def send_frames(

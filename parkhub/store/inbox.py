@@ -35,10 +35,15 @@ FINISH_RAW = (
 )
 
 
-def body_hash(body: bytes, *, rejected_reason: str | None = None) -> str:
+def body_hash(
+    body: bytes, *, rejected_reason: str | None = None, arrival: dt.datetime | None = None
+) -> str:
     """What makes a kept message unique within its source. A refused message is keyed with its
-    reason, so a forged copy of a genuine body is kept beside it rather than folded into it."""
+    reason, so a forged copy of a genuine body is kept beside it rather than folded into it; a
+    message whose every copy counts (a heartbeat without a QN) with its arrival time."""
     salt = b"" if rejected_reason is None else f"rejected\x00{rejected_reason}\x00".encode()
+    if arrival is not None:
+        salt += f"arrived\x00{arrival.isoformat()}\x00".encode()
     return jsonutil.bytes_hash(salt + body)
 
 
@@ -63,13 +68,17 @@ class Inbox:
         reason: str | None = None,
         meta: dict[str, Any] | None = None,
         known_by: bytes | None = None,
+        every_copy: bool = False,
     ) -> tuple[int, bool]:
         """Keep a received message; (raw id, whether it is new). The same body twice is kept
-        once. `known_by`: the bytes that make the message unique when `body` is not all of it
+        once, unless `every_copy` (each arrival is a fact of its own, e.g. a heartbeat).
+        `known_by`: the bytes that make the message unique when `body` is not all of it
         (a refused push keeps a prefix of its body; it is still known by the whole body)."""
+        received_at = received_at or utcnow()
         digest = body_hash(
             body if known_by is None else known_by,
             rejected_reason=reason if status is RawStatus.REJECTED else None,
+            arrival=received_at if every_copy else None,
         )
         cursor = self.db.cursor(conn)  # straight to the driver: one of these per push
         cursor.execute(
@@ -77,7 +86,7 @@ class Inbox:
             {
                 "source": source,
                 "stream": stream,
-                "received_at": self.db.time(received_at or utcnow()),
+                "received_at": self.db.time(received_at),
                 "content_type": content_type,
                 "body": body,
                 "body_hash": digest,

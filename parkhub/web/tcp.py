@@ -33,6 +33,8 @@ class TcpListeners:
                 content_type=message.content_type,
                 rejected_reason=message.rejected,
                 meta=dict(message.meta),
+                every_copy=message.every_copy,
+                intact=message.intact,
             )
 
         return handle

@@ -1,9 +1,11 @@
-"""生态环境 platform: environmental monitoring data uploaded as HJ 212-2017 frames over TCP.
+"""生态环境 platform: environmental monitoring data uploaded as HJ 212 frames over TCP.
 
-Each EnvironmentalData record becomes one 2011/2051/2061/2031 frame with Flag=5 (answer
-required); the platform's 9014 with the same QN is the receipt. The QN is derived from the
-data time and the delivery's idempotency key, so a retried upload carries the same QN and the
-platform (which deduplicates on MN + QN + CN) keeps it once.
+Each EnvironmentalData record becomes one 2011/2051/2061/2031 frame asking for an answer; the
+platform's 9014 with the same QN is the receipt. The platform's config says which standard it
+speaks: HJ 212-2017 (Flag=5) or HJ 212-2025 (Flag=9, and the CP SM4-encrypted with the key the
+platform issued for the device, when one is configured). The QN is derived from the data time
+and the delivery's idempotency key, so a retried upload carries the same QN and the platform
+(which deduplicates on MN + QN + CN) keeps it once.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ import hashlib
 import threading
 from collections.abc import Mapping
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from parkhub.adapters.common import AdapterConfig
+from parkhub.adapters.common import AdapterConfig, Sm4Key, sm4_key_bytes
 from parkhub.adapters.platforms.base import Platform, Receipt, ReportSpec
 from parkhub.canonical import timeutil
 from parkhub.errors import PermanentDeliveryError, TransientDeliveryError
@@ -28,6 +30,7 @@ from parkhub.protocols.hj212 import (
     UplinkError,
     UplinkRefused,
     data_frame,
+    sm4,
 )
 from parkhub.secrets import Secret
 
@@ -49,11 +52,21 @@ class EcologyDevice(BaseModel):
     mn: str = Field(min_length=1, description="设备唯一标识 MN issued by the platform")
     password: Secret = Field(description="访问密码 PW: env:NAME or file:NAME")
     st: str | None = Field(None, description="system code (32 wastewater, 31 flue gas, ...)")
+    sm4_key: Sm4Key | None = Field(
+        None,
+        description="HJ 212-2025: the SM4 key the platform issued for this device (env:NAME or "
+        "file:NAME naming 32 hex digits or 16 characters); its data CP goes encrypted",
+    )
 
 
 class EcologyConfig(AdapterConfig):
     host: str = Field(description="the platform's HJ 212 receiver")
     port: int = Field(ge=1, le=65535)
+    standard: Literal["2017", "2025"] = Field(
+        "2017",
+        description="the HJ 212 the platform speaks: 2017 (Flag=5) or 2025 (Flag=9, CP "
+        "SM4-encrypted for devices with an sm4_key); HJ 212-2025 is in force from 2026-01-01",
+    )
     timeout_seconds: float = Field(10.0, gt=0, description="HJ 212 Table 1 default: 10 s")
     retries: int = Field(3, ge=0, le=10, description="HJ 212 Table 1 default: 3")
     devices: dict[str, EcologyDevice] = Field(description="canonical device id -> registration")
@@ -114,15 +127,24 @@ class EcologyPlatform(Platform[EcologyConfig]):
             factors=payload["factors"],
             qn=delivery_qn(data_time, idempotency_key),
             ack=True,
+            version=self.config.standard,
         )
+
+    def sm4_key(self, frame: Frame) -> bytes | None:
+        """The key a 2025 upload of this device is encrypted with (None: sent in plain text)."""
+        if self.config.standard != "2025" or not sm4.encrypts(frame.cn):
+            return None
+        device = next((d for d in self.config.devices.values() if d.mn == frame.mn), None)
+        return sm4_key_bytes(device.sm4_key) if device is not None else None
 
     def send(self, report: str, payload: Mapping[str, Any], idempotency_key: str) -> Receipt:
         frame = self.build_frame(payload, idempotency_key)
+        key = self.sm4_key(frame)
         budget = self.config.timeout_seconds * (self.config.retries + 1) + 15
         with self._lock:  # one upload at a time on the connection, as loggers do
             loop = self._ensure_loop()
             assert self._uplink is not None
-            future = asyncio.run_coroutine_threadsafe(self._uplink.send(frame), loop)
+            future = asyncio.run_coroutine_threadsafe(self._uplink.send(frame, sm4_key=key), loop)
             try:
                 answer = future.result(timeout=budget)
             except UplinkRefused as exc:
@@ -134,7 +156,8 @@ class EcologyPlatform(Platform[EcologyConfig]):
                 raise TransientDeliveryError(
                     f"{self.name}: 超时 (no answer in {budget:.0f} s)"
                 ) from None
-        return Receipt(f"{frame.mn}/{frame.qn}/{frame.cn}", detail={"answer_cn": answer.cn})
+        detail = {"answer_cn": answer.cn, "standard": self.config.standard, "sm4": key is not None}
+        return Receipt(f"{frame.mn}/{frame.qn}/{frame.cn}", detail=detail)
 
     def close(self) -> None:
         if self._loop is not None and self._uplink is not None:

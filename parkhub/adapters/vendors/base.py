@@ -87,8 +87,16 @@ class PushVerdict:
 class ListenerMessage:
     """What a listener hands over: one message as received, to be kept before it is answered.
 
-    `rejected` is the reason when the listener could not read it (kept as rejected, never
-    parsed); `stream` is the stream `parse` sees.
+    `rejected` is the reason when the listener could not read it (kept as rejected, not parsed
+    until a reparse); `stream` is the stream `parse` sees. `meta` is kept with it (never
+    credentials); a listener may put there what an operator sees per device: `device` (the
+    device's own id), `warnings` (what was forgiven in reading it), `heartbeat` (a sign of life).
+    `every_copy`: each arrival is kept, also one byte for byte equal to an earlier one (a
+    heartbeat without a QN: every copy is a sign of life).
+    `intact`: a rejected message that arrived whole and authentic but cannot be read yet (an
+    SM4-encrypted frame without its key). It is always kept, to be parsed again after the fix;
+    other rejected messages (damaged on the way, garbage) are kept only so many per source and
+    peer address, as refused pushes are.
     """
 
     body: bytes
@@ -96,6 +104,8 @@ class ListenerMessage:
     content_type: str = "application/octet-stream"
     rejected: str | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+    every_copy: bool = False
+    intact: bool = False
 
 
 ListenHandler = Callable[[ListenerMessage], Awaitable[None]]

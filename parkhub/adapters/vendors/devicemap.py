@@ -31,6 +31,7 @@ __all__ = [
 
 Severity = Literal["info", "warning", "critical"]
 Status = Literal["open", "acknowledged", "rectifying", "closed"]
+ValueType = Literal["number", "text"]
 
 # Placeholders vendors put where an id is missing; never match a device on them.
 _NO_ID = frozenset({"", "undefined", "null", "none", "-1"})
@@ -88,6 +89,11 @@ class KeyMap(_Model):
     metric: str | None = Field(None, description="canonical metric, e.g. electricity, temperature")
     unit: str | None = Field(None, description="unit after scaling, e.g. kWh, degC, %")
     scale: float = Field(1.0, description="canonical value = vendor value × scale")
+    value_type: ValueType = Field(
+        "number",
+        description='number: the value is a number ("12.5" as text too); text: kept as the '
+        "text sent (identifiers such as IMEIs and serial numbers that look like numbers)",
+    )
     event: EventKind | None = Field(None, description="emit an Event of this kind")
     when: dict[str, EventRule | None] | None = Field(
         None,
@@ -392,19 +398,20 @@ class MapSession:
         ref: str,
         extra: dict[str, Any] | None,
     ) -> None:
-        number = _number(value)
-        if number is None and value is not None:
-            self.error(ref, key, f"数值无法识别 (value is not a number: {str(value)[:100]!r})")
-            return
-        scaled = None if number is None else number * km.scale
-        if scaled is not None and not math.isfinite(scaled):
-            self.error(ref, key, f"数值超出范围 (value out of range: {value!r} × {km.scale})")
-            return
-        data: dict[str, Any] = {
-            **_located(dev, ts_ms),
-            "metric": km.metric,
-            "value": scaled,
-        }
+        if km.value_type == "text":
+            text = value if value is None or isinstance(value, str) else norm_value(value)
+            data: dict[str, Any] = {**_located(dev, ts_ms), "metric": km.metric, "value": None}
+            extra = {**(extra or {}), "raw": text} if text is not None else extra
+        else:
+            number = _number(value)
+            if number is None and value is not None:
+                self.error(ref, key, f"数值无法识别 (value is not a number: {str(value)[:100]!r})")
+                return
+            scaled = None if number is None else number * km.scale
+            if scaled is not None and not math.isfinite(scaled):
+                self.error(ref, key, f"数值超出范围 (value out of range: {value!r} × {km.scale})")
+                return
+            data = {**_located(dev, ts_ms), "metric": km.metric, "value": scaled}
         if km.unit is not None:
             data["unit"] = km.unit
         if extra:
@@ -421,7 +428,10 @@ class MapSession:
         reason: str,
         extra: dict[str, Any] | None = None,
     ) -> None:
-        """Keep a value nobody mapped as metric `<vendor>:<key>`, flagged, with a warning."""
+        """Keep a value nobody mapped as metric `<vendor>:<key>`, flagged, with a warning.
+
+        Nothing says it is a measurement, so text stays text (`extra.raw`), also text that
+        looks like a number (an IMEI, a serial number); numbers sent as numbers are values."""
         if self._first("key", f"{dev.device_id}|{key}"):
             self.warn(
                 ref,
@@ -430,7 +440,7 @@ class MapSession:
                 f"(device {dev.vendor_id!r} key {key!r} kept as metric "
                 f"{self.mapper.vendor}:{key}; map it in device_map)",
             )
-        number = _number(value)
+        number = None if isinstance(value, str) else _number(value)
         flags: dict[str, Any] = {"unmapped": True, "vendor_key": key, **(extra or {})}
         if number is None and value is not None:
             flags["raw"] = value

@@ -1,10 +1,8 @@
-"""HJ 212-2017 (and HJ/T 212-2005): codec, data-logger listener, platform uplink, CLI tool."""
+"""HJ 212 (2025, 2017 and HJ/T 212-2005): codec, code lists, SM4 of CP, data-logger listener,
+platform uplink, CLI tool."""
 
 from .codec import (
-    CN_NAMES,
-    EXE_RTN,
     MAX_FRAME_BYTES,
-    QN_RTN,
     Cp,
     CrcVariant,
     Frame,
@@ -13,15 +11,21 @@ from .codec import (
     Reassembled,
     Reassembler,
     ack_frame,
+    answer_for,
+    command_frame,
     crc16,
     data_frame,
     encode_frame,
     execution_answer_frame,
+    heartbeat_frame,
+    modbus_crc,
     modbus_swapped_crc,
     new_qn,
+    notice_answer_frame,
     parse_frame,
     request_answer_frame,
 )
+from .codes import CN_NAMES, EXE_RTN, QN_RTN, ST_NAMES, Version
 from .listener import Hj212Listener, ListenerStats, ReceivedFrame
 from .tool import decode_frame, decode_lines, encode_from_json
 from .uplink import (
@@ -39,6 +43,7 @@ __all__ = [
     "EXE_RTN",
     "MAX_FRAME_BYTES",
     "QN_RTN",
+    "ST_NAMES",
     "Cp",
     "CrcVariant",
     "Frame",
@@ -56,7 +61,10 @@ __all__ = [
     "UplinkRefused",
     "UplinkTimeout",
     "UplinkTransientError",
+    "Version",
     "ack_frame",
+    "answer_for",
+    "command_frame",
     "crc16",
     "data_frame",
     "decode_frame",
@@ -64,8 +72,11 @@ __all__ = [
     "encode_frame",
     "encode_from_json",
     "execution_answer_frame",
+    "heartbeat_frame",
+    "modbus_crc",
     "modbus_swapped_crc",
     "new_qn",
+    "notice_answer_frame",
     "parse_frame",
     "request_answer_frame",
 ]

@@ -1,4 +1,5 @@
-"""HJ 212-2017 / HJ/T 212-2005 frames: CRC, parse, encode, builders, stream splitting, reassembly.
+"""HJ 212-2025 / 2017 / HJ/T 212-2005 frames: CRC, parse, encode, builders, stream splitting,
+reassembly.
 
 Protocol code only (no I/O, no store): the listener, the uplink and the sandbox all build on it.
 """
@@ -20,8 +21,13 @@ from typing import Any, Final, Literal
 
 from parkhub.canonical import hj212_factors, timeutil
 
-CrcVariant = Literal["hj212", "modbus-swapped"]
-Version = Literal["2017", "2005"]
+from . import sm4
+from .codes import CN_NAMES as CN_NAMES  # re-exported: the codec's names since 2017
+from .codes import DATA_CNS, HEARTBEAT_CN, VERSION_BITS, VERSIONS, Version
+from .codes import EXE_RTN as EXE_RTN
+from .codes import QN_RTN as QN_RTN
+
+CrcVariant = Literal["hj212", "modbus-swapped", "modbus"]
 
 MAX_SEGMENT_STRICT: Final = 1024  # Table 2
 MAX_SEGMENT: Final = 9999  # what four length digits can say; real logs exceed 1024
@@ -29,61 +35,18 @@ MAX_FRAME_BYTES: Final = 2 + 4 + MAX_SEGMENT + 4 + 2
 
 FLAG_A: Final = 0b01  # reply required
 FLAG_D: Final = 0b10  # packet carries PNUM/PNO
-
-# Table 7 (9011 QnRtn) and Table 6 (9012 ExeRtn).
-QN_RTN: Final[Mapping[int, str]] = {
-    1: "ready to execute the request",
-    2: "request rejected",
-    3: "wrong password (PW)",
-    4: "wrong device id (MN)",
-    5: "wrong system code (ST)",
-    6: "wrong Flag",
-    7: "wrong request id (QN)",
-    8: "wrong command code (CN)",
-    9: "CRC error",
-    100: "unknown error",
-}
-EXE_RTN: Final[Mapping[int, str]] = {
-    1: "executed successfully",
-    2: "execution failed, reason unknown",
-    3: "bad request condition",
-    4: "communication timeout",
-    5: "system busy",
-    6: "system fault",
-    100: "no data",
-}
-CN_NAMES: Final[Mapping[str, str]] = {
-    "1000": "set timeout and retries",
-    "1011": "get site time",
-    "1012": "set site time",
-    "1013": "site time calibration request",
-    "1061": "get real-time data interval",
-    "1062": "set real-time data interval",
-    "1063": "get minute data interval",
-    "1064": "set minute data interval",
-    "1072": "set site access password",
-    "2011": "real-time data",
-    "2012": "stop real-time data",
-    "2021": "equipment running state",
-    "2022": "stop equipment running state",
-    "2031": "daily data",
-    "2041": "equipment running time per day",
-    "2051": "minute data",
-    "2061": "hourly data",
-    "2081": "data logger boot time",
-    "9011": "request answer",
-    "9012": "execution result",
-    "9013": "notice answer",
-    "9014": "data answer",
-}
-DATA_CNS: Final = frozenset({"2011", "2031", "2051", "2061"})
+TRANSMISSION: Final = frozenset({"header", "length", "tail", "crc"})
+"""FrameError reasons a resend can fix (the bytes were damaged on the way): never answered."""
 
 
 class FrameError(ValueError):
     """A frame that cannot be read; the message names the part, the value and the rule.
 
-    `reason` is one of "header", "length", "tail", "crc", "field", "cp"; `field` names
-    the data segment field when one is at fault; `expected`/`got` carry both sides of a CRC error.
+    `reason` is one of "header", "length", "tail", "crc" (the bytes were damaged: TRANSMISSION),
+    "field", "cp", "encoding" (text neither UTF-8 nor GBK), "encrypted" (SM4-encrypted CP and
+    no key), "sm4" (CP that does not decrypt with the key); `field` names the data segment
+    field when one is at fault; `expected`/`got` carry both sides of a CRC error. `frame` is the
+    frame's header (CP empty) when the header could be read, e.g. to answer it.
     """
 
     def __init__(
@@ -94,12 +57,14 @@ class FrameError(ValueError):
         field: str | None = None,
         expected: str | None = None,
         got: str | None = None,
+        frame: Frame | None = None,
     ) -> None:
         super().__init__(message)
         self.reason = reason
         self.field = field
         self.expected = expected
         self.got = got
+        self.frame = frame
 
 
 # --- CRC (Annex A) ------------------------------------------------------------------------------
@@ -155,18 +120,29 @@ def crc16(data: bytes) -> str:
     return f"{_crc_value(data):04X}"
 
 
-def modbus_swapped_crc(data: bytes) -> str:
-    """CRC-16/MODBUS printed low byte first, as some data loggers send it instead of Annex A."""
+def _modbus(data: bytes) -> int:
     reg = 0xFFFF
     tab = _CRC_TAB
     for b in data:
         reg = (reg >> 8) ^ tab[(reg ^ b) & 0xFF]
+    return reg
+
+
+def modbus_swapped_crc(data: bytes) -> str:
+    """CRC-16/MODBUS printed low byte first, as some data loggers send it instead of Annex A."""
+    reg = _modbus(data)
     return f"{reg & 0xFF:02X}{reg >> 8:02X}"
+
+
+def modbus_crc(data: bytes) -> str:
+    """CRC-16/MODBUS printed high byte first, as other data loggers send it."""
+    return f"{_modbus(data):04X}"
 
 
 _CRC_FUNCS: Final[Mapping[str, Callable[[bytes], str]]] = {
     "hj212": crc16,
     "modbus-swapped": modbus_swapped_crc,
+    "modbus": modbus_crc,
 }
 
 
@@ -219,13 +195,19 @@ def _check_text(what: str, text: str) -> str:
     return text
 
 
+_TIME_SEPARATORS: Final = str.maketrans("", "", "-: T/.")
+
+
 def _time_text(text: str | None, what: str) -> dt.datetime | None:
+    """YYYYMMDDhhmmss (Beijing time) as aware UTC; milliseconds after it are ignored, and so
+    are separators some loggers write (`2020-09-23 11:17:07`)."""
     if text is None or text == "":
         return None
-    if len(text) < 14 or not text[:14].isdigit():
+    digits = text if text[:14].isdigit() else text.translate(_TIME_SEPARATORS)
+    if len(digits) < 14 or not digits[:14].isdigit():
         raise FrameError(f"{what} must be YYYYMMDDhhmmss, got {text!r}", field=what)
     try:
-        return timeutil.parse_local(text[:14], "%Y%m%d%H%M%S")
+        return timeutil.parse_local(digits[:14], "%Y%m%d%H%M%S")
     except ValueError:
         raise FrameError(f"{what} {text!r} is not a valid date and time", field=what) from None
 
@@ -399,10 +381,12 @@ def _canonical_key(raw: str) -> str | None:
 class Frame:
     """One HJ 212 packet. Values stay strings as sent, so encoding gives the same bytes back.
 
-    `crc` is the CRC text as received and `crc_variant` which algorithm matched ("hj212" or
-    "modbus-swapped"); both are None on frames built here. `warnings` lists what tolerant
-    parsing forgave. `order`/`extra` keep the header as sent (field order, key spelling, fields
-    that are not standard) for an exact round trip; leave them empty on frames you build.
+    `crc` is the CRC text as received and `crc_variant` which algorithm matched ("hj212",
+    "modbus-swapped" or "modbus"); both are None on frames built here. `warnings` lists what
+    tolerant parsing forgave. `order`/`extra` keep the header as sent (field order, key spelling,
+    fields that are not standard) for an exact round trip; leave them empty on frames you build.
+    `encrypted`: the CP came SM4-encrypted (`cp` holds it decrypted). `encoding`: the text
+    encoding of the data segment as sent ("utf-8", or "gbk" from some loggers).
     """
 
     st: str
@@ -419,11 +403,16 @@ class Frame:
     warnings: tuple[str, ...] = ()
     order: tuple[str, ...] = ()
     extra: tuple[tuple[str, str], ...] = ()
+    encrypted: bool = False
+    encoding: str = "utf-8"
 
     @property
-    def version(self) -> Version:
-        """The standard version Flag declares: "2005" for V=0 or no Flag, "2017" otherwise."""
-        return "2005" if self.flag is None or self.flag >> 2 == 0 else "2017"
+    def version(self) -> Version | Literal["unknown"]:
+        """The standard Flag's version bits declare: "2005" (000000, or no Flag), "2017"
+        (000001), "2025" (000010); "unknown" for bits no standard defines."""
+        if self.flag is None:
+            return "2005"
+        return VERSIONS.get(self.flag >> 2, "unknown")
 
     @property
     def needs_ack(self) -> bool:
@@ -477,7 +466,8 @@ def _std_text(frame: Frame, key: str) -> str | None:
     return None if number is None else str(number)
 
 
-def _segment(frame: Frame) -> str:
+def _segment(frame: Frame, cp_text: str | None = None) -> str:
+    cp = frame.cp.text if cp_text is None else cp_text
     if not frame.order and not frame.extra:
         head = f"ST={frame.st};CN={frame.cn};PW={frame.pw};MN={frame.mn};"
         if frame.qn is not None:
@@ -488,7 +478,7 @@ def _segment(frame: Frame) -> str:
             head += f"PNUM={frame.pnum};"
         if frame.pno is not None:
             head += f"PNO={frame.pno};"
-        return f"{head}CP=&&{frame.cp.text}&&"
+        return f"{head}CP=&&{cp}&&"
     extra = dict(frame.extra)
     parts: list[str] = []
     seen: set[str] = set()
@@ -511,17 +501,23 @@ def _segment(frame: Frame) -> str:
     for key in _CANONICAL:
         if key not in seen and (value := _std_text(frame, key)) is not None:
             parts.append(f"{key}={value}")
-    parts.append(f"CP=&&{frame.cp.text}&&")
+    parts.append(f"CP=&&{cp}&&")
     return ";".join(parts)
 
 
-def encode_frame(frame: Frame, *, crc_variant: CrcVariant = "hj212") -> bytes:
+def encode_frame(
+    frame: Frame, *, crc_variant: CrcVariant = "hj212", sm4_key: bytes | None = None
+) -> bytes:
     """The wire bytes of a frame: `##`, 4-digit length, data segment, CRC, CR LF.
 
-    The CRC is always recomputed (upper case); `crc_variant="modbus-swapped"` answers a device
-    that only understands that variant.
+    The CRC is always recomputed (upper case); `crc_variant="modbus-swapped"` (or "modbus")
+    answers a device that only understands that variant. With `sm4_key` a non-empty CP is
+    SM4-encrypted (HJ 212-2025, see `sm4`). The text is written in `frame.encoding`.
     """
-    seg = _segment(frame).encode("utf-8")
+    cp_text = None
+    if sm4_key is not None and frame.cp.text:
+        cp_text = sm4.encrypt_cp(frame.cp.text, sm4_key, frame.encoding)
+    seg = _segment(frame, cp_text).encode(frame.encoding)
     n = len(seg)
     if n > MAX_SEGMENT:
         raise FrameError(
@@ -534,19 +530,29 @@ def encode_frame(frame: Frame, *, crc_variant: CrcVariant = "hj212") -> bytes:
 # --- parse ---------------------------------------------------------------------------------------
 
 
-def parse_frame(data: bytes | str, *, tolerant: bool = False) -> Frame:
-    """Read one frame (`##` ... CR LF). Strict follows HJ 212-2017 to the letter.
+def parse_frame(
+    data: bytes | str, *, tolerant: bool = False, sm4_key: bytes | None = None
+) -> Frame:
+    """Read one frame (`##` ... CR LF). Strict follows HJ 212-2017 to the letter, and takes the
+    version bits of HJ 212-2025 (Flag 8/9) too.
 
-    `tolerant=True` accepts what real loggers send: lower-case or byte-swapped CRC-16/MODBUS CRCs,
-    Flag 8/9, header fields in any order or spelling (`FLAG`), HJ/T 212-2005 frames without QN or
-    Flag (old factor codes translated), non-numeric Flag, a bare `Flag=N` in CP, duplicate keys
-    (the last one wins, noted in `warnings`), segments up to 9999 bytes, a missing CR LF, and a
-    length that counts characters rather than bytes. Everything else raises FrameError.
+    `tolerant=True` accepts what real loggers send: lower-case CRCs or CRC-16/MODBUS in either
+    byte order, header fields in any order or spelling (`FLAG`), HJ/T 212-2005 frames without
+    QN or Flag (old factor codes translated), a PW longer than 6, non-numeric Flag, a bare
+    `Flag=N` in CP, duplicate keys (the last one wins), a 17-digit DataTime, segments up to 9999
+    bytes, a missing CR LF, a length that counts characters rather than bytes, and text in GBK.
+    Each is noted in `warnings`. A wrong CRC or length, an empty MN and anything else unreadable
+    raise FrameError.
+
+    With `sm4_key` (16 bytes) SM4-encrypted CP (HJ 212-2025) is decrypted; encrypted CP without
+    a key raises FrameError(reason="encrypted") naming the MN.
     """
-    return _parse(data, tolerant, True)
+    return _parse(data, tolerant, True, sm4_key)
 
 
-def _parse(data: bytes | str, tolerant: bool, check_crc: bool) -> Frame:
+def _parse(
+    data: bytes | str, tolerant: bool, check_crc: bool, sm4_key: bytes | None = None
+) -> Frame:
     if isinstance(data, str):
         data = data.encode("utf-8")
     elif not isinstance(data, bytes):
@@ -558,6 +564,7 @@ def _parse(data: bytes | str, tolerant: bool, check_crc: bool) -> Frame:
         raise FrameError(
             f"the data length must be 4 decimal digits after '##', got {digits!r}",
             reason="length",
+            field="length",
         )
     declared = int(digits)
     warnings: list[str] = []
@@ -565,7 +572,11 @@ def _parse(data: bytes | str, tolerant: bool, check_crc: bool) -> Frame:
     if data.endswith(b"\r\n"):
         end -= 2
     elif tolerant:
-        warnings.append("no CR LF after the CRC")
+        end = len(data.rstrip(b"\r\n\x00 "))  # LF alone, a C string's NUL
+        if end < len(data):
+            warnings.append(f"the frame ends with {data[end:]!r} after the CRC, not CR LF")
+        else:
+            warnings.append("no CR LF after the CRC")
     else:
         raise FrameError(
             f"a frame ends with CR LF, got {data[-2:]!r} (tolerant mode accepts it missing)",
@@ -573,13 +584,29 @@ def _parse(data: bytes | str, tolerant: bool, check_crc: bool) -> Frame:
         )
     seg_end = end - 4
     if seg_end < 6:
-        raise FrameError(f"frame too short ({len(data)} bytes) for a data segment and CRC")
+        raise FrameError(
+            f"frame too short ({len(data)} bytes) for a data segment and CRC", reason="length"
+        )
     segment = data[6:seg_end]
+    _check_length(segment, declared, tolerant, warnings)
+    crc_got = data[seg_end:end].decode("latin-1")
+    variant = _check_crc(segment, crc_got, tolerant, check_crc, warnings)
+    encoding = "utf-8"
+    try:
+        text = segment.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        text, encoding = _not_utf8(segment, exc, tolerant, crc_got, variant)
+        warnings.append("the data segment is GBK, not UTF-8; read as GBK")
+    return _parse_segment(text, tolerant, crc_got, variant, warnings, sm4_key, encoding)
+
+
+def _check_length(segment: bytes, declared: int, tolerant: bool, warnings: list[str]) -> None:
     if len(segment) != declared:
         text_len = -1
-        if tolerant:
+        for encoding in ("utf-8", "gbk") if tolerant else ():
             with contextlib.suppress(UnicodeDecodeError):
-                text_len = len(segment.decode("utf-8"))
+                text_len = len(segment.decode(encoding))
+                break
         if text_len != declared:
             raise FrameError(
                 f"the length field says {declared} but the data segment has {len(segment)} bytes",
@@ -587,47 +614,88 @@ def _parse(data: bytes | str, tolerant: bool, check_crc: bool) -> Frame:
                 field="length",
             )
         warnings.append(f"the length field counts characters ({declared}), not bytes")
-    if declared > MAX_SEGMENT_STRICT and not tolerant:
-        raise FrameError(
-            f"data segment is {declared} bytes; HJ 212-2017 allows at most {MAX_SEGMENT_STRICT} "
-            "(tolerant mode accepts up to 9999)",
-            reason="length",
-            field="length",
-        )
-    crc_got = data[seg_end:end].decode("latin-1")
-    expected = crc16(segment)
-    variant: CrcVariant | None = "hj212"
-    if crc_got != expected:
-        upper = crc_got.upper()
-        if tolerant and upper == expected:
-            warnings.append(f"CRC {crc_got!r} is in lower case")
-        elif tolerant and upper == modbus_swapped_crc(segment):
-            variant = "modbus-swapped"
-            warnings.append(f"CRC {crc_got!r} is CRC-16/MODBUS low byte first, not HJ 212")
-        elif check_crc:
-            hint = " (lower case: tolerant mode accepts it)" if upper == expected else ""
+    if declared > MAX_SEGMENT_STRICT:
+        if not tolerant:
             raise FrameError(
-                f"CRC mismatch: the frame carries {crc_got!r}, the HJ 212 CRC of the data "
-                f"segment is {expected!r}{hint}",
-                reason="crc",
-                field="CRC",
-                expected=expected,
-                got=crc_got,
+                f"data segment is {declared} bytes; HJ 212-2017 allows at most "
+                f"{MAX_SEGMENT_STRICT} (tolerant mode accepts up to 9999)",
+                reason="length",
+                field="length",
             )
-        else:
-            variant = None
+        warnings.append(
+            f"data segment is {declared} bytes; HJ 212-2017 allows at most {MAX_SEGMENT_STRICT}"
+        )
+
+
+def _check_crc(
+    segment: bytes, crc_got: str, tolerant: bool, check_crc: bool, warnings: list[str]
+) -> CrcVariant | None:
+    expected = crc16(segment)
+    if crc_got == expected:
+        return "hj212"
+    upper = crc_got.upper()
+    if tolerant:
+        if upper == expected:
+            warnings.append(f"CRC {crc_got!r} is in lower case")
+            return "hj212"
+        if upper == modbus_swapped_crc(segment):
+            warnings.append(f"CRC {crc_got!r} is CRC-16/MODBUS low byte first, not HJ 212")
+            return "modbus-swapped"
+        if upper == modbus_crc(segment):
+            warnings.append(f"CRC {crc_got!r} is CRC-16/MODBUS, not HJ 212")
+            return "modbus"
+    if not check_crc:
+        return None
+    hint = " (lower case: tolerant mode accepts it)" if upper == expected else ""
+    raise FrameError(
+        f"CRC mismatch: the frame carries {crc_got!r}, the HJ 212 CRC of the data "
+        f"segment is {expected!r}{hint}",
+        reason="crc",
+        field="CRC",
+        expected=expected,
+        got=crc_got,
+    )
+
+
+def _not_utf8(
+    segment: bytes,
+    exc: UnicodeDecodeError,
+    tolerant: bool,
+    crc: str,
+    variant: CrcVariant | None,
+) -> tuple[str, str]:
+    """GBK text (tolerant), or the reason it cannot be read, with the header to answer it."""
+    if tolerant:
+        with contextlib.suppress(UnicodeDecodeError):
+            return segment.decode("gbk"), "gbk"
+    what = "neither UTF-8 nor GBK" if tolerant else "not UTF-8 (tolerant mode reads GBK)"
+    raise FrameError(
+        f"the data segment is {what}: byte {exc.start} is {segment[exc.start]:#04x}",
+        reason="encoding",
+        frame=_header_only(segment.decode("latin-1"), crc, variant),
+    )
+
+
+def _header_only(text: str, crc: str, variant: CrcVariant | None) -> Frame | None:
+    """The header of a frame whose content cannot be read (to answer it), if readable."""
+    cp_at = text.find(";CP=&&")
+    if cp_at < 0:
+        return None
     try:
-        text = segment.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise FrameError(
-            f"the data segment is not UTF-8 (byte {exc.start} is {segment[exc.start]:#04x})",
-            reason="field",
-        ) from None
-    return _parse_segment(text, tolerant, crc_got, variant, warnings)
+        frame = _parse_segment(text[: cp_at + 1] + "CP=&&&&", True, crc, variant, [])
+    except FrameError:
+        return None
+    return frame if frame.mn else None
 
 
 def _parse_segment(
-    text: str, tolerant: bool, crc: str, variant: CrcVariant | None, warnings: list[str]
+    text: str,
+    tolerant: bool,
+    crc: str,
+    variant: CrcVariant | None,
+    warnings: list[str],
+    sm4_key: bytes | None = None,
+    encoding: str = "utf-8",
 ) -> Frame:
     cp_at = text.find("CP=&&")
     if cp_at < 0:
@@ -636,11 +704,69 @@ def _parse_segment(
         raise FrameError("CP must end with '&&' at the end of the data segment", field="CP")
     if cp_at and text[cp_at - 1] != ";":
         raise FrameError(f"'CP=' must follow ';', got {text[cp_at - 1]!r}", field="CP")
+    head = text[: cp_at - 1] if cp_at else ""
+    fields, raw_keys, order, extra = _header_fields(head, tolerant, warnings)
+    if tolerant:
+        for key in ("CN", "MN"):
+            if key not in fields:
+                raise FrameError(f"the header has no {key}", field=key)
+        flag, pnum, pno = (
+            _int_field(fields.get(k), raw_keys.get(k, k), extra, warnings)
+            for k in ("Flag", "PNUM", "PNO")
+        )
+        _tolerant_header_warnings(fields, flag, warnings)
+    else:
+        flag, pnum, pno = _check_strict(fields, tuple(order))
+    key_order = tuple(order)
+    mn = fields["MN"]
+    if not mn:
+        raise FrameError(
+            "MN is empty (MN=;): no device can be told from it; set the logger's MN",
+            field="MN",
+        )
+
+    def frame(**more: Any) -> Frame:
+        return Frame(
+            qn=fields.get("QN"),
+            st=fields.get("ST", ""),
+            cn=fields["CN"],
+            pw=fields.get("PW", ""),
+            mn=mn,
+            flag=flag,
+            pnum=pnum,
+            pno=pno,
+            crc=crc,
+            crc_variant=variant,
+            order=() if key_order in (_STRICT_ORDER, _STRICT_ORDER_SPLIT) else key_order,
+            extra=tuple(extra.items()),
+            **more,
+        )
+
+    cp_text = text[cp_at + 5 : -2]
+    encrypted = sm4.looks_encrypted(cp_text)
+    if encrypted:
+        cp_text, encoding = _decrypt(frame(encoding=encoding), cp_text, sm4_key)
+    version_2005 = flag is None or flag >> 2 == 0
+    st = fields.get("ST") or None
+    cp = _parse_cp(cp_text, tolerant, st, tolerant and version_2005, warnings)
+    if tolerant:
+        data_time = cp.values.get("DataTime", "")
+        if len(data_time) == 17 and data_time.isdigit():
+            warnings.append(
+                f"DataTime {data_time!r} has 17 digits (milliseconds); read as its first 14"
+            )
+    return frame(cp=cp, warnings=tuple(warnings), encrypted=encrypted, encoding=encoding)
+
+
+def _header_fields(
+    head: str, tolerant: bool, warnings: list[str]
+) -> tuple[dict[str, str], dict[str, str], list[str], dict[str, str]]:
+    """The header's fields by canonical key, the keys as sent, their order, fields unknown."""
     fields: dict[str, str] = {}
     raw_keys: dict[str, str] = {}  # canonical key -> spelling as sent
     order: list[str] = []
     extra: dict[str, str] = {}
-    for item in text[: cp_at - 1].split(";") if cp_at else ():
+    for item in head.split(";") if head else ():
         raw, sep, value = item.partition("=")
         if not sep:
             if not tolerant:
@@ -666,42 +792,40 @@ def _parse_segment(
         fields[key] = value
         raw_keys[key] = raw
         order.append(raw)
-    if tolerant:
-        for key in ("CN", "MN"):
-            if key not in fields:
-                raise FrameError(f"the header has no {key}", field=key)
-        for key in ("ST", "PW"):
-            if key not in fields:
-                warnings.append(f"the header has no {key}")
-        flag, pnum, pno = (
-            _int_field(fields.get(k), raw_keys.get(k, k), extra, warnings)
-            for k in ("Flag", "PNUM", "PNO")
+    return fields, raw_keys, order, extra
+
+
+def _tolerant_header_warnings(
+    fields: Mapping[str, str], flag: int | None, warnings: list[str]
+) -> None:
+    """What a tolerated header departs from: fields missing, a long PW, undefined versions."""
+    for key in ("ST", "PW"):
+        if key not in fields:
+            warnings.append(f"the header has no {key}")
+    if "QN" not in fields:
+        warnings.append("the header has no QN (HJ/T 212-2005 style)")
+    pw = fields.get("PW", "")
+    if len(pw) > 6:
+        warnings.append(f"PW has {len(pw)} characters; the standard allows at most 6")
+    if flag is not None and flag >> 2 not in VERSIONS:
+        warnings.append(f"Flag={flag} sets version bits the standard does not define")
+
+
+def _decrypt(frame: Frame, cp_text: str, key: bytes | None) -> tuple[str, str]:
+    """SM4-encrypted CP in plain text, or a FrameError naming the device (with the header)."""
+    header = replace(frame, encrypted=True)
+    if key is None:
+        raise FrameError(
+            f"设备 MN={frame.mn} 的 CP 经 SM4 加密，未配置该设备的密钥 (CP of MN={frame.mn} is "
+            "SM4-encrypted, HJ 212-2025, and no SM4 key is configured for this device)",
+            reason="encrypted",
+            field="CP",
+            frame=header,
         )
-        if flag is not None and flag >> 2 > 1:
-            warnings.append(f"Flag={flag} sets version bits the standard does not define")
-    else:
-        flag, pnum, pno = _check_strict(fields, tuple(order))
-    version_2005 = flag is None or flag >> 2 == 0
-    cp = _parse_cp(
-        text[cp_at + 5 : -2], tolerant, fields.get("ST"), tolerant and version_2005, warnings
-    )
-    key_order = tuple(order)
-    return Frame(
-        qn=fields.get("QN"),
-        st=fields.get("ST", ""),
-        cn=fields["CN"],
-        pw=fields.get("PW", ""),
-        mn=fields["MN"],
-        flag=flag,
-        pnum=pnum,
-        pno=pno,
-        cp=cp,
-        crc=crc,
-        crc_variant=variant,
-        warnings=tuple(warnings),
-        order=() if key_order in (_STRICT_ORDER, _STRICT_ORDER_SPLIT) else key_order,
-        extra=tuple(extra.items()),
-    )
+    try:
+        return sm4.decrypt_cp(cp_text, key)
+    except ValueError as exc:
+        raise FrameError(f"MN={frame.mn}: {exc}", reason="sm4", field="CP", frame=header) from None
 
 
 def _int_field(
@@ -741,10 +865,10 @@ def _check_strict(
     if not text.isdigit() or not text.isascii() or int(text) > 255 or str(int(text)) != text:
         raise FrameError(f"Flag must be an integer 0-255, got {text!r}", field="Flag")
     flag = int(text)
-    if flag >> 2 > 1:
+    if flag >> 2 not in VERSIONS:
         raise FrameError(
-            f"Flag={flag} sets version bits V5-V0={flag >> 2:06b}; HJ 212-2017 defines 000000 "
-            "(2005) and 000001 (2017); tolerant mode accepts it",
+            f"Flag={flag} sets version bits V5-V0={flag >> 2:06b}; HJ 212 defines 000000 "
+            "(2005), 000001 (2017) and 000010 (2025); tolerant mode accepts it",
             field="Flag",
         )
     split = bool(flag & FLAG_D)
@@ -787,6 +911,48 @@ def new_qn(now: dt.datetime | None = None) -> str:
     return timeutil.format_local(moment, "%Y%m%d%H%M%S") + f"{ms % 1000:03d}"
 
 
+def version_flag(version: Version, *, ack: bool) -> int:
+    """Flag for a frame of this standard version: 2017 -> 4/5, 2025 -> 8/9 (with A set)."""
+    return (VERSION_BITS[version] << 2) | (FLAG_A if ack else 0)
+
+
+def command_frame(
+    cn: str,
+    *,
+    st: str,
+    mn: str,
+    pw: str,
+    cp: Mapping[str, object] | Cp | str | None = None,
+    qn: str | None = None,
+    version: Version = "2025",
+    ack: bool = False,
+) -> Frame:
+    """Any command as a frame, e.g. HJ 212-2025's 1001 hardware serial, 2013 raw data, 9015
+    heartbeat: `cp` as `Cp.build` takes it, CP text or a Cp; Flag from `version` and `ack`."""
+    if len(cn) != 4 or not cn.isdigit():
+        raise ValueError(f"CN is 4 digits, not {cn!r}")
+    return Frame(
+        qn=qn or new_qn(),
+        st=_check_text("ST", st),
+        cn=cn,
+        pw=_check_text("PW", pw),
+        mn=_check_text("MN", mn),
+        flag=version_flag(version, ack=ack),
+        cp=cp
+        if isinstance(cp, Cp)
+        else Cp.parse(cp)
+        if isinstance(cp, str)
+        else Cp.build(cp or {}),
+    )
+
+
+def heartbeat_frame(
+    *, st: str, mn: str, pw: str, qn: str | None = None, ack: bool = False
+) -> Frame:
+    """The HJ 212-2025 heartbeat (CN=9015, `CP=&&&&`), as public implementations send it."""
+    return command_frame(HEARTBEAT_CN, st=st, mn=mn, pw=pw, qn=qn, ack=ack)
+
+
 def data_frame(
     cn: str,
     *,
@@ -798,37 +964,58 @@ def data_frame(
     qn: str | None = None,
     ack: bool = True,
     extra_cp: Mapping[str, object] | None = None,
+    version: Version = "2017",
 ) -> Frame:
     """A 2011/2051/2061/2031 upload frame from values.
 
     `data_time` is the sampling instant (2011) or the period start (2031/2051/2061); it is written
     in Beijing time. `factors` maps a factor code to {suffix: value}, e.g.
-    `{"w01018": {"Avg": 12.5, "Flag": "N"}}`; None values are left out. `ack=True` sets Flag=5
-    (the platform must answer 9014), otherwise Flag=4.
+    `{"w01018": {"Avg": 12.5, "Flag": "N"}}`; None values are left out. `ack=True` sets Flag
+    bit A (the platform must answer 9014): Flag=5 for HJ 212-2017, 9 for `version="2025"`.
     """
     if cn not in DATA_CNS:
         raise ValueError(f"data_frame builds CN {sorted(DATA_CNS)}, not {cn!r}")
     fields: dict[str, object] = {"DataTime": timeutil.format_local(data_time, "%Y%m%d%H%M%S")}
     fields.update(extra_cp or {})
     fields.update(factors)
-    return Frame(
-        qn=qn or new_qn(),
-        st=_check_text("ST", st),
-        cn=cn,
-        pw=_check_text("PW", pw),
-        mn=_check_text("MN", mn),
-        flag=4 | (FLAG_A if ack else 0),
-        cp=Cp.build(fields),
-    )
+    return command_frame(cn, st=st, mn=mn, pw=pw, cp=fields, qn=qn, version=version, ack=ack)
 
 
 def _answer(request: Frame, cn: str, cp: Cp) -> Frame:
-    return Frame(qn=request.qn, st="91", cn=cn, pw=request.pw, mn=request.mn, flag=4, cp=cp)
+    # An answer speaks the request's version: Flag=8 to a 2025 frame, 4 otherwise.
+    flag = version_flag("2025" if request.version == "2025" else "2017", ack=False)
+    return Frame(
+        qn=request.qn,
+        st="91",
+        cn=cn,
+        pw=request.pw,
+        mn=request.mn,
+        flag=flag,
+        cp=cp,
+        encoding=request.encoding,
+    )
 
 
 def ack_frame(request: Frame) -> Frame:
-    """The 9014 data answer: ST=91, CN=9014, the request's QN/PW/MN, Flag=4, `CP=&&&&`."""
+    """The 9014 data answer: ST=91, CN=9014, the request's QN/PW/MN, Flag=4 (8 to a 2025
+    frame), `CP=&&&&`."""
     return _answer(request, "9014", EMPTY_CP)
+
+
+def notice_answer_frame(request: Frame) -> Frame:
+    """The 9013 notice answer (e.g. to a 9015 heartbeat that asks for one), `CP=&&&&`."""
+    return _answer(request, "9013", EMPTY_CP)
+
+
+def answer_for(request: Frame) -> Frame | None:
+    """What a receiving centre answers to a frame: nothing unless Flag bit A asks; a heartbeat
+    (9015) gets the 9013 notice answer; other interaction commands (9xxx: answers, vendors'
+    logins) none; any other frame the 9014 data answer."""
+    if not request.needs_ack:
+        return None
+    if request.cn == HEARTBEAT_CN:
+        return notice_answer_frame(request)
+    return None if request.cn.startswith("9") else ack_frame(request)
 
 
 def request_answer_frame(request: Frame, qn_rtn: int = 1) -> Frame:
@@ -883,7 +1070,8 @@ class FrameSplitter:
 
     def flush(self) -> list[bytes]:
         """End of input: release frames that lack their CR LF (up to where the length says, or
-        to the next `##`); an unfinished frame at the very end counts as garbage."""
+        to the next `##`), and an unfinished frame at the very end as it is (the parser says
+        what is wrong with it); only text that is no frame counts as garbage."""
         out: list[bytes] = []
         while True:
             end = self._declared_end()
@@ -891,6 +1079,9 @@ class FrameSplitter:
                 out.append(self._cut(end))
             elif end is not None and (nxt := self._buf.find(b"##", 6)) > 0:
                 out.append(self._cut(nxt))
+            elif _frame_attempt(self._buf):
+                nxt = self._buf.find(b"##", 2)
+                out.append(self._cut(nxt if nxt > 0 else len(self._buf)))
             else:
                 break
             out.extend(self.feed(b""))
@@ -931,8 +1122,18 @@ class FrameSplitter:
             if len(buf) < 6:
                 return None
             if not buf[2:6].isdigit():
-                self._skip(1)
-                continue
+                if not _frame_attempt(buf):
+                    self._skip(1)
+                    continue
+                # `##12QN=...`: a frame with a broken length field, cut where it ends, so the
+                # parser can say what is wrong with it.
+                cut = _first_end(buf)
+                if cut is not None:
+                    return self._cut(cut)
+                if len(buf) > limit:
+                    self._oversize(f"{len(buf)} bytes without a frame end; the limit is {limit}")
+                    continue
+                return None
             end = 6 + int(buf[2:6]) + 4
             if end + 2 > limit:
                 self._oversize(f"frame declares {end - 10} data bytes; the limit is {limit} bytes")
@@ -958,6 +1159,24 @@ class FrameSplitter:
                 self._oversize(f"{have} bytes without a frame end; the limit is {limit} bytes")
                 continue
             return None
+
+
+def _frame_attempt(buf: bytes | bytearray) -> bool:
+    """`##` then a digit or a header key: a frame, even if its length field is broken."""
+    return buf[:2] == b"##" and (buf[2:3].isdigit() or bytes(buf[2:5]) in _HEADER_STARTS)
+
+
+_HEADER_STARTS: Final = frozenset({b"QN=", b"ST=", b"CN="})
+
+
+def _first_end(buf: bytes | bytearray) -> int | None:
+    """Where a frame with a broken length field ends: after CR LF, or before the next `##`."""
+    ends = []
+    if (crlf := buf.find(b"\r\n", 2)) >= 0:
+        ends.append(crlf + 2)
+    if (nxt := buf.find(b"##", 2)) >= 0:
+        ends.append(nxt)
+    return min(ends) if ends else None
 
 
 # --- split packets -------------------------------------------------------------------------------
@@ -1118,7 +1337,7 @@ def describe_flag(flag: int | None) -> dict[str, Any]:
     if flag is None:
         return {"version": "2005", "split": False, "ack": False}
     return {
-        "version": "2005" if flag >> 2 == 0 else "2017" if flag >> 2 == 1 else f"V={flag >> 2}",
+        "version": VERSIONS.get(flag >> 2, f"V={flag >> 2:06b}"),
         "split": bool(flag & FLAG_D),
         "ack": bool(flag & FLAG_A),
     }

@@ -1,4 +1,4 @@
-"""Asyncio TCP server for HJ 212 data loggers: frames to a handler, then the 9014 answer."""
+"""Asyncio TCP server for HJ 212 data loggers: frames to a handler, then their answer."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ from parkhub.protocols.tcp import Peer, TcpServer
 
 from .codec import (
     MAX_FRAME_BYTES,
+    TRANSMISSION,
     Frame,
     FrameError,
     FrameSplitter,
     Reassembler,
-    ack_frame,
+    answer_for,
     encode_frame,
     parse_frame,
     peek_mn,
@@ -53,6 +54,7 @@ class ReceivedFrame:
 
 Handler = Callable[[ReceivedFrame], Awaitable[None]]
 Tolerance = bool | Callable[[str], bool]
+KeyLookup = Callable[[str], bytes | None]
 
 
 @dataclass(slots=True)
@@ -73,14 +75,17 @@ class Hj212Listener(TcpServer):
     """TCP server that data loggers (数采仪) connect to.
 
     Every complete frame is passed to `await handler(ReceivedFrame)`. When the frame asks for an
-    answer (Flag bit A) the listener writes the 9014 data answer with the same QN, and only after
-    the handler returned: the handler is where the raw frame is stored durably, so a logger never
-    sees an answer for data that was not kept. If the handler raises, no answer is sent and the
-    logger resends after its timeout. Unreadable frames go to the handler with `error` set and are
-    never answered (the standard has no negative answer to an upload; the logger's retry is the
-    recovery).
+    answer (Flag bit A) the listener writes the answer with the same QN (9014 to data, 9013 to
+    a 9015 heartbeat; `answer_for`), and only after the handler returned: the handler is where
+    the raw frame is stored durably, so a logger never sees an answer for data that was not
+    kept. If the handler raises, no answer is sent and the logger resends after its timeout.
+    Unreadable frames go to the handler with `error` set. Those damaged on the way (CRC, length:
+    TRANSMISSION) are never answered, so the logger sends them again; those that arrived intact
+    but cannot be read here (SM4 without a key, text in no known encoding) are answered once
+    kept: a resend would not help, and the kept frame is parsed again after the fix.
 
     `tolerant` is a bool or a function of the MN deciding per device; see `parse_frame`.
+    `sm4_key` gives a device's SM4 key by MN (HJ 212-2025), or None.
     Connections idle for `idle_timeout` seconds are closed; a connection that sends a frame
     larger than `max_frame_bytes` is logged and dropped. Split packets are answered one by one
     and, once all have arrived, handed over again as one "reassembled" frame.
@@ -93,6 +98,7 @@ class Hj212Listener(TcpServer):
         host: str = "127.0.0.1",
         port: int = 0,
         tolerant: Tolerance = False,
+        sm4_key: KeyLookup | None = None,
         max_frame_bytes: int = MAX_FRAME_BYTES,
         idle_timeout: float = 900.0,
         tail_grace: float = 0.5,
@@ -101,6 +107,7 @@ class Hj212Listener(TcpServer):
         super().__init__(host, port)
         self.handler = handler
         self.tolerant = tolerant
+        self.sm4_key = sm4_key
         self.max_frame_bytes = max_frame_bytes
         self.idle_timeout = idle_timeout
         self.tail_grace = tail_grace
@@ -155,22 +162,24 @@ class Hj212Listener(TcpServer):
         now = timeutil.utcnow()
         mn = peek_mn(raw)
         tolerant = self.tolerant(mn) if callable(self.tolerant) else self.tolerant
+        key = self.sm4_key(mn) if self.sm4_key is not None and mn else None
         try:
-            frame = parse_frame(raw, tolerant=tolerant)
+            frame = parse_frame(raw, tolerant=tolerant, sm4_key=key)
         except FrameError as exc:
             self.stats.bad_frames += 1
             log.warning("bad HJ 212 frame from %s:%d (MN %s): %s", *peer, mn or "?", exc)
-            await self._deliver(ReceivedFrame(raw, peer, now, error=exc))
+            kept = await self._deliver(ReceivedFrame(raw, peer, now, error=exc))
+            if kept and exc.reason not in TRANSMISSION and exc.frame is not None:
+                await self._answer(exc.frame, writer)
             return
         self.stats.frames += 1
+        if frame.warnings:
+            log.debug("frame from MN %s read with warnings: %s", mn, "; ".join(frame.warnings))
         split = frame.is_split and frame.pnum is not None and frame.pno is not None
         received = ReceivedFrame(raw, peer, now, frame=frame, kind="packet" if split else "frame")
         if not await self._deliver(received):
             return
-        if frame.needs_ack and not frame.cn.startswith("9"):
-            writer.write(encode_frame(ack_frame(frame), crc_variant=frame.crc_variant or "hj212"))
-            await writer.drain()
-            self.stats.acks += 1
+        await self._answer(frame, writer)
         if split:
             try:
                 whole = self.reassembler.add(frame, raw)
@@ -189,6 +198,14 @@ class Hj212Listener(TcpServer):
                         packets=whole.packets,
                     )
                 )
+
+    async def _answer(self, frame: Frame, writer: asyncio.StreamWriter) -> None:
+        answer = answer_for(frame)
+        if answer is None:
+            return
+        writer.write(encode_frame(answer, crc_variant=frame.crc_variant or "hj212"))
+        await writer.drain()
+        self.stats.acks += 1
 
     async def _deliver(self, received: ReceivedFrame) -> bool:
         try:

@@ -1,4 +1,5 @@
-"""HJ 212 client for uploading to an ecology-department platform: send, await 9014, retry."""
+"""HJ 212 (2017 or 2025) client uploading to an ecology-department platform: send, await 9014,
+retry."""
 
 from __future__ import annotations
 
@@ -105,11 +106,13 @@ class Hj212Uplink:
     def connected(self) -> bool:
         return self._writer is not None and not self._writer.is_closing()
 
-    async def send(self, frame: Frame) -> Frame:
+    async def send(self, frame: Frame, *, sm4_key: bytes | None = None) -> Frame:
         """Upload one frame and return the platform's answer (9014, or 9012 ExeRtn=1).
 
-        Raises UplinkTimeout / UplinkConnectionError (transient, retry later), UplinkBusy
-        (transient) or UplinkRefused (permanent).
+        The frame speaks the version its Flag says (4/5 HJ 212-2017, 8/9 HJ 212-2025); with
+        `sm4_key` its CP goes SM4-encrypted (HJ 212-2025). Raises UplinkTimeout /
+        UplinkConnectionError (transient, retry later), UplinkBusy (transient) or UplinkRefused
+        (permanent).
         """
         if not frame.needs_ack:
             raise ValueError(
@@ -117,7 +120,7 @@ class Hj212Uplink:
             )
         if not frame.qn:
             raise ValueError("send() matches the answer by QN, and this frame has none")
-        data = encode_frame(frame, crc_variant=self.crc_variant)
+        data = encode_frame(frame, crc_variant=self.crc_variant, sm4_key=sm4_key)
         async with self._lock:
             failure: UplinkTransientError | None = None
             for attempt in range(self.retries + 1):
@@ -139,9 +142,9 @@ class Hj212Uplink:
                 f"{failure} (after {self.retries + 1} attempts to {self.host}:{self.port})"
             ) from failure
 
-    async def send_nowait(self, frame: Frame) -> None:
+    async def send_nowait(self, frame: Frame, *, sm4_key: bytes | None = None) -> None:
         """Write a frame that asks for no answer (Flag bit A clear); reconnects once if needed."""
-        data = encode_frame(frame, crc_variant=self.crc_variant)
+        data = encode_frame(frame, crc_variant=self.crc_variant, sm4_key=sm4_key)
         async with self._lock:
             try:
                 await self._write(data)

@@ -13,6 +13,7 @@ from parkhub.config import ParkConfig, subscriptions
 from parkhub.hub import Hub
 from parkhub.ingest.entry import MONTHLY, entry_source
 from parkhub.reports.calendar import OVERDUE
+from parkhub.reports.devices import device_health
 from parkhub.store import PROBLEMS, DeliveryFilter, DeliveryStatus, operator_summary
 
 from .forms import form_values
@@ -159,6 +160,7 @@ def park_dashboard(hub: Hub, park_id: str, *, now: dt.datetime | None = None) ->
         "calendar": calendar,
         "attention": [e for e in calendar if e["state"] in OVERDUE],
         "inbox_problems": inbox_problems(hub, park_id),
+        "devices": device_health(store, [s.name for s in hub.config.sources if s.park == park_id]),
         "records": store.records.counts(park_id=park_id),
         "generated_at": utcnow(),
     }

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
@@ -28,12 +30,30 @@ UPLOAD = data_frame(
 )
 
 
+KEY_HEX = "0123456789abcdeffedcba9876543210"  # the GB/T 32907 Annex A test key
+
+
 @pytest.fixture
 def chain(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Hub, int, Hj212PlatformThread]]:
+    with relay(db_url, monkeypatch) as running:
+        yield running
+
+
+@contextmanager
+def relay(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, **ecology: Any
+) -> Iterator[tuple[Hub, int, Hj212PlatformThread]]:
+    """A logger -> parkhub -> ecology platform chain; `ecology` adds to the platform's config
+    (`standard`, the device's `sm4_key`); the loopback platform holds the device's key."""
     monkeypatch.setenv("PARKHUB_TEST_ECOLOGY_PW", "987654")
-    with Hj212PlatformThread() as platform:
+    monkeypatch.setenv("PARKHUB_TEST_ECOLOGY_SM4", KEY_HEX)
+    device: dict[str, Any] = {"mn": "33030200ECO00001", "password": "env:PARKHUB_TEST_ECOLOGY_PW"}
+    if ecology.pop("sm4_key", False):
+        device["sm4_key"] = "env:PARKHUB_TEST_ECOLOGY_SM4"
+    keys = {"33030200ECO00001": bytes.fromhex(KEY_HEX)}
+    with Hj212PlatformThread(keys=keys) as platform:
         config = parse_config(
             {
                 "parks": [{"id": "p1", "name": "测试园区", "division_code": "330302"}],
@@ -58,12 +78,8 @@ def chain(
                             "port": platform.port,
                             "timeout_seconds": 0.5,
                             "retries": 1,
-                            "devices": {
-                                "ww-outlet-1": {
-                                    "mn": "33030200ECO00001",
-                                    "password": "env:PARKHUB_TEST_ECOLOGY_PW",
-                                }
-                            },
+                            "devices": {"ww-outlet-1": device},
+                            **ecology,
                         },
                         "retry": {"short_retries": 0, "base_seconds": 0.1},
                     }
@@ -73,9 +89,11 @@ def chain(
         hub = Hub.open(config, url=db_url)
         tcp = TcpListeners(hub)
         port = tcp.start()["hj212-lc"]
-        yield hub, port, platform
-        tcp.stop()
-        hub.close()
+        try:
+            yield hub, port, platform
+        finally:
+            tcp.stop()
+            hub.close()
 
 
 def test_upload_is_relayed_as_an_hj212_frame(chain: tuple[Hub, int, Hj212PlatformThread]) -> None:
@@ -141,3 +159,38 @@ def test_unregistered_device_is_dead_with_a_reason(
         "设备未在生态环境平台登记" in dead["last_error"]
         and "hj212:UNKNOWN000000009" in dead["last_error"]
     )
+
+
+@pytest.mark.parametrize("sm4_key", [True, False], ids=["sm4", "plain"])
+def test_a_2025_platform_gets_2025_frames(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, sm4_key: bool
+) -> None:
+    with relay(db_url, monkeypatch, standard="2025", sm4_key=sm4_key) as (hub, port, platform):
+        send_frames("127.0.0.1", port, [UPLOAD])  # a 2017 logger: the platform speaks 2025
+        assert hub.dispatch().sent == 1
+        [frame] = platform.received
+        assert (frame.flag, frame.version, frame.encrypted) == (9, "2025", sm4_key)
+        assert frame.cp.factors["w01018"] == {"Avg": "23.5", "Flag": "N"}  # as read, decrypted
+        [wire] = [r for r in platform.platform.raw if b"CN=2051" in r]
+        assert (b"w01018" in wire) is not sm4_key  # encrypted on the wire, or plain
+        [sent] = hub.store.outbox.deliveries(status=["sent"])
+        receipt = str(sent["receipt"])
+        assert '"standard":"2025"' in receipt.replace(" ", "")
+        assert KEY_HEX not in receipt and KEY_HEX not in (sent["payload"] or "")
+
+
+def test_a_2017_platform_keeps_2017(chain: tuple[Hub, int, Hj212PlatformThread]) -> None:
+    hub, port, platform = chain
+    upload_2025 = data_frame(
+        "2061",
+        st="32",
+        mn="LOGGER0000000001",
+        pw="123456",
+        data_time=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+        factors={"w01018": {"Avg": "20", "Flag": "N"}},
+        version="2025",
+    )
+    send_frames("127.0.0.1", port, [upload_2025])  # a 2025 logger: the platform speaks 2017
+    assert hub.dispatch().sent == 1
+    [frame] = platform.received
+    assert (frame.flag, frame.version, frame.encrypted) == (5, "2017", False)

@@ -205,7 +205,9 @@ def test_alarm_status_values() -> None:
     odd = ingest(adapter, smoke_with({"serviceData": {"Alarm_Status": "5"}}))
     [kept] = odd.records
     assert isinstance(kept, Measurement)
-    assert (kept.metric, kept.value) == ("ctwing:Alarm_Status", 5.0)
+    # "5" as text, and no measurement says otherwise: kept as the text sent
+    assert (kept.metric, kept.value) == ("ctwing:Alarm_Status", None)
+    assert kept.extra is not None and kept.extra["raw"] == "5"
     [warning] = odd.warnings
     assert warning.field == "Alarm_Status" and "`when`" in warning.reason
 
@@ -318,7 +320,9 @@ def test_quirks_flat_payload_int_service_id_undefined_imsi(
     devices = [{"vendor_ids": ["d01308047f864601a821e02dc328eab4"], "device_id": "lock-01"}]
     result = ingest(make(device_map={"keys": keys, "devices": devices}), body)
     values = {m.metric: m.value for m in result.records if isinstance(m, Measurement)}
-    assert values == {"longitude": -174.0, "latitude": -86.0, "ctwing:time": 1619524019000.0}
+    # `"time": 1619524019000` is when they were sampled, not a value `ctwing:time`
+    assert values == {"longitude": -174.0, "latitude": -86.0}
+    assert {m.ts for m in result.records} == {at(1619524019000)}
     # "undefined" IMSI and "" upPacketSN are not ids: an unmapped device is named by deviceId
     doc = orjson.loads(body)
     doc.update(deviceId="undefined", IMEI="undefined", upPacketSN="", serviceId="")
@@ -467,3 +471,47 @@ def test_echo_without_server_time_is_a_source_error() -> None:
         )
         with pytest.raises(SourceError, match="x-ag-timestamp"):
             list(adapter.pull("device_status", None))
+
+
+def test_sample_time_in_service_data_in_seconds_and_when_the_map_says_otherwise() -> None:
+    keys = {"temp": {"metric": "temperature", "unit": "degC"}}
+    devices = [{"vendor_ids": [SMOKE], "device_id": "t-01"}]
+    adapter = make(device_map={"keys": keys, "devices": devices})
+    payload = {"serviceData": {"temp": 21.5, "time": 1700000000}}  # seconds
+    [reading] = ingest(adapter, smoke_with(payload)).records
+    assert isinstance(reading, Measurement) and reading.ts == at(1700000000000)
+    # a device map that names `time` a metric keeps it a value, at the push's timestamp
+    mapped = make(device_map={"keys": {**keys, "time": {"metric": "uptime"}}, "devices": devices})
+    records = ingest(mapped, smoke_with(payload, timestamp=1606982320277)).records
+    assert {(m.metric, m.ts) for m in records if isinstance(m, Measurement)} == {
+        ("temperature", at(1606982320277)),
+        ("uptime", at(1606982320277)),
+    }
+    # not a time at all: an ordinary value
+    odd = ingest(adapter, smoke_with({"serviceData": {"temp": 20.0, "time": "noon"}}))
+    assert {m.metric for m in odd.records if isinstance(m, Measurement)} == {
+        "temperature",
+        "ctwing:time",
+    }
+
+
+def test_identifiers_that_look_like_numbers_stay_text() -> None:
+    """`"860870050503148"` was stored as 860870050503148.0: text that no key map declares a
+    measurement stays the text sent; a key map can declare a value's type."""
+    devices = [{"vendor_ids": [SMOKE], "device_id": "t-01"}]
+    payload = {"IMEI": "860870050503148", "SN": "0012345678", "signal": 23, "temp": "21.5"}
+    keys = {"temp": {"metric": "temperature"}}
+    records = ingest(make(device_map={"keys": keys, "devices": devices}), smoke_with(payload))
+    by_metric = {m.metric: m for m in records.records if isinstance(m, Measurement)}
+    imei, sn = by_metric["ctwing:IMEI"], by_metric["ctwing:SN"]
+    assert imei.value is None and imei.extra is not None and imei.extra["raw"] == "860870050503148"
+    assert sn.value is None and sn.extra is not None and sn.extra["raw"] == "0012345678"
+    assert by_metric["ctwing:signal"].value == 23.0  # a number sent as a number
+    assert by_metric["temperature"].value == 21.5  # declared a measurement: "21.5" is 21.5
+    # a key map can say a mapped value is text (an identifier kept as a device property)
+    keys = {"IMEI": {"metric": "imei", "value_type": "text"}, "SN": {"metric": "serial"}}
+    typed = ingest(make(device_map={"keys": keys, "devices": devices}), smoke_with(payload))
+    by_metric = {m.metric: m for m in typed.records if isinstance(m, Measurement)}
+    assert by_metric["imei"].value is None
+    assert by_metric["imei"].extra == {"raw": "860870050503148"}
+    assert by_metric["serial"].value == 12345678.0  # declared a number: converted

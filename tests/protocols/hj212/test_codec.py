@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
@@ -112,12 +113,17 @@ def test_2011_flue_gas_frame_with_converted_values(frame_bytes: Load) -> None:
     assert encode_frame(frame) == frame_bytes("2011_flue_gas_zs_8701")
 
 
-def test_9014_frame_has_crc_0140_and_a_flag_strict_mode_refuses(frame_bytes: Load) -> None:
+def test_9014_frame_with_flag_8_is_a_2025_answer_strict_mode_reads(frame_bytes: Load) -> None:
     raw = frame_bytes("9014_data_answer_flag8")
     assert crc16(segment_of(raw)) == "0140"
-    with pytest.raises(FrameError, match="Flag=8") as caught:
-        parse_frame(raw)
+    frame = parse_frame(raw)  # Flag=8: version bits 000010, HJ 212-2025
+    assert (frame.version, frame.needs_ack, frame.warnings) == ("2025", False, ())
+    # Version bits no standard defines stay refused in strict mode.
+    undefined = encode_frame(replace(frame, flag=13))
+    with pytest.raises(FrameError, match="Flag=13") as caught:
+        parse_frame(undefined)
     assert caught.value.field == "Flag"
+    assert parse_frame(undefined, tolerant=True).version == "unknown"
 
 
 @pytest.mark.parametrize(
@@ -435,3 +441,59 @@ def test_splitter_recovers_after_a_frame_with_a_wrong_length_and_no_tail(
     assert splitter.flush() == [broken, good]
     with pytest.raises(FrameError, match="says 999"):
         parse_frame(broken, tolerant=True)
+
+
+# -- HJ 212-2025 ------------------------------------------------------------------------------
+
+
+def test_version_bits_name_the_standard() -> None:
+    from parkhub.protocols.hj212.codec import describe_flag
+
+    for flag, version in ((0, "2005"), (1, "2005"), (4, "2017"), (5, "2017"), (8, "2025")):
+        frame = Frame(st="32", cn="2011", pw="1", mn="M", flag=flag)
+        assert frame.version == version and describe_flag(flag)["version"] == version
+    assert Frame(st="32", cn="2011", pw="1", mn="M", flag=9).needs_ack
+    assert Frame(st="32", cn="2011", pw="1", mn="M").version == "2005"  # no Flag
+    assert describe_flag(13) == {"version": "V=000011", "split": False, "ack": True}
+
+
+def test_answers_speak_the_version_of_what_they_answer() -> None:
+    from parkhub.protocols.hj212 import answer_for, command_frame, heartbeat_frame
+
+    upload_2025 = command_frame("2011", st="32", mn="M", pw="1", cp="DataTime=1", ack=True)
+    upload_2017 = command_frame("2011", st="32", mn="M", pw="1", version="2017", ack=True)
+    beat = heartbeat_frame(st="32", mn="M", pw="1", ack=True)
+    answers = [answer_for(f) for f in (upload_2025, upload_2017, beat)]
+    assert [(a.cn, a.flag, a.st) for a in answers if a] == [
+        ("9014", 8, "91"),
+        ("9014", 4, "91"),
+        ("9013", 8, "91"),  # the notice answer to a heartbeat that asks for one
+    ]
+    assert answer_for(heartbeat_frame(st="32", mn="M", pw="1")) is None  # Flag=8: none asked
+    assert answer_for(command_frame("9021", st="91", mn="M", pw="1", ack=True)) is None
+    assert [a.qn for a in answers if a] == [upload_2025.qn, upload_2017.qn, beat.qn]
+
+
+def test_crc16_modbus_in_either_byte_order_is_read_by_tolerant_mode() -> None:
+    from parkhub.protocols.hj212 import modbus_crc
+
+    frame = Frame(qn="20170516010101001", st="22", cn="1011", pw="123456", mn="M", flag=3)
+    seg = frame.segment().encode()
+    assert modbus_crc(seg) == modbus_swapped_crc(seg)[2:] + modbus_swapped_crc(seg)[:2]
+    for variant in ("modbus", "modbus-swapped"):
+        raw = encode_frame(frame, crc_variant=variant)  # type: ignore[arg-type]
+        with pytest.raises(FrameError, match="CRC mismatch"):
+            parse_frame(raw)
+        assert parse_frame(raw, tolerant=True).crc_variant == variant
+
+
+def test_a_frame_with_a_broken_length_field_is_cut_not_swallowed() -> None:
+    good = encode_frame(Frame(qn="20160801085857223", st="32", cn="1062", pw="1", mn="M", flag=5))
+    splitter = FrameSplitter()
+    stream = b"AT+OK\r\n##12QN=1;ST=32;CN=2011;PW=1;MN=M;CP=&&&&0000\r\n" + good + b"##0"
+    frames = splitter.feed(stream) + splitter.flush()
+    assert frames == [b"##12QN=1;ST=32;CN=2011;PW=1;MN=M;CP=&&&&0000\r\n", good, b"##0"]
+    assert splitter.garbage_bytes == len(b"AT+OK\r\n")
+    with pytest.raises(FrameError, match="4 decimal digits") as caught:
+        parse_frame(frames[0], tolerant=True)
+    assert caught.value.reason == "length"

@@ -22,12 +22,10 @@ def test_thread_wrapper_serves_sync_code(frame_bytes: Load) -> None:
         answers = send_frames("127.0.0.1", platform.port, [frame_bytes("annex_a_1062")] * 2)
         assert [a.cn for a in answers] == ["9014", "9014"]
         assert len(platform.received) == 1  # the same MN+QN+CN twice counts once
-        # Strict: Flag=9 is rejected and not answered.
-        assert (
-            send_frames("127.0.0.1", platform.port, [frame_bytes("flag_9")], answer_timeout=0.2)
-            == []
-        )
-        assert "Flag=9" in platform.rejected[0][1]
+        # Strict: a lower-case CRC is rejected and not answered (the logger waits for nothing).
+        lower = frame_bytes("annex_a_1062").replace(b"&&1C80", b"&&1c80")
+        assert send_frames("127.0.0.1", platform.port, [lower], answer_timeout=0.2) == []
+        assert "lower case" in platform.rejected[0][1]
         platform.set_mode("refuse", times=1, qn_rtn=3)
         (refusal,) = send_frames("127.0.0.1", platform.port, [other])
         assert (refusal.cn, refusal.cp.get("QnRtn"), refusal.qn) == (

@@ -27,12 +27,12 @@ def test_lower_case_crc(frame_bytes: Load) -> None:
     assert encode_frame(frame) == raw[:-6] + b"CC01\r\n"
 
 
-def test_flag_9(frame_bytes: Load) -> None:
+def test_flag_9_is_hj212_2025_in_both_modes(frame_bytes: Load) -> None:
     raw = frame_bytes("flag_9")
-    with pytest.raises(FrameError, match="Flag=9"):
-        parse_frame(raw)
-    frame = parse_frame(raw, tolerant=True)
-    assert frame.flag == 9 and frame.needs_ack and frame.version == "2017"
+    for tolerant in (False, True):
+        frame = parse_frame(raw, tolerant=tolerant)
+        assert frame.flag == 9 and frame.needs_ack and frame.version == "2025"
+        assert frame.warnings == ()
     assert round_trips(raw)
 
 
@@ -182,3 +182,29 @@ def test_tolerant_still_refuses_what_cannot_be_read(frame_bytes: Load) -> None:
         parse_frame(b"##0021" + seg + crc16(seg).encode() + b"\r\n", tolerant=True)
     with pytest.raises(FrameError, match="CRC mismatch"):
         parse_frame(frame_bytes("bad_crc_4981"), tolerant=True)
+
+
+def test_a_frame_ending_in_lf_or_a_nul_is_read(frame_bytes: Load) -> None:
+    raw = frame_bytes("annex_a_1062", crlf=False)
+    for tail in (b"\n", b"\r", b"\x00", b"\r\n\x00"):
+        frame = parse_frame(raw + tail, tolerant=True)
+        assert frame.cp.get("RtdInterval") == "30" and any("CR LF" in w for w in frame.warnings)
+        with pytest.raises(FrameError, match="CR LF"):
+            parse_frame(raw + tail)
+
+
+def test_data_time_with_separators_or_milliseconds() -> None:
+    import datetime as dt
+
+    from parkhub.protocols.hj212 import Cp
+
+    expected = dt.datetime(2020, 9, 23, 3, 17, 7, tzinfo=dt.UTC)  # 11:17:07 in Beijing
+    for text in (
+        "20200923111707",
+        "20200923111707000",
+        "2020-09-23 11:17:07",
+        "2020-09-23T11:17:07",
+    ):
+        assert Cp.parse(f"DataTime={text}").time() == expected
+    with pytest.raises(FrameError, match="YYYYMMDDhhmmss"):
+        Cp.parse("DataTime=2020-09-23").time()

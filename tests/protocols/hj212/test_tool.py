@@ -20,8 +20,8 @@ def test_decode_a_receiver_log(frame_bytes: Load) -> None:
         b"noise ##12 more noise\n"
     )
     rows = list(decode_lines(log))
-    assert [r["ok"] for r in rows] == [True, True, False]
-    modbus, air, bad = rows
+    assert [r["ok"] for r in rows] == [True, True, False, False]
+    modbus, air, bad, two_digits = rows
     assert modbus["crc_ok"] and modbus["crc_variant"] == "modbus-swapped"
     assert modbus["version"] == "2005" and modbus["cp"]["112"] == {"Rtd": "11.285", "Flag": "N"}
     assert air["cn"] == "2051" and air["cn_name"] == "minute data"
@@ -32,12 +32,16 @@ def test_decode_a_receiver_log(frame_bytes: Load) -> None:
     assert air["length"] == 411 and air["error"] is None
     assert bad["crc_ok"] is False and bad["crc"] == "1100" and bad["crc_expected"] == "2D00"
     assert "CRC mismatch" in bad["error"] and bad["mn"] == "Y80110010000010"
+    # `##12 ...`: a frame whose length field has two digits is shown, with what is wrong
+    assert two_digits["raw"] == "##12 more noise" and "4 decimal digits" in two_digits["error"]
     json.dumps(rows)  # JSON-able as promised
 
 
 def test_decode_strict_and_unreadable_frames(frame_bytes: Load) -> None:
     (row,) = decode_lines(frame_bytes("flag_9"), tolerant=False)
-    assert not row["ok"] and "Flag=9" in row["error"] and row["crc_ok"] is None
+    assert row["ok"] and row["version"] == "2025" and row["flag_bits"]["version"] == "2025"
+    (row,) = decode_lines(frame_bytes("lower_case_crc_cc01"), tolerant=False)
+    assert not row["ok"] and "lower case" in row["error"] and row["crc_ok"] is False
     (row,) = decode_lines(frame_bytes("bad_length_2081").decode())
     assert not row["ok"] and "137 bytes" in row["error"] and "cp" not in row
     assert list(decode_lines("no frames here")) == []

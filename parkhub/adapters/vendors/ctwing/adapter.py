@@ -43,6 +43,10 @@ _EVENT_KINDS: dict[int, tuple[EventKind, Severity]] = {
 _ITEM_META = frozenset(
     {"timestamp", "deviceId", "productId", "tenantId", "IMEI", "imei", "IMSI", "imsi", "deviceSn"}
 )
+SAMPLE_TIME_KEY = "time"
+"""A reported payload's `time` (epoch ms, or s) is when the values were sampled, not a value."""
+_EPOCH_MS = range(10**12, 10**13)  # 2001-09-09 .. 2286-11-20
+_EPOCH_S = range(10**9, 10**10)
 
 
 def _sid(value: Any) -> str | None:
@@ -214,8 +218,28 @@ class CtwingAdapter(CtwingPulls):
             data = payload["serviceData"]
         else:
             data = {k: v for k, v in payload.items() if k != "serviceId"}
+        sampled = self._sample_time(dev, data)
+        if sampled is not None:
+            data = {k: v for k, v in data.items() if k != SAMPLE_TIME_KEY}
+            ts = sampled
         for key, value in data.items():
             session.value(dev, key, value, ts, ref)
+
+    def _sample_time(self, dev: DeviceRef, data: Mapping[str, Any]) -> int | None:
+        """The values' sample time (epoch ms) when they carry one as `time`, unless the device
+        map says `time` is something else."""
+        value = data.get(SAMPLE_TIME_KEY)
+        if value is None or isinstance(value, bool) or not isinstance(value, int | float | str):
+            return None
+        if self._mapper.key_map(dev.entry, SAMPLE_TIME_KEY) is not None:
+            return None
+        try:
+            number = int(value)
+        except (ValueError, OverflowError):  # text, NaN, infinity
+            return None
+        if number in _EPOCH_MS:
+            return number
+        return number * 1000 if number in _EPOCH_S else None
 
     def _appdata(
         self,
