@@ -281,6 +281,38 @@ def test_sm4_without_a_key_is_kept_answered_and_read_after_the_key_is_configured
         assert settled(hub, 2)[-1]["status"] == "parsed"
 
 
+def test_intact_frames_are_kept_past_the_refused_allowance_damaged_ones_are_not(
+    db_url: str,
+) -> None:
+    """A logger whose SM4 key is not configured yet sends real data all day: every frame is
+    kept for the reparse. Damaged frames (garbage, a wrong CRC) from the same address are
+    kept only within the refused-traffic allowance."""
+    config = hj212_config().model_dump(mode="json")
+    config["limits"] = {"push": {"refused_per_address": 2}}
+    hub = Hub.open(parse_config(config), url=db_url)
+    tcp = TcpListeners(hub)
+    port = tcp.start()["hj212-lc"]
+    try:
+        sm4 = [
+            encode_frame(upload_2025(qn=f"2026010510{i:02d}00000"), sm4_key=bytes.fromhex(KEY_HEX))
+            for i in range(5)
+        ]
+        answers = send_frames("127.0.0.1", port, sm4)
+        assert len(answers) == 5  # each answered once kept
+        damaged = [frame("bad_crc_4981.txt").replace(b"=36.91", b"=36.8%d" % i) for i in range(5)]
+        send_frames("127.0.0.1", port, damaged, answer_timeout=0.2)
+        rows = settled(hub, 7)
+        time.sleep(0.3)  # nothing more arrives
+        rows = _raw(hub)
+        kept_sm4 = [r for r in rows if "SM4" in str(r["reason"])]
+        kept_damaged = [r for r in rows if "CRC" in str(r["reason"])]
+        assert len(kept_sm4) == 5 and {bytes(r["body"]) for r in kept_sm4} == set(sm4)
+        assert len(kept_damaged) == 2  # limits.push.refused_per_address
+    finally:
+        tcp.stop()
+        hub.close()
+
+
 def test_real_quirks_are_read_by_default_with_a_warning_per_device(
     listening: tuple[Hub, int],
 ) -> None:
