@@ -3,6 +3,7 @@ delivery outbox, cursors, audit, console accounts and park alerts."""
 
 from .accounts import AccountError, Accounts, Session, User, check_password_strength
 from .alerts import AlertLog, PendingAlert, Problem
+from .attempts import REPLAYED, Try
 from .db import Database, database_url, make_engine, migrate
 from .keys import idempotency_key
 from .outbox import Claimed, DeliveryFilter, Sent
@@ -14,6 +15,7 @@ from .writers import Page, UpsertResult, Written
 __all__ = [
     "NO_ROUTES",
     "PROBLEMS",
+    "REPLAYED",
     "AccountError",
     "Accounts",
     "AlertLog",
@@ -31,6 +33,7 @@ __all__ = [
     "Sent",
     "Session",
     "Store",
+    "Try",
     "UpsertResult",
     "User",
     "Written",
