@@ -38,6 +38,7 @@ from parkhub.adapters.vendors.manual import (
 from parkhub.canonical import Record
 from parkhub.config import HubConfig
 from parkhub.errors import ConfigError, ForeignRecordsError, InputError
+from parkhub.store import RawStatus
 
 from .results import IngestResult
 from .service import IngestService
@@ -113,8 +114,13 @@ class OperatorEntry:
             "errors": len(result.errors),
             "moved": [f"{e.record} <- {e.reason}" for e in foreign] or None,
         }
-        with self.ingest.store.begin() as conn:
-            self.ingest.store.audit.add(conn, actor, "entry_import", detail)
+        store = self.ingest.store
+        fixed = []  # the same file imported clean: its earlier problems are fixed
+        if name and not result.errors and not result.duplicate:
+            fixed = store.inbox.earlier_problems(source, kind, name, result.raw_id)
+        with store.begin() as conn:
+            store.audit.add(conn, actor, "entry_import", detail)
+            store.inbox.close_problems(fixed, RawStatus.RESOLVED, actor=actor, conn=conn)
         return result
 
     def _only_park(self) -> str | None:

@@ -6,6 +6,7 @@ from .alerts import AlertLog, PendingAlert, Problem
 from .attempts import REPLAYED, Try
 from .db import Database, database_url, make_engine, migrate
 from .keys import idempotency_key
+from .ledger import LedgerFilter
 from .outbox import Claimed, DeliveryFilter, Sent
 from .routes import NO_ROUTES, Route, RouteTable
 from .status import PROBLEMS, AlertStatus, DeliveryStatus, RawStatus, operator_summary
@@ -24,6 +25,7 @@ __all__ = [
     "Database",
     "DeliveryFilter",
     "DeliveryStatus",
+    "LedgerFilter",
     "Page",
     "PendingAlert",
     "Problem",

@@ -77,6 +77,9 @@ class DeliveryFilter:
     until: dt.datetime | None = None
     error_contains: str | None = None
     ids: Sequence[int] | None = None
+    record_kind: str | None = None
+    record_keys: Sequence[str] | None = None
+    """Deliveries of these records (of `record_kind`, when given)."""
 
     def where(self) -> list[Any]:
         d = t.deliveries.c
@@ -97,6 +100,10 @@ class DeliveryFilter:
             conds.append(d.last_error.contains(self.error_contains, autoescape=True))
         if self.ids:
             conds.append(d.id.in_(list(self.ids)))
+        if self.record_kind:
+            conds.append(d.record_kind == self.record_kind)
+        if self.record_keys is not None:
+            conds.append(d.record_key.in_(list(self.record_keys)))
         return conds
 
     def describe(self) -> dict[str, Any]:
@@ -109,6 +116,8 @@ class DeliveryFilter:
             "error": self.error_contains,
             "ids": list(self.ids) if self.ids else None,
         }
+        if self.status:
+            out["status"] = [str(x) for x in self.status]
         if self.park_ids is not None:
             out["parks"] = list(self.park_ids)
         return out

@@ -25,9 +25,9 @@ STATUS_LABELS = {
 }
 STATE_LABELS = {
     C.DELIVERED: "已报送",
-    C.DELIVERED_INCOMPLETE: "已报送（数据不全）",
+    C.DELIVERED_INCOMPLETE: "已报送（缺企业数据）",
     C.PENDING: "待报送",
-    C.NOT_BUILT: "未生成",
+    C.NOT_BUILT: "尚无可报数据",
     C.AT_RISK: "临近截止",
     C.LATE: "已逾期",
     C.FAILED: "报送失败",
