@@ -132,7 +132,7 @@ class Hub:
 
     def build_reports(
         self, period: str, *, park: str | None = None
-    ) -> list[tuple[MonthlyInputs, IngestResult]]:
+    ) -> list[tuple[MonthlyInputs, IngestResult | None]]:
         return self.reports.build(period, park=park)
 
     def calendar(
