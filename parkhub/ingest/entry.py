@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from parkhub.adapters.vendors.base import RawMessage
+from parkhub.adapters.vendors.base import RawMessage, VendorAdapter
 from parkhub.adapters.vendors.manual import (
     MONTHLY,
     MONTHLY_COLUMNS,
@@ -74,32 +74,30 @@ class OperatorEntry:
         period: str | None = None,
         actor: str = "cli",
         allow_move: bool = False,
+        check_only: bool = False,
     ) -> IngestResult:
         """Import an operator's workbook or CSV. The same file twice stores nothing new, but its
-        row problems are reported again."""
+        row problems are reported again. `check_only`: parse and check (another park's records
+        refused as in an import) and store nothing: the result counts the records as `new`."""
         if isinstance(path_or_bytes, bytes):
             body, name = path_or_bytes, filename
         else:
             path = Path(path_or_bytes)
             body, name = path.read_bytes(), filename or path.name
-        meta = read_metadata(body)
-        park_id = park_id or meta.get("park_id") or self._only_park()
-        if park_id is None:
-            raise ConfigError(
-                "请用 --park 指定园区 (name the park: the file is not a parkhub template)"
-            )
-        self.config.park(park_id)
-        source = entry_source(park_id)
-        adapter = self.ingest.adapter(source)
-        raw_meta: dict[str, Any] = {"filename": name, "actor": actor}
-        if period:
-            raw_meta["period"] = period
-        kind = stream or meta.get("kind") or "auto"
-        raw = RawMessage(source, kind, body, content_type_for(name or ""), meta=raw_meta)
+        park_id, adapter, raw = self._raw(body, name, park_id, stream, period, actor)
+        source, kind = raw.source, raw.stream
         parsed = adapter.parse_message(raw)  # parsed once: the check, the import, a repeat
         foreign = self.foreign_records(park_id, parsed.records)
         if foreign and not allow_move:
             raise ForeignRecordsError(park_id, foreign)
+        if check_only:  # what an import would store, and its problems: nothing is stored
+            return IngestResult(
+                0,
+                status=RawStatus.of(len(parsed.records), parsed.errors),
+                new=len(parsed.records),
+                errors=list(parsed.errors),
+                warnings=list(parsed.warnings),
+            )
         result = self.ingest.ingest(adapter, raw, parsed=parsed)
         if result.duplicate:  # stored before: show the operator the file's problems again
             result.errors, result.warnings = parsed.errors, parsed.warnings
@@ -122,6 +120,32 @@ class OperatorEntry:
             store.audit.add(conn, actor, "entry_import", detail)
             store.inbox.close_problems(fixed, RawStatus.RESOLVED, actor=actor, conn=conn)
         return result
+
+    def _raw(
+        self,
+        body: bytes,
+        name: str | None,
+        park_id: str | None,
+        stream: str | None,
+        period: str | None,
+        actor: str,
+    ) -> tuple[str, VendorAdapter[Any], RawMessage]:
+        """The park, its entry adapter, and the file as the raw message an import keeps."""
+        meta = read_metadata(body)
+        park_id = park_id or meta.get("park_id") or self._only_park()
+        if park_id is None:
+            raise ConfigError(
+                "请用 --park 指定园区 (name the park: the file is not a parkhub template)"
+            )
+        self.config.park(park_id)
+        source = entry_source(park_id)
+        adapter = self.ingest.adapter(source)
+        raw_meta: dict[str, Any] = {"filename": name, "actor": actor}
+        if period:
+            raw_meta["period"] = period
+        kind = stream or meta.get("kind") or "auto"
+        raw = RawMessage(source, kind, body, content_type_for(name or ""), meta=raw_meta)
+        return park_id, adapter, raw
 
     def _only_park(self) -> str | None:
         return self.config.parks[0].id if len(self.config.parks) == 1 else None
