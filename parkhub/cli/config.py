@@ -3,25 +3,40 @@ Schemas of the file and of each adapter's config block (`schema`)."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from parkhub.config import config_json_schema
-from parkhub.errors import ParkhubError
+from parkhub.config import HubConfig, config_json_schema, config_problems
+from parkhub.store import database_url
 
-from .root import CONFIG_ERROR, DEFAULT_CONFIG, ConfigOpt, config_of, console, fail, print_json
+from .root import (
+    CONFIG_ERROR,
+    DEFAULT_CONFIG,
+    ConfigOpt,
+    announce_database,
+    config_of,
+    console,
+    err_console,
+    fail,
+    hub_of,
+)
+from .sandbox import BASE_PORT, SECRETS_FILE, BasePortOpt, sandbox_files, write_sample_capture
+from .schemas import render
 
 SAMPLE_CONFIG = """\
 # parkhub.yaml — one file for parks, sources, platforms and schedules.
 # Secrets are never written here: use env:NAME (environment) or file:NAME (PARKHUB_SECRETS_FILE).
 # JSON Schema: `parkhub schema` (editors can validate this file with it).
-database_url: sqlite:///var/parkhub.db   # or postgresql://user@host/db; PARKHUB_DATABASE_URL wins
+database_url: sqlite:///var/parkhub.db   # relative to this file; or postgresql://user@host/db
+                                         # (PARKHUB_DATABASE_URL wins)
 
 parks:
   - id: wz-lc-0001
     name: 鹿城智造小微企业园
-    division_code: "330302"      # GB/T 2260 鹿城区
+    division_code: "330302"      # GB/T 2260 鹿城区; keep the quotes (a code is text)
     land_area_m2: 86000
     floor_area_m2: 152000
 
@@ -55,35 +70,100 @@ reports:
 def init(
     config: ConfigOpt = DEFAULT_CONFIG,
     force: Annotated[bool, typer.Option(help="overwrite an existing file")] = False,
+    sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--sandbox",
+            help="point the config at the loopback simulators of `parkhub sandbox` (try "
+            "parkhub with no real system)",
+        ),
+    ] = False,
+    base_port: BasePortOpt = BASE_PORT,
 ) -> None:
-    """Write a starter parkhub.yaml (if missing) and create or upgrade the database."""
+    """Write a starter parkhub.yaml (if missing) and create or upgrade its database."""
     if config.exists() and not force:
-        console.print(f"{config} exists; keeping it")
+        console.print(f"{config} exists; keeping it (--force to overwrite)")
+    elif sandbox:
+        text, secrets = sandbox_files(base_port)
+        config.write_text(text, encoding="utf-8")
+        secrets_path = config.resolve().parent / SECRETS_FILE
+        secrets_path.write_text(secrets, encoding="utf-8")
+        secrets_path.chmod(0o600)
+        sample = write_sample_capture(config.resolve().parent)
+        console.print(
+            f"wrote {config} and {SECRETS_FILE} for the simulators of "
+            f"`parkhub sandbox --base-port {base_port}`, and an HJ 212 capture {sample}"
+        )
     else:
         config.write_text(SAMPLE_CONFIG, encoding="utf-8")
-        console.print(f"wrote {config}: edit parks, sources and platforms, then `parkhub sync`")
-    import yaml
+        console.print(
+            f"wrote {config}: edit parks, sources and platforms (hosts and secrets are "
+            "placeholders), then `parkhub check`; or try `parkhub init --sandbox --force`"
+        )
+    from parkhub.store import Store
 
-    from parkhub.config import parse_config
-    from parkhub.store import Store, database_url
-
-    data = yaml.safe_load(config.read_text(encoding="utf-8"))
-    try:
-        cfg = parse_config(data, origin=str(config), check_adapters=False)
-    except ParkhubError as exc:
-        fail(exc, prefix=CONFIG_ERROR)
+    cfg = config_of(config, secrets=False)
     url = database_url(cfg.database_url)
+    announce_database(url)
     Store.open(url).close()
-    console.print(f"database ready: {url.split('@')[-1]}")
+    console.print("database ready")
 
 
-def check(config: ConfigOpt = DEFAULT_CONFIG) -> None:
-    """Validate parkhub.yaml and every adapter's config (secrets resolved, never printed)."""
-    cfg = config_of(config)
+def check(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    live: Annotated[
+        bool,
+        typer.Option("--live", help="also reach every enabled source and platform (their check())"),
+    ] = False,
+) -> None:
+    """Validate parkhub.yaml: every problem at once (schedules, URLs, division codes, each
+    adapter's config and secrets); with --live, reach each source and platform too."""
+    cfg, problems = config_problems(config)
+    if cfg is not None and not problems and live:
+        problems = live_problems(config)
+    for p in problems:
+        err_console.print(f"{CONFIG_ERROR}{p}", highlight=False)
+    if problems:
+        err_console.print(f"[red]{len(problems)} problem(s)[/]")
+        raise typer.Exit(2)
+    assert cfg is not None
+    for w in config_warnings(cfg):
+        err_console.print(f"[yellow]warning:[/] {w}", highlight=False)
     console.print(
         f"[green]ok[/]: {len(cfg.parks)} parks, {len(cfg.sources)} sources, "
-        f"{len(cfg.platforms)} platforms"
+        f"{len(cfg.platforms)} platforms" + (", all reachable" if live else "")
     )
+
+
+def live_problems(config: Path) -> list[str]:
+    """What each enabled source's and platform's check() says (nothing is sent)."""
+    problems = []
+    with hub_of(config) as hub:
+        for source in hub.config.sources:
+            if not source.enabled:
+                continue
+            try:
+                hub.adapter(source.name).check()
+            except Exception as exc:  # any failure of a check is the operator's to read
+                problems.append(f"source {source.name}: {exc}")
+        for name, runtime in hub.platforms().items():
+            try:
+                runtime.platform.check()
+            except Exception as exc:
+                problems.append(f"platform {name}: {exc}")
+    return problems
+
+
+def config_warnings(cfg: HubConfig) -> list[str]:
+    """What is valid but likely wrong: a park the provincial platform will not know."""
+    out = []
+    for park in cfg.parks:
+        if not park.division_code.startswith("33"):
+            out.append(
+                f"park {park.id}: division_code {park.division_code} is not in Zhejiang (33xxxx): "
+                "the provincial platform refuses it"
+            )
+    return out
 
 
 def schema(
@@ -91,7 +171,7 @@ def schema(
         str, typer.Argument(help="config, or a vendor/platform adapter name")
     ] = "config",
 ) -> None:
-    """Print a JSON Schema: parkhub.yaml, or one adapter's config block."""
+    """Print a JSON Schema (indented): parkhub.yaml, or one adapter's config block."""
     from parkhub.adapters.registry import platform_class, platform_names, vendor_class, vendor_names
 
     if what == "config":
@@ -101,5 +181,6 @@ def schema(
     elif what in platform_names():
         out = platform_class(what).config_model.model_json_schema()
     else:
-        fail(f"unknown schema {what!r}", prefix="")
-    print_json(out)
+        names = ", ".join(["config", *sorted(vendor_names()), *sorted(platform_names())])
+        fail(f"unknown schema {what!r}; valid names: {names}", prefix="[red]error:[/] ")
+    sys.stdout.write(render(out))

@@ -11,7 +11,7 @@ from parkhub.canonical.timeutil import previous_period
 from parkhub.errors import ParkhubError
 from parkhub.ingest.entry import format_report, template_filename
 
-from .root import DEFAULT_CONFIG, ConfigOpt, console, fail, hub_of, print_json, table
+from .root import DEFAULT_CONFIG, ConfigOpt, console, fail, hub_of, period_of, print_json, table
 
 if TYPE_CHECKING:
     from parkhub.ingest import IngestResult
@@ -30,8 +30,8 @@ def entry_template(
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Write the Excel entry template of a park, prefilled with its enterprises."""
-    period = period or previous_period()
-    with hub_of(config) as hub:
+    period = period_of(period) or previous_period()
+    with hub_of(config, secrets=False) as hub:
         try:
             body = hub.entry_template(park, period, kind=kind)
             target = output or Path(template_filename(hub.config.park(park), period, kind))

@@ -10,7 +10,20 @@ import typer
 
 from parkhub.canonical import jsonutil
 
-from .root import print_json
+from .root import fail, print_json
+
+
+def _read(file: str) -> bytes:
+    """The bytes of FILE (or stdin for -), or exit 2 naming what is wrong with it."""
+    if file == "-":
+        return sys.stdin.buffer.read()
+    path = Path(file)
+    if not path.is_file():
+        fail(f"没有这个文件 (no such file: {file})")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        fail(f"无法读取 (cannot read {file}: {exc.strerror})")
 
 
 def hj212_decode(
@@ -20,9 +33,12 @@ def hj212_decode(
     """Print each HJ 212 frame found in FILE as one JSON object (fields, CP, crc_ok)."""
     from parkhub.protocols.hj212 import decode_lines
 
-    data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
-    for obj in decode_lines(data, tolerant=not strict):
+    found = 0
+    for obj in decode_lines(_read(file), tolerant=not strict):
         print_json(obj)
+        found += 1
+    if not found:
+        fail(f"没有找到 HJ 212 报文 (no HJ 212 frame in {file}: frames start with ##)")
 
 
 def hj212_encode(
@@ -31,7 +47,14 @@ def hj212_encode(
     """Build HJ 212 frames (CRC and length computed) from JSON such as `decode` prints."""
     from parkhub.protocols.hj212 import encode_from_json
 
-    text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
-    for line in text.splitlines():
-        if line.strip():
-            sys.stdout.buffer.write(encode_from_json(jsonutil.loads(line)))
+    text = _read(file).decode("utf-8", errors="replace")
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            frame = encode_from_json(jsonutil.loads(line))
+        except jsonutil.JSONDecodeError as exc:
+            fail(f"line {n}: not JSON ({exc})")
+        except (KeyError, TypeError, ValueError) as exc:
+            fail(f"line {n}: cannot build a frame ({type(exc).__name__}: {exc})")
+        sys.stdout.buffer.write(frame)

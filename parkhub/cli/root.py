@@ -1,11 +1,13 @@
 """The typer root of `parkhub`, its command groups, and what every command shares: the --config
-option, the consoles, opening the hub, and the way an error ends a command (exit 2)."""
+option, the consoles, opening the hub (saying which database), logs in Beijing time, tables
+that fit 80 columns, progress bars, and the way an error ends a command (exit 2)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,12 +15,21 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+)
 from rich.table import Table
 
 from parkhub.canonical import jsonutil
-from parkhub.canonical.timeutil import as_utc
+from parkhub.canonical.timeutil import SHANGHAI, as_utc
 from parkhub.config import HubConfig, load_config
 from parkhub.errors import ParkhubError
+from parkhub.store import database_url
 
 if TYPE_CHECKING:
     from parkhub.hub import Hub
@@ -28,6 +39,32 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+inbox_app = typer.Typer(
+    help="收件箱 Raw messages with problems: list them, dismiss the ones dealt with.",
+    no_args_is_help=True,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        console.print(f"parkhub {version('parkhub')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """parkhub: 小微企业园数据中枢 — enter park data once, report it everywhere."""
+
+
 reports_app = typer.Typer(help="Period reports (园区月报).", no_args_is_help=True)
 hj212_app = typer.Typer(
     help="HJ 212 tools for debugging a data logger on site.", no_args_is_help=True
@@ -42,7 +79,12 @@ err_console = Console(stderr=True)
 
 ConfigOpt = Annotated[
     Path,
-    typer.Option("--config", "-c", envvar="PARKHUB_CONFIG", help="parkhub.yaml to use"),
+    typer.Option(
+        "--config",
+        "-c",
+        envvar="PARKHUB_CONFIG",
+        help="parkhub.yaml to use; relative paths in it are relative to its folder",
+    ),
 ]
 DEFAULT_CONFIG = Path("parkhub.yaml")
 CONFIG_ERROR = "[red]配置错误 config error:[/] "
@@ -50,11 +92,23 @@ HostOpt = Annotated[str, typer.Option(help="address for the web app (push receiv
 PortOpt = Annotated[int, typer.Option(help="port for the web app")]
 
 
+class BeijingFormatter(logging.Formatter):
+    """Log lines stamped in Beijing time, with the zone, whatever the machine's zone."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        when = dt.datetime.fromtimestamp(record.created, SHANGHAI)
+        return when.strftime(datefmt or "%Y-%m-%d %H:%M:%S%z")
+
+
 def setup_logging(verbose: bool = False) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    """Logs to stderr in Beijing time; APScheduler's own chatter (job added, run, executed) only
+    at DEBUG: parkhub names its jobs in its own lines."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(BeijingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def fail(exc: Exception | str, *, prefix: str = "[red]error:[/] ") -> NoReturn:
@@ -63,20 +117,40 @@ def fail(exc: Exception | str, *, prefix: str = "[red]error:[/] ") -> NoReturn:
     raise typer.Exit(2) from None
 
 
-def config_of(path: Path) -> HubConfig:
+def config_of(path: Path, *, secrets: bool = True) -> HubConfig:
+    """parkhub.yaml; `secrets=False` leaves the adapters' configs (and secrets) unchecked, for
+    commands that only read."""
     try:
-        return load_config(path)
+        return load_config(path, check_adapters=secrets)
     except ParkhubError as exc:
         fail(exc, prefix=CONFIG_ERROR)
 
 
-def open_hub(path: Path) -> Hub:
+def announce_database(url: str) -> None:
+    """Say which database a command uses (stderr), and warn when it is about to be created."""
+    if url.startswith("sqlite:///"):
+        where = url.removeprefix("sqlite:///")
+        if where and not where.startswith(":memory:") and not Path(where).exists():
+            err_console.print(
+                f"[yellow]新建数据库 creating a new database:[/] {Path(where).resolve()} "
+                "[dim](is this the database you meant? `database_url` in parkhub.yaml is "
+                "relative to the file's folder)[/]"
+            )
+            return
+        err_console.print(f"[dim]数据库 database: {Path(where).resolve()}[/]")
+    else:
+        err_console.print(f"[dim]数据库 database: {url.split('@')[-1]}[/]")
+
+
+def open_hub(path: Path, *, secrets: bool = True) -> Hub:
     from parkhub.hub import Hub
     from parkhub.ingest.tuning import tune_gc
 
-    config = config_of(path)
+    config = config_of(path, secrets=secrets)
+    url = database_url(config.database_url)
+    announce_database(url)
     try:
-        hub = Hub.open(config)
+        hub = Hub.open(config, url=url)
     except ParkhubError as exc:
         fail(exc)
     tune_gc()  # what start-up loaded stays out of every collection from here on
@@ -84,9 +158,10 @@ def open_hub(path: Path) -> Hub:
 
 
 @contextmanager
-def hub_of(path: Path) -> Iterator[Hub]:
-    """The hub of parkhub.yaml at `path`, closed when the block ends."""
-    hub = open_hub(path)
+def hub_of(path: Path, *, secrets: bool = True) -> Iterator[Hub]:
+    """The hub of parkhub.yaml at `path`, closed when the block ends (`secrets=False`: for
+    commands that only read, which need no platform's or vendor's secret)."""
+    hub = open_hub(path, secrets=secrets)
     try:
         yield hub
     finally:
@@ -106,8 +181,83 @@ def print_json(obj: Any) -> None:
     sys.stdout.write(jsonutil.dumps_str(obj) + "\n")
 
 
-def table(title: str, columns: Iterable[str]) -> Table:
-    t = Table(title=title)
+NARROW = 100
+"""Below this many columns (80 in a terminal, or piped) tables drop their optional columns."""
+
+
+def narrow() -> bool:
+    return console.width < NARROW
+
+
+def table(title: str, columns: Iterable[str], *, optional: Iterable[str] = ()) -> FitTable:
+    """A table that stays readable at 80 columns and when piped: long cells fold rather than
+    push columns off, and the `optional` columns are left out when the console is narrow
+    (add_row with `row()` to drop their cells too)."""
+    t = FitTable(title, set(optional) if narrow() else set())
     for col in columns:
-        t.add_column(col)
+        if col not in t.dropped:
+            t.add_column(col, overflow="fold")
     return t
+
+
+class FitTable(Table):
+    """A rich Table that knows which columns it left out."""
+
+    def __init__(self, title: str, dropped: set[str]) -> None:
+        super().__init__(title=title, expand=False, pad_edge=False, title_justify="left")
+        self.dropped = dropped
+
+    def row(self, cells: dict[str, str]) -> None:
+        """Add a row by column name, without the columns the table dropped."""
+        self.add_row(*(v for k, v in cells.items() if k not in self.dropped))
+
+
+class Bar:
+    """One task of a progress display: `advance(n)`, `describe(text)`."""
+
+    def __init__(self, progress: Progress, task: TaskID) -> None:
+        self._progress, self._task = progress, task
+
+    def advance(self, n: float = 1) -> None:
+        self._progress.advance(self._task, n)
+
+    def describe(self, text: str) -> None:
+        self._progress.update(self._task, description=text)
+
+
+@contextmanager
+def progress(what: str, total: int | None = None) -> Iterator[Bar]:
+    """A progress bar on stderr while a command works: only in a terminal, and only after
+    half a second (a quick command shows none); gone when done."""
+    display = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+        auto_refresh=False,
+    )
+    task = display.add_task(what, total=total)
+    timer = threading.Timer(0.5, display.start)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield Bar(display, task)
+    finally:
+        timer.cancel()
+        display.stop()
+
+
+def period_of(value: str | None) -> str | None:
+    """A YYYY-MM period as typed, or exit 2 saying the form."""
+    if value is None:
+        return None
+    try:
+        dt.date.fromisoformat(value + "-01")
+    except ValueError:
+        fail("use YYYY-MM, e.g. 2026-10", prefix=f"[red]bad period {value!r}[/]: ")
+    if len(value) != 7:
+        fail("use YYYY-MM, e.g. 2026-10", prefix=f"[red]bad period {value!r}[/]: ")
+    return value

@@ -97,7 +97,7 @@ def test_cli_calendar_and_platforms(
     assert result.exit_code == 0 and "park_monthly" in result.output and "monthly" in result.output
     result = runner.invoke(app, ["calendar", "--config", str(path), "--json"])
     assert result.exit_code == 0, result.output
-    assert {e["report"] for e in __import__("json").loads(result.output)} == {"park_monthly"}
+    assert {e["report"] for e in __import__("json").loads(result.stdout)} == {"park_monthly"}
 
 
 def test_a_missing_enterprise_reads_the_same_on_every_report(

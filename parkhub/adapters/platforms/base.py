@@ -120,6 +120,10 @@ class Platform(HttpOwner, abc.ABC, Generic[ConfigT]):
     def send(self, report: str, payload: Mapping[str, Any], idempotency_key: str) -> Receipt:
         """Deliver one payload. Raise TransientDeliveryError or PermanentDeliveryError."""
 
+    def check(self) -> None:
+        """Raise DeliveryError if the platform cannot be reached with this config
+        (`parkhub check --live`); sends nothing. Default: nothing to check."""
+
     def set_labels(self, report: str, labels: Mapping[str, str]) -> None:
         """Take the labels of a report's mapping spec (target field -> `label`, in spec order).
 
@@ -301,6 +305,15 @@ class JsonApiPlatform(Platform[JsonConfigT]):
 
     def url(self, path: str) -> str:
         return self.config.base_url.rstrip("/") + path
+
+    def check(self) -> None:
+        """The platform answers at `base_url` (any HTTP status: a GET sends no report)."""
+        try:
+            self.http.get(self.config.base_url, timeout=self.config.timeout_seconds)
+        except httpx.HTTPError as exc:
+            raise TransientDeliveryError(
+                f"{self.name}: 无法连接 (cannot reach {self.config.base_url}: {exc})"
+            ) from None
 
     @final
     def send(self, report: str, payload: Mapping[str, Any], idempotency_key: str) -> Receipt:
