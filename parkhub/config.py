@@ -331,12 +331,8 @@ def subscriptions(config: HubConfig, *, enabled_only: bool = True) -> Iterator[S
 
 def vendor_config(source: SourceConfig) -> tuple[type[VendorAdapter[Any]], BaseModel]:
     cls = vendor_class(source.vendor)
-    try:
-        model = cls.config_model.model_validate(source.config)
-    except ValidationError as exc:
-        raise ConfigError(f"source {source.name} ({source.vendor}): {_errors(exc)}") from None
-    _check_urls(f"source {source.name} ({source.vendor})", model)
-    return cls, model
+    where = f"source {source.name} ({source.vendor})"
+    return cls, _adapter_config(where, cls.config_model, source.config)
 
 
 def platform_config(platform: PlatformConfig) -> tuple[type[Platform[Any]], BaseModel]:
@@ -347,23 +343,27 @@ def platform_config(platform: PlatformConfig) -> tuple[type[Platform[Any]], Base
                 f"platform {platform.name}: {platform.type} has no report {sub.report!r} "
                 f"(it has: {', '.join(cls.reports)})"
             )
-    try:
-        model = cls.config_model.model_validate(platform.config)
-    except ValidationError as exc:
-        raise ConfigError(f"platform {platform.name} ({platform.type}): {_errors(exc)}") from None
-    _check_urls(f"platform {platform.name} ({platform.type})", model)
-    return cls, model
+    where = f"platform {platform.name} ({platform.type})"
+    return cls, _adapter_config(where, cls.config_model, platform.config)
 
 
-def _check_urls(where: str, model: BaseModel) -> None:
-    """Every `*url` field of an adapter's config is an http(s) URL (what the adapter calls)."""
-    for name in type(model).model_fields:
-        value = getattr(model, name)
+def _adapter_config(where: str, model: type[BaseModel], raw: dict[str, Any]) -> BaseModel:
+    """An adapter's config block validated, or one ConfigError naming all its problems: the
+    fields pydantic refuses and every `*url` that is no http(s) URL (what the adapter calls)."""
+    problems = []
+    for name, value in raw.items():
         if name.endswith("url") and isinstance(value, str):
             try:
                 validate_url(value)
             except ValueError as exc:
-                raise ConfigError(f"{where}: {name}: {exc}") from None
+                problems.append(f"{name}: {exc}")
+    try:
+        validated = model.model_validate(raw)
+    except ValidationError as exc:
+        problems = error_lines(exc) + problems
+    if problems:
+        raise ConfigError(f"{where}: {'; '.join(problems)}")
+    return validated
 
 
 QUOTE_HINT = '（请加引号 quote it: division_code: "330302"）'
@@ -463,23 +463,34 @@ def load_config(path: str | Path, *, check_adapters: bool = True) -> HubConfig:
 
 def config_problems(path: str | Path) -> tuple[HubConfig | None, list[str]]:
     """Every problem of parkhub.yaml at once (`parkhub check`): the file's own, then each
-    source's and platform's; the config when the file itself is valid."""
+    source's and platform's (even when the file has problems elsewhere); the config when
+    there are none."""
     try:
         data = read_config(path)
-        config = HubConfig.model_validate(data)
     except ConfigError as exc:
         return None, [str(exc)]
+    config, problems = None, []
+    try:
+        config = HubConfig.model_validate(data)
     except ValidationError as exc:
-        return None, [f"{path}: {line}" for line in error_lines(exc)]
-    checks: list[Callable[[], object]] = [partial(vendor_config, s) for s in config.sources]
-    checks += [partial(platform_config, p) for p in config.platforms]
-    problems = []
-    for check in checks:
+        problems = [f"{path}: {line}" for line in error_lines(exc)]
+    data = data if isinstance(data, dict) else {}
+    checks: list[Callable[[], object]] = []
+    for model, check, key in (
+        (SourceConfig, vendor_config, "sources"),
+        (PlatformConfig, platform_config, "platforms"),
+    ):
+        for item in data.get(key) or []:
+            try:
+                checks.append(partial(check, model.model_validate(item)))  # type: ignore[arg-type]
+            except ValidationError:
+                continue  # named above, with the file's own problems
+    for run in checks:
         try:
-            check()
+            run()
         except ConfigError as exc:
             problems.append(str(exc))
-    return config, problems
+    return (config if not problems else None), problems
 
 
 def config_json_schema() -> dict[str, Any]:

@@ -122,7 +122,7 @@ def check(
     if cfg is not None and not problems and live:
         problems = live_problems(config)
     for p in problems:
-        err_console.print(f"{CONFIG_ERROR}{p}", highlight=False)
+        err_console.print(f"{CONFIG_ERROR}{p}", highlight=False, soft_wrap=True)
     if problems:
         err_console.print(f"[red]{len(problems)} problem(s)[/]")
         raise typer.Exit(2)

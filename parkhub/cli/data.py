@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from parkhub.canonical.timeutil import previous_period
 from parkhub.scheduler.dispatcher import DispatchStats
@@ -37,7 +38,7 @@ def sync(
     as_json: JsonOpt = False,
 ) -> None:
     """Pull from vendor sources now, from their saved cursors (exit 1 if a source failed)."""
-    setup_logging()
+    setup_logging(printed=True)
     results = []
     with hub_of(config) as hub:
         names = [source] if source else [
@@ -60,11 +61,11 @@ def sync(
             f"{r.unchanged} unchanged, {r.deliveries} deliveries queued"
         )
         for e in r.errors:
-            console.print(f"  [yellow]rejected[/] {e}", markup=True, highlight=False)
+            console.print(f"  [yellow]rejected[/] {escape(str(e))}", highlight=False)
         for w in r.warnings:
-            console.print(f"  [dim]warning[/] {w}", highlight=False)
+            console.print(f"  [dim]warning[/] {escape(str(w))}", highlight=False)
         if r.failure:
-            console.print(f"  [red]failed:[/] {r.failure}", highlight=False)
+            console.print(f"  [red]failed:[/] {escape(r.failure)}", highlight=False)
     raise typer.Exit(1 if failed else 0)
 
 
@@ -88,7 +89,7 @@ def dispatch(
     as_json: JsonOpt = False,
 ) -> None:
     """Send every due delivery now, until nothing is due (exit 1 if any failed or died)."""
-    setup_logging()
+    setup_logging(printed=True)
     with hub_of(config) as hub:
         stats = _dispatch(hub, [platform] if platform else None)
     _report_dispatch(stats, as_json)
@@ -126,7 +127,7 @@ def _report_dispatch(stats: DispatchStats, as_json: bool) -> None:
         f"{stats.dead} dead, {stats.superseded} superseded"
     )
     for e in stats.errors[:20]:
-        console.print(f"  [yellow]{e}[/]", highlight=False)
+        console.print(f"  [yellow]{escape(e)}[/]", highlight=False)
     if len(stats.errors) > 20:
         console.print(f"  … {len(stats.errors) - 20} more: `parkhub deliveries --status failed`")
     if failed:
@@ -145,7 +146,7 @@ def retry(
 ) -> None:
     """Retry failed deliveries now instead of at their next attempt, and dispatch (exit 1 if
     any failed again). Dead ones need `parkhub replay`."""
-    setup_logging()
+    setup_logging(printed=True)
     with hub_of(config) as hub:
         n = hub.store.outbox.retry_now(actor="cli", platform=platform, ids=delivery_id)
         if not as_json:
@@ -221,5 +222,5 @@ def reparse(
     for r in results:
         console.print(f"raw {r.raw_id}: {r.status}; {r.new} new, {r.changed} changed")
         for e in r.errors:
-            console.print(f"  [yellow]{e}[/]", highlight=False)
+            console.print(f"  [yellow]{escape(str(e))}[/]", highlight=False)
     console.print(f"{len(results)} raw messages parsed again")

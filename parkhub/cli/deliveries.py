@@ -145,7 +145,8 @@ def inbox_list(
         return
     t = table("收件箱问题 Inbox problems", ("raw", "source", "status", "reason"))
     for i in items:
-        t.add_row(str(i["raw_id"]), i["source"], i["status"], i["reason"] or "")
+        t.row({"raw": str(i["raw_id"]), "source": i["source"], "status": i["status"],
+               "reason": i["reason"] or ""})  # fmt: skip
     console.print(t)
 
 

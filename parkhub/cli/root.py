@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -100,15 +101,22 @@ class BeijingFormatter(logging.Formatter):
         return when.strftime(datefmt or "%Y-%m-%d %H:%M:%S%z")
 
 
-def setup_logging(verbose: bool = False) -> None:
+PRINTED = ("parkhub.ingest", "parkhub.dispatch")
+"""Loggers whose warnings (a rejected record, a failed delivery) a command prints itself."""
+
+
+def setup_logging(verbose: bool = False, *, printed: bool = False) -> None:
     """Logs to stderr in Beijing time; APScheduler's own chatter (job added, run, executed) only
-    at DEBUG: parkhub names its jobs in its own lines."""
+    at DEBUG: parkhub names its jobs in its own lines. `printed`: the command prints each
+    rejected record and failed delivery itself, so their log warnings would say it twice."""
     handler = logging.StreamHandler()
     handler.setFormatter(BeijingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO if verbose else logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    for name in PRINTED:
+        logging.getLogger(name).setLevel(logging.ERROR if printed else logging.NOTSET)
 
 
 def fail(exc: Exception | str, *, prefix: str = "[red]error:[/] ") -> NoReturn:
@@ -207,9 +215,13 @@ class FitTable(Table):
         super().__init__(title=title, expand=False, pad_edge=False, title_justify="left")
         self.dropped = dropped
 
-    def row(self, cells: dict[str, str]) -> None:
-        """Add a row by column name, without the columns the table dropped."""
-        self.add_row(*(v for k, v in cells.items() if k not in self.dropped))
+    def row(self, cells: dict[str, str], *, markup: Iterable[str] = ()) -> None:
+        """Add a row by column name, without the columns the table dropped; cells are text
+        (a `[source]` in a reason stays), but those named in `markup`."""
+        keep = set(markup)
+        self.add_row(
+            *(v if k in keep else escape(v) for k, v in cells.items() if k not in self.dropped)
+        )
 
 
 class Bar:

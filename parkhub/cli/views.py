@@ -50,7 +50,8 @@ def status(config: ConfigOpt = DEFAULT_CONFIG, as_json: JsonOpt = False) -> None
     t = table("投递状态 Delivery status", ("平台 platform", "sent", "pending", "failed", "dead"))
     for name, c in st["platforms"].items():
         label = name if titles[name] == name else f"{titles[name]} ({name})"
-        t.add_row(label, str(c["sent"]), str(c["pending"]), str(c["failed"]), str(c["dead"]))
+        t.row({"平台 platform": label, "sent": str(c["sent"]), "pending": str(c["pending"]),
+               "failed": str(c["failed"]), "dead": str(c["dead"])})  # fmt: skip
     console.print(t)
     problems = st["inbox_problems"]
     if problems:
@@ -99,7 +100,8 @@ def calendar(config: ConfigOpt = DEFAULT_CONFIG, as_json: JsonOpt = False) -> No
                 "sent": f"{e['delivered']}/{e['expected']}",
                 "with data": f"{e['reporting']}/{e['enterprises']}",
                 "missing": f"{len(e['missing'])} {names}{more}".strip(),
-            }
+            },
+            markup=("state",),
         )
     console.print(t)
 
