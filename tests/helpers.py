@@ -21,3 +21,18 @@ def make_config(qisheng_url: str, provincial_url: str, db_url: str, **retry: Any
         data["platforms"][0]["retry"].update(retry)
         config = HubConfig.model_validate(data)
     return config
+
+
+def make_failed_due(hub: Any) -> None:
+    """Skip the persisted backoff wait of failed deliveries: a test checks the policy, not the
+    clock."""
+    from sqlalchemy import update
+
+    from parkhub.store import schema as t
+
+    with hub.store.begin() as conn:
+        conn.execute(
+            update(t.deliveries)
+            .where(t.deliveries.c.status == "failed")
+            .values(next_attempt_at=t.deliveries.c.created_at)
+        )

@@ -158,16 +158,22 @@ def retry(
 def reports_build(
     period: Annotated[str | None, typer.Option(help="YYYY-MM (default: last month)")] = None,
     park: Annotated[str | None, typer.Option(help="one park id")] = None,
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty", help="queue a park's report even when it has no enterprises"
+        ),
+    ] = False,
     config: ConfigOpt = DEFAULT_CONFIG,
     as_json: JsonOpt = False,
 ) -> None:
     """Build the monthly park report(s) and queue them for delivery. A park with no
-    enterprises is held, not queued (exit 1)."""
+    enterprises is held, not queued (exit 1), unless --allow-empty."""
     chosen = period_of(period) or previous_period()
     with hub_of(config) as hub:
         if park is not None:
             hub.config.park(park)
-        out = hub.build_reports(chosen, park=park)
+        out = hub.build_reports(chosen, park=park, allow_empty=allow_empty)
     rows: list[dict[str, Any]] = []
     for inputs, res in out:
         r = inputs.report

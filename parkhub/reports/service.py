@@ -38,16 +38,17 @@ class Reports:
         return [p for p in self.config.parks if park_id is None or p.id == park_id]
 
     def build(
-        self, period: str, *, park: str | None = None
+        self, period: str, *, park: str | None = None, allow_empty: bool = False
     ) -> list[tuple[MonthlyInputs, IngestResult | None]]:
         """Build each park's monthly report for `period` (YYYY-MM) and queue it for delivery.
 
         A park with no enterprises is held, not queued (its result None, `inputs.held` says
-        why): an empty 园区月报 would tell the province the park is empty."""
+        why): an empty 园区月报 would tell the province the park is empty. `allow_empty`
+        queues it anyway (a park whose enterprises all left)."""
         out: list[tuple[MonthlyInputs, IngestResult | None]] = []
         for pc in self._parks(park):
             inputs = preview(self.store, pc, period)
-            if inputs.report.enterprise_count == 0:
+            if inputs.report.enterprise_count == 0 and not allow_empty:
                 inputs.held = HELD_EMPTY
                 log.warning("%s %s: %s", pc.id, period, HELD_EMPTY)
                 out.append((inputs, None))
