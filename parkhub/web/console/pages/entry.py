@@ -287,11 +287,21 @@ def save_form(
 
 def report_targets(hub: Hub, park_id: str, *, new: bool) -> list[str]:
     """Where the form's data goes: each platform and report taking enterprise figures (and
-    the roster, for a new enterprise), as operators call them."""
+    the roster, for a new enterprise), and the park reports its figures are summed into, as
+    operators call them."""
     kinds = {MONTHLY, "enterprise"} if new else {MONTHLY}
-    return [
-        f"{platform_title(hub.config, s.platform.name)} · "
-        f"{report_title(hub.config, s.platform.name, s.subscription.report)}"
-        for s in subscriptions(hub.config)
-        if s.spec.record_kind in kinds and s.covers(park_id)
-    ]
+    out = []
+    for s in subscriptions(hub.config):
+        if not s.covers(park_id) or s.spec.record_kind not in {*kinds, "park_monthly"}:
+            continue
+        name = (
+            f"{platform_title(hub.config, s.platform.name)} · "
+            f"{report_title(hub.config, s.platform.name, s.subscription.report)}"
+        )
+        via = (
+            "（计入园区月报 summed into the park report）"
+            if s.spec.record_kind == "park_monthly"
+            else ""
+        )
+        out.append(name + via)
+    return out
