@@ -160,9 +160,7 @@ def reports_build(
     park: Annotated[str | None, typer.Option(help="one park id")] = None,
     allow_empty: Annotated[
         bool,
-        typer.Option(
-            "--allow-empty", help="queue a park's report even when it has no enterprises"
-        ),
+        typer.Option("--allow-empty", help="queue a park's report even when it has no enterprises"),
     ] = False,
     config: ConfigOpt = DEFAULT_CONFIG,
     as_json: JsonOpt = False,

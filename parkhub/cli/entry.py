@@ -11,7 +11,17 @@ from parkhub.canonical.timeutil import previous_period
 from parkhub.errors import ParkhubError
 from parkhub.ingest.entry import format_report, template_filename
 
-from .root import DEFAULT_CONFIG, ConfigOpt, console, fail, hub_of, period_of, print_json, table
+from .root import (
+    DEFAULT_CONFIG,
+    ConfigOpt,
+    console,
+    fail,
+    hub_of,
+    period_of,
+    print_json,
+    progress,
+    table,
+)
 
 if TYPE_CHECKING:
     from parkhub.ingest import IngestResult
@@ -66,7 +76,7 @@ def entry_import(
 
     A file naming an enterprise of another park is refused whole (exit 2) unless --move.
     """
-    with hub_of(config) as hub:
+    with hub_of(config) as hub, progress(f"导入 import {file.name}"):
         try:
             result = hub.import_entry(file, park, stream=kind, period=period, allow_move=move)
         except ParkhubError as exc:

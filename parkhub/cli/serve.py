@@ -89,6 +89,7 @@ def serve(
     setup_logging()
     hub = open_hub(config)
     tcp = _listen_tcp(hub)
+    console.print(f"控制台 console: http://{host}:{port}/console/")
     try:
         uvicorn.run(create_app(hub), host=host, port=port, log_level="warning")
     finally:

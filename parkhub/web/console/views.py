@@ -11,8 +11,9 @@ from parkhub.canonical import jsonutil
 from parkhub.canonical.timeutil import utcnow
 from parkhub.config import ParkConfig, subscriptions
 from parkhub.hub import Hub
-from parkhub.ingest.entry import MONTHLY, entry_source
+from parkhub.ingest.entry import MONTHLY
 from parkhub.reports.calendar import OVERDUE
+from parkhub.reports.enterprise_view import park_sources as sources_of
 from parkhub.store import PROBLEMS, DeliveryFilter, DeliveryStatus, operator_summary
 
 from .forms import form_values
@@ -136,7 +137,7 @@ def park_summaries(hub: Hub, parks: Sequence[ParkConfig]) -> list[dict[str, Any]
 
 def park_sources(hub: Hub, park_id: str) -> list[str]:
     """The park's configured sources and its operator entry."""
-    return [s.name for s in hub.config.sources if s.park == park_id] + [entry_source(park_id)]
+    return sources_of(hub.config, park_id)
 
 
 def inbox_problems(hub: Hub, park_id: str, *, limit: int = 10) -> list[dict[str, Any]]:

@@ -188,3 +188,25 @@ def test_unknown_pages_get_the_styled_404(sqlite_env: ConsoleEnv) -> None:
         assert "返回首页" in r.text
     api = web.get("/api/nope")
     assert api.status_code == 404 and api.headers["content-type"] == "application/json"
+
+
+def test_an_inbox_problem_is_dismissed_from_the_dashboard(sqlite_env: ConsoleEnv) -> None:
+    env = sqlite_env
+    vendor_rejected(env, ENTERPRISES[P1][0][0])
+    web = env.web("alice")
+    page = web.get("/console/parks/p1")
+    [problem] = env.hub.store.inbox.messages(with_body=False)
+    assert f'id="dismiss-{problem["id"]}"' in page.text
+    bob = env.web("bob")  # another park's operator cannot touch it
+    denied = bob.post(
+        f"/console/parks/p2/inbox/{problem['id']}/dismiss", data={"csrf_token": bob.csrf()}
+    )
+    assert denied.status_code == 404
+    r = web.post(
+        f"/console/parks/p1/inbox/{problem['id']}/dismiss", data={"csrf_token": csrf_of(page.text)}
+    )
+    assert r.status_code == 303 and r.headers["location"].endswith("msg=dismissed")
+    assert env.hub.store.inbox.messages(with_body=False) == []
+    assert 'id="inbox"' not in web.get("/console/parks/p1").text
+    [audit] = [a for a in env.hub.store.audit.log() if a["action"] == "inbox_dismissed"]
+    assert audit["actor"] == "web:alice"
