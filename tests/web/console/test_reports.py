@@ -154,6 +154,8 @@ def test_delivery_details_are_labelled_with_every_try(sqlite_env: ConsoleEnv) ->
     attempts = page.text.split('id="attempts"')[1].split("</table>")[0]
     assert "园区编码不存在" in attempts and "重新投递（web:alice）" in attempts
     assert "已送达" in attempts and attempts.count('<tr class="attempt-') == 3
+    api = web.get(f"/api/parks/{dead['park_id']}/deliveries/{dead['id']}").json()
+    assert [x["outcome"] for x in api["tries"]] == ["dead", "replayed", "sent"]
 
 
 def test_bulk_replay_asks_first_naming_how_many(sqlite_env: ConsoleEnv) -> None:
