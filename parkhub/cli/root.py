@@ -249,17 +249,25 @@ def progress(what: str, total: int | None = None) -> Iterator[Bar]:
         console=err_console,
         transient=True,
         disable=not err_console.is_terminal,
-        auto_refresh=False,
     )
     task = display.add_task(what, total=total)
-    timer = threading.Timer(0.5, display.start)
+    lock, done = threading.Lock(), threading.Event()
+
+    def show() -> None:
+        with lock:
+            if not done.is_set():
+                display.start()
+
+    timer = threading.Timer(0.5, show)
     timer.daemon = True
     timer.start()
     try:
         yield Bar(display, task)
     finally:
         timer.cancel()
-        display.stop()
+        with lock:
+            done.set()
+            display.stop()
 
 
 def period_of(value: str | None) -> str | None:

@@ -270,3 +270,27 @@ def test_fixed_inbox_problems_clear_and_others_can_be_dismissed(
     assert again.exit_code == 1  # not an open problem any more
     listed = runner.invoke(app, ["inbox", "list", "--json", "-c", str(config)])
     assert json.loads(listed.stdout) == []
+
+
+def test_progress_shows_only_when_work_takes_a_moment(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import time
+
+    from rich.console import Console
+
+    from parkhub.cli import root
+
+    screen = io.StringIO()
+    monkeypatch.setattr(root, "err_console", Console(file=screen, force_terminal=True, width=80))
+    with root.progress("同步 quick", total=1) as bar:
+        bar.advance()
+    assert screen.getvalue() == ""  # done at once: no bar at all
+    with root.progress("同步 slow", total=2) as bar:
+        time.sleep(0.8)
+        bar.advance(2)
+    assert "同步 slow" in screen.getvalue()
+    piped = io.StringIO()
+    monkeypatch.setattr(root, "err_console", Console(file=piped, force_terminal=False))
+    with root.progress("piped", total=1):
+        time.sleep(0.7)
+    assert piped.getvalue() == ""  # not a terminal: never
