@@ -165,6 +165,7 @@ def test_bulk_replay_asks_first_naming_how_many(sqlite_env: ConsoleEnv) -> None:
     web = env.web("alice")
     listing = web.get("/console/parks/p1/deliveries")
     assert 'id="bulk-replay"' in listing.text
+    assert "温州恒达鞋业有限公司" in listing.text  # enterprises by name, not credit code
     token = csrf_of(listing.text)
     ask = web.post("/console/parks/p1/deliveries/replay", data={"csrf_token": token})
     assert ask.status_code == 200 and f"<strong>{len(dead)}</strong>" in ask.text

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from parkhub.reports.enterprise_view import enterprise_names
 from parkhub.reports.names import field_labels
 from parkhub.store import DeliveryFilter, DeliveryStatus
 from parkhub.web.console.auth import PageSession, check_csrf
@@ -52,6 +53,7 @@ def listing(
         "statuses": STATUS_LABELS,
         "limit": limit,
         "dead_count": dead,
+        "names": enterprise_names(hub.store, [park_id]),
     }
     return console.render(request, "deliveries.html", context, session=session)
 
@@ -72,6 +74,7 @@ def delivery(
         "payload_rows": labelled(d["payload"], labels),
         "receipt_rows": receipt_rows(d["receipt"]),
         "attempts": hub.store.outbox.attempts(delivery_id),
+        "names": enterprise_names(hub.store, [park_id]),
         "record": parse_json_text(record["doc"]) if record else None,
     }
     return console.render(request, "delivery.html", context, session=session)

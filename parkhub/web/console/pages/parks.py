@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from parkhub.reports.enterprise_view import enterprise_names
 from parkhub.store import RawStatus
 from parkhub.web.console.auth import Denied, PageSession, check_csrf
 from parkhub.web.console.core import ConsoleDep
@@ -31,7 +32,9 @@ def dashboard(
 ) -> Response:
     park = console.park(session.user, park_id)
     data = park_dashboard(console.hub, park_id)
-    return console.render(request, "dashboard.html", {"park": park, "d": data}, session=session)
+    names = enterprise_names(console.hub.store, [park_id])
+    context = {"park": park, "d": data, "names": names}
+    return console.render(request, "dashboard.html", context, session=session)
 
 
 @router.post("/console/parks/{park_id}/inbox/{raw_id}/dismiss")
