@@ -6,9 +6,8 @@ Secrets are never written here: adapter configs reference them as env:NAME or fi
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -249,29 +248,9 @@ class HubConfig(_Model):
 
     @model_validator(mode="after")
     def _references(self) -> HubConfig:
-        parks = {p.id for p in self.parks}
-        for kind, items in (
-            ("park", self.parks),
-            ("source", self.sources),
-            ("platform", self.platforms),
-        ):
-            names: list[str] = [
-                str(getattr(i, "id", None) or getattr(i, "name", "")) for i in items
-            ]
-            dupes = {n for n in names if names.count(n) > 1}
-            if dupes:
-                raise ValueError(f"duplicate {kind} names: {', '.join(sorted(dupes))}")
-        for park in self.alerts.parks:
-            if park not in parks:
-                raise ValueError(f"alerts: unknown park {park!r}")
-        for s in self.sources:
-            if s.park not in parks:
-                raise ValueError(f"source {s.name}: unknown park {s.park!r}")
-        for p in self.platforms:
-            for sub in p.subscriptions():
-                for park in sub.parks or []:
-                    if park not in parks:
-                        raise ValueError(f"platform {p.name}: unknown park {park!r}")
+        problems = reference_problems(self.model_dump())
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def park(self, park_id: str) -> ParkConfig:
@@ -284,13 +263,44 @@ class HubConfig(_Model):
         for s in self.sources:
             if s.name == name:
                 return s
-        raise ConfigError(f"未知的数据源 (unknown source {name!r})")
+        known = ", ".join(s.name for s in self.sources) or "none configured"
+        raise ConfigError(f"未知的数据源 (unknown source {name!r}; known: {known})")
 
     def platform(self, name: str) -> PlatformConfig:
         for p in self.platforms:
             if p.name == name:
                 return p
-        raise ConfigError(f"未知的平台 (unknown platform {name!r})")
+        known = ", ".join(p.name for p in self.platforms) or "none configured"
+        raise ConfigError(f"未知的平台 (unknown platform {name!r}; known: {known})")
+
+
+def reference_problems(data: Any) -> list[str]:
+    """Every duplicate name and every reference to an unknown park in parkhub.yaml's data
+    (as read, even when it has other problems, or dumped from a HubConfig)."""
+    data = data if isinstance(data, dict) else {}
+
+    def items(key: str) -> list[dict[str, Any]]:
+        return [i for i in data.get(key) or [] if isinstance(i, dict)]
+
+    out = []
+    for kind, key, field in (("park", "parks", "id"), ("source", "sources", "name"),
+                             ("platform", "platforms", "name")):  # fmt: skip
+        names = [str(i.get(field)) for i in items(key)]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            out.append(f"duplicate {kind} names: {', '.join(dupes)}")
+    parks = {str(p.get("id")) for p in items("parks")}
+    alerts = data.get("alerts") if isinstance(data.get("alerts"), dict) else {}
+    out += [f"alerts: unknown park {p!r}" for p in alerts.get("parks") or {} if p not in parks]
+    for s in items("sources"):
+        if "park" in s and str(s["park"]) not in parks:
+            out.append(f"source {s.get('name')}: unknown park {s['park']!r}")
+    for p in items("platforms"):
+        for sub in p.get("reports") or []:
+            for park in (sub.get("parks") or []) if isinstance(sub, dict) else []:
+                if park not in parks:
+                    out.append(f"platform {p.get('name')}: unknown park {park!r}")
+    return out
 
 
 PERIODIC_KINDS = {"park_monthly": "monthly", "enterprise_monthly": "monthly"}
@@ -336,15 +346,22 @@ def vendor_config(source: SourceConfig) -> tuple[type[VendorAdapter[Any]], BaseM
 
 
 def platform_config(platform: PlatformConfig) -> tuple[type[Platform[Any]], BaseModel]:
+    """The platform's class and config, or one ConfigError naming every problem: reports it
+    does not have, and its config block's."""
     cls = platform_class(platform.type)
-    for sub in platform.subscriptions():
-        if sub.report not in cls.reports:
-            raise ConfigError(
-                f"platform {platform.name}: {platform.type} has no report {sub.report!r} "
-                f"(it has: {', '.join(cls.reports)})"
-            )
     where = f"platform {platform.name} ({platform.type})"
-    return cls, _adapter_config(where, cls.config_model, platform.config)
+    problems = [
+        f"{platform.type} has no report {sub.report!r} (it has: {', '.join(cls.reports)})"
+        for sub in platform.subscriptions()
+        if sub.report not in cls.reports
+    ]
+    try:
+        validated = _adapter_config(where, cls.config_model, platform.config)
+    except ConfigError as exc:
+        problems.append(str(exc).removeprefix(f"{where}: "))
+    if problems:
+        raise ConfigError(f"{where}: {'; '.join(problems)}")
+    return cls, validated
 
 
 def _adapter_config(where: str, model: type[BaseModel], raw: dict[str, Any]) -> BaseModel:
@@ -366,7 +383,7 @@ def _adapter_config(where: str, model: type[BaseModel], raw: dict[str, Any]) -> 
     return validated
 
 
-QUOTE_HINT = '（请加引号 quote it: division_code: "330302"）'
+QUOTE_HINT = '（请加引号 quote it: division_code: "{}"）'
 
 
 def error_lines(exc: ValidationError) -> list[str]:
@@ -380,7 +397,8 @@ def error_lines(exc: ValidationError) -> list[str]:
             continue  # the plain-name form of a subscription given as a mapping
         msg = str(e["msg"]).removeprefix("Value error, ")
         if loc and loc[-1] == "division_code" and e["type"] == "string_type":
-            msg += QUOTE_HINT
+            typed = e.get("input")
+            msg += QUOTE_HINT.format(typed if isinstance(typed, int) and typed > 99999 else 330302)
         line = f"{'.'.join(p for p in loc if p != 'Subscription') or '(root)'}: {msg}"
         if line not in out:
             out.append(line)
@@ -459,38 +477,6 @@ def load_config(path: str | Path, *, check_adapters: bool = True) -> HubConfig:
     commands that only read."""
     data = read_config(path)
     return parse_config(data, origin=str(path), check_adapters=check_adapters)
-
-
-def config_problems(path: str | Path) -> tuple[HubConfig | None, list[str]]:
-    """Every problem of parkhub.yaml at once (`parkhub check`): the file's own, then each
-    source's and platform's (even when the file has problems elsewhere); the config when
-    there are none."""
-    try:
-        data = read_config(path)
-    except ConfigError as exc:
-        return None, [str(exc)]
-    config, problems = None, []
-    try:
-        config = HubConfig.model_validate(data)
-    except ValidationError as exc:
-        problems = [f"{path}: {line}" for line in error_lines(exc)]
-    data = data if isinstance(data, dict) else {}
-    checks: list[Callable[[], object]] = []
-    for model, check, key in (
-        (SourceConfig, vendor_config, "sources"),
-        (PlatformConfig, platform_config, "platforms"),
-    ):
-        for item in data.get(key) or []:
-            try:
-                checks.append(partial(check, model.model_validate(item)))  # type: ignore[arg-type]
-            except ValidationError:
-                continue  # named above, with the file's own problems
-    for run in checks:
-        try:
-            run()
-        except ConfigError as exc:
-            problems.append(str(exc))
-    return (config if not problems else None), problems
 
 
 def config_json_schema() -> dict[str, Any]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sys
 
+from rich.markup import escape
+
 from parkhub.errors import ParkhubError
 
 from . import adapters, config, data, deliveries, entry, hj212, sandbox, serve, users, views
@@ -67,10 +69,11 @@ def main() -> None:
     try:
         app()
     except ParkhubError as exc:
-        err_console.print(f"[red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(2)
     except OSError as exc:  # a file that is not there, not readable, a port taken ...
-        err_console.print(f"[red]error:[/] {exc.strerror or exc}: {exc.filename or ''}")
+        what = f"{exc.strerror or exc}: {exc.filename or ''}"
+        err_console.print(f"[red]error:[/] {escape(what)}", highlight=False)
         sys.exit(2)
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/]")

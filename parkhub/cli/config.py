@@ -4,12 +4,28 @@ Schemas of the file and of each adapter's config block (`schema`)."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
+from rich.markup import escape
 
-from parkhub.config import HubConfig, config_json_schema, config_problems
+from parkhub.config import (
+    HubConfig,
+    PlatformConfig,
+    SourceConfig,
+    Subscription,
+    config_json_schema,
+    error_lines,
+    platform_config,
+    read_config,
+    reference_problems,
+    vendor_config,
+)
+from parkhub.errors import ConfigError
 from parkhub.store import database_url
 
 from .root import (
@@ -21,7 +37,6 @@ from .root import (
     console,
     err_console,
     fail,
-    hub_of,
 )
 from .sandbox import BASE_PORT, SECRETS_FILE, BasePortOpt, sandbox_files, write_sample_capture
 from .schemas import render
@@ -116,42 +131,125 @@ def check(
         typer.Option("--live", help="also reach every enabled source and platform (their check())"),
     ] = False,
 ) -> None:
-    """Validate parkhub.yaml: every problem at once (schedules, URLs, division codes, each
-    adapter's config and secrets); with --live, reach each source and platform too."""
+    """Validate parkhub.yaml: every problem at once (schedules, URLs, division codes, park
+    references, each adapter's config and secrets); with --live, reach each enabled source
+    and platform too (nothing is sent, no database is opened)."""
     cfg, problems = config_problems(config)
-    if cfg is not None and not problems and live:
-        problems = live_problems(config)
     for p in problems:
-        err_console.print(f"{CONFIG_ERROR}{p}", highlight=False, soft_wrap=True)
-    if problems:
-        err_console.print(f"[red]{len(problems)} problem(s)[/]")
+        err_console.print(f"{CONFIG_ERROR}{escape(p)}", highlight=False, soft_wrap=True)
+    unreachable = live_problems(cfg) if cfg is not None and not problems and live else []
+    for p in unreachable:
+        err_console.print(f"{UNREACHABLE}{escape(p)}", highlight=False, soft_wrap=True)
+    if problems or unreachable:
+        err_console.print(f"[red]{len(problems) + len(unreachable)} problem(s)[/]")
         raise typer.Exit(2)
     assert cfg is not None
     for w in config_warnings(cfg):
-        err_console.print(f"[yellow]warning:[/] {w}", highlight=False)
+        err_console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
     console.print(
         f"[green]ok[/]: {len(cfg.parks)} parks, {len(cfg.sources)} sources, "
         f"{len(cfg.platforms)} platforms" + (", all reachable" if live else "")
     )
 
 
-def live_problems(config: Path) -> list[str]:
-    """What each enabled source's and platform's check() says (nothing is sent)."""
-    problems = []
-    with hub_of(config) as hub:
-        for source in hub.config.sources:
-            if not source.enabled:
+UNREACHABLE = "[red]连接失败 unreachable:[/] "
+
+
+def config_problems(path: Path) -> tuple[HubConfig | None, list[str]]:
+    """Every problem of parkhub.yaml at once: the file's own fields, every unknown or
+    duplicate name, then each source's and platform's config (even when the file has
+    problems elsewhere); the config when there are none."""
+    try:
+        data = read_config(path)
+    except ConfigError as exc:
+        return None, [str(exc)]
+    config, problems = None, []
+    try:
+        config = HubConfig.model_validate(data)
+    except ValidationError as exc:
+        if isinstance(data, dict):  # the references are checked below, each on its own line
+            exc_lines = [line for line in error_lines(exc) if not line.startswith("(root): ")]
+            problems = [f"{path}: {line}" for line in exc_lines]
+            problems += [f"{path}: {p}" for p in reference_problems(data)]
+        else:
+            problems = [f"{path}: {line}" for line in error_lines(exc)]
+    problems += adapter_problems(data)
+    return (config if not problems else None), problems
+
+
+def adapter_problems(data: object) -> list[str]:
+    """Each source's and platform's adapter config checked, whatever else is wrong with it."""
+    data = data if isinstance(data, dict) else {}
+    out = []
+    for key, check in (("sources", _check_source), ("platforms", _check_platform)):
+        for item in data.get(key) or []:
+            if not isinstance(item, dict):
                 continue
             try:
-                hub.adapter(source.name).check()
-            except Exception as exc:  # any failure of a check is the operator's to read
-                problems.append(f"source {source.name}: {exc}")
-        for name, runtime in hub.platforms().items():
-            try:
-                runtime.platform.check()
-            except Exception as exc:
-                problems.append(f"platform {name}: {exc}")
+                check(item)
+            except ConfigError as exc:
+                text, kind = str(exc), key[:-1]
+                out.append(text if text.startswith(kind) else f"{kind} {item.get('name')}: {text}")
+    return out
+
+
+def _check_source(item: dict[str, Any]) -> None:
+    config: dict[str, Any] = item["config"] if isinstance(item.get("config"), dict) else {}
+    vendor_config(SourceConfig.model_construct(
+        name=str(item.get("name")), vendor=str(item.get("vendor")), park="", config=config
+    ))  # fmt: skip
+
+
+def _check_platform(item: dict[str, Any]) -> None:
+    config: dict[str, Any] = item["config"] if isinstance(item.get("config"), dict) else {}
+    raw: list[Any] = item["reports"] if isinstance(item.get("reports"), list) else []
+    reports = [
+        r if isinstance(r, str) else Subscription.model_construct(report=str(r.get("report")))
+        for r in raw
+        if isinstance(r, str | dict)
+    ]
+    platform_config(PlatformConfig.model_construct(
+        name=str(item.get("name")), type=str(item.get("type")), config=config, reports=reports
+    ))  # fmt: skip
+
+
+def live_problems(cfg: HubConfig) -> list[str]:
+    """What each enabled source's and platform's check() says: nothing is sent, no database
+    opened. A check that fails in an unexpected way is reported too, with its kind."""
+    from parkhub.ingest.sources import Sources
+    from parkhub.scheduler.platforms import runtime
+
+    problems = []
+    sources = Sources(cfg)
+    try:
+        for source in (s for s in cfg.sources if s.enabled):
+            check = partial(_check_adapter, sources, source.name)
+            problems += _reach(f"source {source.name} ({source.vendor})", check)
+    finally:
+        sources.close()
+    for pc in (p for p in cfg.platforms if p.enabled):
+        platform = runtime(pc).platform
+        try:
+            problems += _reach(f"platform {pc.name} ({pc.type})", platform.check, pc.type)
+        finally:
+            platform.close()
     return problems
+
+
+def _check_adapter(sources: Any, name: str) -> None:
+    sources.adapter(name).check()
+
+
+def _reach(where: str, check: Callable[[], None], name: str = "") -> list[str]:
+    from parkhub.errors import DeliveryError, SourceError
+
+    try:
+        check()
+    except (SourceError, DeliveryError, ConfigError) as exc:
+        return [f"{where}: {str(exc).removeprefix(f'{name}: ')}"]
+    except Exception as exc:  # a check that broke: still the operator's to read
+        return [f"{where}: {type(exc).__name__}: {exc}"]
+    return []
 
 
 def config_warnings(cfg: HubConfig) -> list[str]:

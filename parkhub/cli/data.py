@@ -40,7 +40,7 @@ def sync(
     """Pull from vendor sources now, from their saved cursors (exit 1 if a source failed)."""
     setup_logging(printed=True)
     results = []
-    with hub_of(config) as hub:
+    with hub_of(config, source=source) as hub:
         names = [source] if source else [
             s.name for s in hub.config.sources if s.enabled and s.schedule is not None
         ]  # fmt: skip
@@ -90,7 +90,7 @@ def dispatch(
 ) -> None:
     """Send every due delivery now, until nothing is due (exit 1 if any failed or died)."""
     setup_logging(printed=True)
-    with hub_of(config) as hub:
+    with hub_of(config, platform=platform) as hub:
         stats = _dispatch(hub, [platform] if platform else None)
     _report_dispatch(stats, as_json)
 
@@ -147,7 +147,7 @@ def retry(
     """Retry failed deliveries now instead of at their next attempt, and dispatch (exit 1 if
     any failed again). Dead ones need `parkhub replay`."""
     setup_logging(printed=True)
-    with hub_of(config) as hub:
+    with hub_of(config, platform=platform) as hub:
         n = hub.store.outbox.retry_now(actor="cli", platform=platform, ids=delivery_id)
         if not as_json:
             console.print(f"{n} failed deliveries due now")
@@ -207,7 +207,8 @@ def reparse(
     as_json: JsonOpt = False,
 ) -> None:
     """Parse rejected or partly rejected raw messages again, after a fix."""
-    with hub_of(config) as hub:
+    setup_logging(printed=True)
+    with hub_of(config, source=source) as hub:
         ids = raw_id or [m["id"] for m in hub.store.inbox.messages(source=source, with_body=False)]
         results = []
         with progress("重新解析 reparse", total=len(ids)) as bar:

@@ -44,7 +44,7 @@ def deliveries(
     for s in status_ or []:
         if s not in DeliveryStatus._value2member_map_:
             fail(f"unknown status {s!r}: use one of {STATUSES}", prefix="[red]error:[/] ")
-    with hub_of(config, secrets=False) as hub:
+    with hub_of(config, secrets=False, platform=platform) as hub:
         rows = hub.store.outbox.deliveries(status=status_, platform=platform, limit=limit)
     if as_json:
         print_json([_delivery_json(r) for r in rows])
@@ -102,7 +102,7 @@ def replay(
         ids=delivery_id,
     )
     unfiltered = not any((platform, since, until, error, delivery_id))
-    with hub_of(config, secrets=False) as hub:
+    with hub_of(config, secrets=False, platform=platform) as hub:
         count = hub.store.outbox.count(where)
         if dry_run:
             _said(as_json, count, f"{count} dead deliveries would be queued again (dry run)")
@@ -133,7 +133,7 @@ def inbox_list(
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Raw messages with problems (rejected or partly rejected), not fixed or dismissed yet."""
-    with hub_of(config, secrets=False) as hub:
+    with hub_of(config, secrets=False, source=source) as hub:
         rows = hub.store.inbox.messages(source=source, newest_first=True, with_body=False)
     items = [
         {"raw_id": r["id"], "source": r["source"], "stream": r["stream"], "status": r["status"],

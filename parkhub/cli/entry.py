@@ -20,6 +20,7 @@ from .root import (
     period_of,
     print_json,
     progress,
+    setup_logging,
     table,
 )
 
@@ -76,6 +77,7 @@ def entry_import(
 
     A file naming an enterprise of another park is refused whole (exit 2) unless --move.
     """
+    setup_logging(printed=True)
     with hub_of(config) as hub, progress(f"导入 import {file.name}"):
         try:
             result = hub.import_entry(file, park, stream=kind, period=period, allow_move=move)

@@ -121,7 +121,7 @@ def setup_logging(verbose: bool = False, *, printed: bool = False) -> None:
 
 def fail(exc: Exception | str, *, prefix: str = "[red]error:[/] ") -> NoReturn:
     """End the command with exit code 2, the reason on stderr."""
-    err_console.print(f"{prefix}{exc}")
+    err_console.print(f"{prefix}{escape(str(exc))}", highlight=False)
     raise typer.Exit(2) from None
 
 
@@ -166,9 +166,19 @@ def open_hub(path: Path, *, secrets: bool = True) -> Hub:
 
 
 @contextmanager
-def hub_of(path: Path, *, secrets: bool = True) -> Iterator[Hub]:
+def hub_of(
+    path: Path, *, secrets: bool = True, platform: str | None = None, source: str | None = None
+) -> Iterator[Hub]:
     """The hub of parkhub.yaml at `path`, closed when the block ends (`secrets=False`: for
-    commands that only read, which need no platform's or vendor's secret)."""
+    commands that only read, which need no platform's or vendor's secret). A `platform` or
+    `source` the user typed must be one of the config's (exit 2 naming the known ones)."""
+    if platform is not None or source is not None:
+        cfg = config_of(path, secrets=secrets)
+        try:
+            cfg.platform(platform) if platform is not None else None
+            cfg.source(source) if source is not None else None
+        except ParkhubError as exc:
+            fail(exc)
     hub = open_hub(path, secrets=secrets)
     try:
         yield hub
