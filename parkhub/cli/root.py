@@ -106,15 +106,17 @@ PRINTED = ("parkhub.ingest", "parkhub.dispatch")
 
 
 def setup_logging(verbose: bool = False, *, printed: bool = False) -> None:
-    """Logs to stderr in Beijing time; APScheduler's own chatter (job added, run, executed) only
-    at DEBUG: parkhub names its jobs in its own lines. `printed`: the command prints each
-    rejected record and failed delivery itself, so their log warnings would say it twice."""
+    """Logs to stderr in Beijing time; APScheduler's own chatter (job added, run, executed) and
+    Alembic's only at DEBUG: parkhub names its jobs in its own lines. `printed`: the command
+    prints each rejected record and failed delivery itself, so their log warnings would say it
+    twice."""
     handler = logging.StreamHandler()
     handler.setFormatter(BeijingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO if verbose else logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    for chatty in ("apscheduler", "alembic"):  # job added / run; the migration context
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     for name in PRINTED:
         logging.getLogger(name).setLevel(logging.ERROR if printed else logging.NOTSET)
 

@@ -145,3 +145,19 @@ def test_a_rejected_record_is_printed_once(tmp_path: Path) -> None:
     assert reparsed.output.count("应填数字") == 1, reparsed.output
     again = runner.invoke(app, ["reparse", "--json", "-c", str(config)])
     assert len(json.loads(again.stdout)) == 1
+
+
+def test_run_keeps_the_libraries_chatter_at_debug() -> None:
+    import logging
+
+    from parkhub.cli.root import setup_logging
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        setup_logging(verbose=True)  # as `parkhub run`
+        assert logging.getLogger("parkhub.scheduler").isEnabledFor(logging.INFO)
+        for chatty in ("apscheduler.scheduler", "alembic.runtime.migration"):
+            assert not logging.getLogger(chatty).isEnabledFor(logging.INFO), chatty
+    finally:
+        root.handlers[:], root.level = saved
