@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import sys
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -56,14 +58,35 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option(
             "--version", callback=_version, is_eager=True, help="print the version and exit"
         ),
     ] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="parkhub.yaml for the command (`parkhub -c FILE status` is "
+            "`parkhub status -c FILE`)",
+        ),
+    ] = None,
 ) -> None:
     """parkhub: 小微企业园数据中枢 — enter park data once, report it everywhere."""
+    if config is not None:  # every command's --config falls back to PARKHUB_CONFIG
+        before = os.environ.get("PARKHUB_CONFIG")
+        os.environ["PARKHUB_CONFIG"] = str(config)
+        ctx.call_on_close(partial(_restore_env, "PARKHUB_CONFIG", before))
+
+
+def _restore_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
 
 
 reports_app = typer.Typer(help="Period reports (园区月报).", no_args_is_help=True)

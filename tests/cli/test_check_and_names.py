@@ -161,3 +161,17 @@ def test_run_keeps_the_libraries_chatter_at_debug() -> None:
             assert not logging.getLogger(chatty).isEnabledFor(logging.INFO), chatty
     finally:
         root.handlers[:], root.level = saved
+
+
+def test_config_before_the_command_works_as_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PARKHUB_CONFIG", raising=False)  # restored after the test
+    config = _write(tmp_path, _data("sqlite:///var/before.db"))
+    monkeypatch.chdir(tmp_path.parent)
+    result = runner.invoke(app, ["-c", str(config), "status", "--json"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "var" / "before.db").exists()  # the file's database, beside it
+    nested = runner.invoke(app, ["-c", str(config), "reports", "build", "--period", PERIOD])
+    assert "before.db" in nested.stderr.replace("\n", "")
+    assert "PARKHUB_CONFIG" not in __import__("os").environ  # nothing left behind
