@@ -5,11 +5,13 @@ Secrets are never written here: adapter configs reference them as env:NAME or fi
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import httpx
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -18,6 +20,7 @@ from parkhub.adapters.registry import platform_class, vendor_class
 from parkhub.adapters.vendors.base import VendorAdapter
 from parkhub.canonical import Park
 from parkhub.canonical.codes import normalize_division
+from parkhub.canonical.timeutil import SHANGHAI
 from parkhub.errors import ConfigError
 from parkhub.limits import Limits
 from parkhub.secrets import Secret
@@ -27,11 +30,58 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def validate_cron(expr: str) -> str:
+    """A 5-field crontab as `parkhub run` will schedule it (Beijing time), or ValueError."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(expr, timezone=SHANGHAI)
+    except ValueError as exc:
+        raise ValueError(
+            f"cron 表达式无效 (invalid cron {expr!r}: {exc}; five fields: minute hour day month "
+            'weekday, e.g. "0 1 1 * *")'
+        ) from None
+    return expr
+
+
+def validate_url(value: str) -> str:
+    """An http(s) URL with a host, as the adapters will call it, or ValueError."""
+    try:
+        url = httpx.URL(value)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise ValueError(f"网址无效 (invalid URL {value!r}: {exc})") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(
+            f"网址应以 http:// 或 https:// 开头 (URL needs http(s) and a host: {value!r})"
+        )
+    return value
+
+
+GB2260_PROVINCES = frozenset({
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
+    "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64",
+    "65", "71", "81", "82",
+})  # fmt: skip
+
+
+def validate_division(code: str) -> str:
+    """A GB/T 2260 code (6 digits, a real province, current code for an old one), or
+    ValueError."""
+    code = normalize_division(code)
+    if code[:2] not in GB2260_PROVINCES:
+        raise ValueError(f"不是有效的 GB/T 2260 行政区划代码 (no such province in {code!r})")
+    return code
+
+
 class Schedule(_Model):
     """When a job runs: every N seconds, or a cron expression in Beijing time."""
 
     every_seconds: float | None = Field(None, gt=0)
     cron: str | None = Field(None, description="5-field crontab, Asia/Shanghai")
+
+    _cron = field_validator("cron")(
+        classmethod(lambda cls, v: None if v is None else validate_cron(v))
+    )
 
     @model_validator(mode="after")
     def _one(self) -> Schedule:
@@ -53,7 +103,7 @@ class ParkConfig(_Model):
     @field_validator("division_code")
     @classmethod
     def _division(cls, v: str) -> str:
-        return normalize_division(v)
+        return validate_division(v)
 
     def record(self) -> Park:
         return Park(
@@ -182,7 +232,16 @@ class AlertsConfig(_Model):
 class HubConfig(_Model):
     """The whole of parkhub.yaml."""
 
-    database_url: str | None = Field(None, description="overridden by PARKHUB_DATABASE_URL")
+    database_url: str | None = Field(
+        None,
+        description="overridden by PARKHUB_DATABASE_URL; a relative SQLite path is relative to "
+        "this file's folder",
+    )
+    secrets_file: str | None = Field(
+        None,
+        description="KEY=value file for file:NAME secrets when PARKHUB_SECRETS_FILE is not set "
+        "(relative to this file's folder); keep it out of version control",
+    )
     timezone: Literal["Asia/Shanghai"] = "Asia/Shanghai"
     parks: list[ParkConfig]
     sources: list[SourceConfig] = Field(default_factory=list)
@@ -194,29 +253,9 @@ class HubConfig(_Model):
 
     @model_validator(mode="after")
     def _references(self) -> HubConfig:
-        parks = {p.id for p in self.parks}
-        for kind, items in (
-            ("park", self.parks),
-            ("source", self.sources),
-            ("platform", self.platforms),
-        ):
-            names: list[str] = [
-                str(getattr(i, "id", None) or getattr(i, "name", "")) for i in items
-            ]
-            dupes = {n for n in names if names.count(n) > 1}
-            if dupes:
-                raise ValueError(f"duplicate {kind} names: {', '.join(sorted(dupes))}")
-        for park in self.alerts.parks:
-            if park not in parks:
-                raise ValueError(f"alerts: unknown park {park!r}")
-        for s in self.sources:
-            if s.park not in parks:
-                raise ValueError(f"source {s.name}: unknown park {s.park!r}")
-        for p in self.platforms:
-            for sub in p.subscriptions():
-                for park in sub.parks or []:
-                    if park not in parks:
-                        raise ValueError(f"platform {p.name}: unknown park {park!r}")
+        problems = reference_problems(self.model_dump())
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def park(self, park_id: str) -> ParkConfig:
@@ -229,13 +268,44 @@ class HubConfig(_Model):
         for s in self.sources:
             if s.name == name:
                 return s
-        raise ConfigError(f"未知的数据源 (unknown source {name!r})")
+        known = ", ".join(s.name for s in self.sources) or "none configured"
+        raise ConfigError(f"未知的数据源 (unknown source {name!r}; known: {known})")
 
     def platform(self, name: str) -> PlatformConfig:
         for p in self.platforms:
             if p.name == name:
                 return p
-        raise ConfigError(f"未知的平台 (unknown platform {name!r})")
+        known = ", ".join(p.name for p in self.platforms) or "none configured"
+        raise ConfigError(f"未知的平台 (unknown platform {name!r}; known: {known})")
+
+
+def reference_problems(data: Any) -> list[str]:
+    """Every duplicate name and every reference to an unknown park in parkhub.yaml's data
+    (as read, even when it has other problems, or dumped from a HubConfig)."""
+    data = data if isinstance(data, dict) else {}
+
+    def items(key: str) -> list[dict[str, Any]]:
+        return [i for i in data.get(key) or [] if isinstance(i, dict)]
+
+    out = []
+    for kind, key, field in (("park", "parks", "id"), ("source", "sources", "name"),
+                             ("platform", "platforms", "name")):  # fmt: skip
+        names = [str(i.get(field)) for i in items(key)]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            out.append(f"duplicate {kind} names: {', '.join(dupes)}")
+    parks = {str(p.get("id")) for p in items("parks")}
+    alerts = data.get("alerts") if isinstance(data.get("alerts"), dict) else {}
+    out += [f"alerts: unknown park {p!r}" for p in alerts.get("parks") or {} if p not in parks]
+    for s in items("sources"):
+        if "park" in s and str(s["park"]) not in parks:
+            out.append(f"source {s.get('name')}: unknown park {s['park']!r}")
+    for p in items("platforms"):
+        for sub in p.get("reports") or []:
+            for park in (sub.get("parks") or []) if isinstance(sub, dict) else []:
+                if park not in parks:
+                    out.append(f"platform {p.get('name')}: unknown park {park!r}")
+    return out
 
 
 PERIODIC_KINDS = {"park_monthly": "monthly", "enterprise_monthly": "monthly"}
@@ -276,30 +346,72 @@ def subscriptions(config: HubConfig, *, enabled_only: bool = True) -> Iterator[S
 
 def vendor_config(source: SourceConfig) -> tuple[type[VendorAdapter[Any]], BaseModel]:
     cls = vendor_class(source.vendor)
-    try:
-        return cls, cls.config_model.model_validate(source.config)
-    except ValidationError as exc:
-        raise ConfigError(f"source {source.name} ({source.vendor}): {_errors(exc)}") from None
+    where = f"source {source.name} ({source.vendor})"
+    return cls, _adapter_config(where, cls.config_model, source.config)
 
 
 def platform_config(platform: PlatformConfig) -> tuple[type[Platform[Any]], BaseModel]:
+    """The platform's class and config, or one ConfigError naming every problem: reports it
+    does not have, and its config block's."""
     cls = platform_class(platform.type)
-    for sub in platform.subscriptions():
-        if sub.report not in cls.reports:
-            raise ConfigError(
-                f"platform {platform.name}: {platform.type} has no report {sub.report!r} "
-                f"(it has: {', '.join(cls.reports)})"
-            )
+    where = f"platform {platform.name} ({platform.type})"
+    problems = [
+        f"{platform.type} has no report {sub.report!r} (it has: {', '.join(cls.reports)})"
+        for sub in platform.subscriptions()
+        if sub.report not in cls.reports
+    ]
     try:
-        return cls, cls.config_model.model_validate(platform.config)
+        validated = _adapter_config(where, cls.config_model, platform.config)
+    except ConfigError as exc:
+        problems.append(str(exc).removeprefix(f"{where}: "))
+    if problems:
+        raise ConfigError(f"{where}: {'; '.join(problems)}")
+    return cls, validated
+
+
+def _adapter_config(where: str, model: type[BaseModel], raw: dict[str, Any]) -> BaseModel:
+    """An adapter's config block validated, or one ConfigError naming all its problems: the
+    fields pydantic refuses and every `*url` that is no http(s) URL (what the adapter calls)."""
+    problems = []
+    for name, value in raw.items():
+        if name.endswith("url") and isinstance(value, str):
+            try:
+                validate_url(value)
+            except ValueError as exc:
+                problems.append(f"{name}: {exc}")
+    try:
+        validated = model.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"platform {platform.name} ({platform.type}): {_errors(exc)}") from None
+        problems = error_lines(exc) + problems
+    if problems:
+        raise ConfigError(f"{where}: {'; '.join(problems)}")
+    return validated
+
+
+QUOTE_HINT = '（请加引号 quote it: division_code: "{}"）'
+
+
+def error_lines(exc: ValidationError) -> list[str]:
+    """pydantic's errors as operators read them: `place: reason`, once each; no "Value error,"
+    prefix, no noise from the other member of a `str | Subscription` union, and a hint to
+    quote a division code YAML read as a number."""
+    out: list[str] = []
+    for e in exc.errors():
+        loc = [str(p) for p in e["loc"]]
+        if loc and loc[-1] == "str" and e["type"] == "string_type" and len(exc.errors()) > 1:
+            continue  # the plain-name form of a subscription given as a mapping
+        msg = str(e["msg"]).removeprefix("Value error, ")
+        if loc and loc[-1] == "division_code" and e["type"] == "string_type":
+            typed = e.get("input")
+            msg += QUOTE_HINT.format(typed if isinstance(typed, int) and typed > 99999 else 330302)
+        line = f"{'.'.join(p for p in loc if p != 'Subscription') or '(root)'}: {msg}"
+        if line not in out:
+            out.append(line)
+    return out
 
 
 def _errors(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()
-    )
+    return "; ".join(error_lines(exc))
 
 
 def parse_config(
@@ -317,8 +429,10 @@ def parse_config(
     return config
 
 
-def load_config(path: str | Path, *, check_adapters: bool = True) -> HubConfig:
-    """Read and validate parkhub.yaml; every problem names the file and the place in it."""
+def read_config(path: str | Path) -> Any:
+    """parkhub.yaml's data with its relative paths made absolute against the file's folder:
+    a SQLite `database_url`, `secrets_file`, and adapters' path settings (e.g. a stats
+    `export_dir`). The secrets file is used when PARKHUB_SECRETS_FILE is not set."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"配置文件不存在 (config file not found: {path}); run `parkhub init`")
@@ -326,6 +440,47 @@ def load_config(path: str | Path, *, check_adapters: bool = True) -> HubConfig:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if isinstance(data, dict):
+        resolve_paths(data, path.resolve().parent)
+        if data.get("secrets_file") and not os.environ.get("PARKHUB_SECRETS_FILE"):
+            os.environ["PARKHUB_SECRETS_FILE"] = str(data["secrets_file"])
+    return data
+
+
+def resolve_paths(data: dict[str, Any], base: Path) -> None:
+    """Make the config's relative paths absolute against `base` (in place)."""
+    url = data.get("database_url")
+    if isinstance(url, str) and url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        rest = url.removeprefix("sqlite:///")
+        if rest and not rest.startswith(":memory:") and not Path(rest).is_absolute():
+            data["database_url"] = f"sqlite:///{base / rest}"
+    if isinstance(data.get("secrets_file"), str):
+        data["secrets_file"] = str(base / data["secrets_file"])
+    for key, lookup in (("sources", vendor_class), ("platforms", platform_class)):
+        for item in data.get(key) or []:
+            if isinstance(item, dict) and isinstance(item.get("config"), dict):
+                _resolve_adapter_paths(item, lookup, base)
+
+
+def _resolve_adapter_paths(item: dict[str, Any], lookup: Any, base: Path) -> None:
+    try:
+        model = lookup(item.get("vendor") or item.get("type"))
+    except Exception:  # an unknown adapter: validation names it
+        return
+    fields = model.config_model.model_fields
+    for name, value in item["config"].items():
+        info = fields.get(name)
+        if info is None or not isinstance(value, str) or "Path" not in str(info.annotation):
+            continue
+        if not Path(value).is_absolute():
+            item["config"][name] = str(base / value)
+
+
+def load_config(path: str | Path, *, check_adapters: bool = True) -> HubConfig:
+    """Read and validate parkhub.yaml; every problem names the file and the place in it.
+    `check_adapters=False` leaves the adapters' configs (and so their secrets) unchecked: for
+    commands that only read."""
+    data = read_config(path)
     return parse_config(data, origin=str(path), check_adapters=check_adapters)
 
 

@@ -129,6 +129,13 @@ def demo_config(
     the provincial platform's URL, only that platform."""
     for name, value in DEMO_SECRETS.items():
         os.environ.setdefault(name, value)
+    return parse_config(demo_config_data(urls, database_url, export_dir, hj212_port), origin="demo")
+
+
+def demo_config_data(
+    urls: dict[str, str], database_url: str, export_dir: Path | None = None, hj212_port: int = 0
+) -> dict[str, Any]:
+    """The demo's parkhub.yaml as data (secrets as env:PARKHUB_DEMO_*; DEMO_SECRETS)."""
     provincial = _platform(
         "provincial",
         ["park_monthly", "enterprise_roster"],
@@ -154,25 +161,28 @@ def demo_config(
         "platforms": platforms,
         "dispatch": {"schedule": {"every_seconds": 1}, "batch_size": 100},
     }
-    return parse_config(data, origin="demo")
+    return data
 
 
 class Sandbox:
     """The simulators of the demo, each a real HTTP or TCP server on 127.0.0.1."""
 
-    def __init__(self, period: str) -> None:
+    def __init__(self, period: str, *, ports: dict[str, int] | None = None) -> None:
+        """`ports`: fixed loopback ports by simulator name (default: any free ones)."""
+        self.ports = ports or {}
         self.qisheng = QishengSim(period=period)
         self.provincial = ProvincialSim()
         self.econ = EconSim()
         self.safety = SafetySim()
         self.fire = FireSim()
         self.stats = StatsSim()
-        self.ecology = Hj212PlatformThread()
+        self.ecology = Hj212PlatformThread(port=self.ports.get("ecology", 0))
         self.handles: dict[str, ServerHandle] = {}
 
     def start(self) -> Sandbox:
         for name in ("qisheng", "provincial", "econ", "safety", "fire", "stats"):
-            self.handles[name] = serve_in_thread(getattr(self, name).app)
+            app = getattr(self, name).app
+            self.handles[name] = serve_in_thread(app, port=self.ports.get(name, 0))
         self.ecology.start()
         return self
 
@@ -207,7 +217,7 @@ def status_table(status: dict[str, Any]) -> Table:
     return table
 
 
-def _logger_frames(period: str) -> list[Any]:
+def logger_frames(period: str) -> list[Any]:
     """Two hours of wastewater outlet data, as the park's data logger (数采仪) uploads it."""
     year, month = (int(x) for x in period.split("-"))
     start = dt.datetime(year, month, 28, 0, 0, tzinfo=dt.UTC)
@@ -243,7 +253,7 @@ def _collect(hub: Hub, tcp: TcpListeners, period: str, console: Console) -> None
         f"records (idempotent ingest)"
     )
     port = tcp.start()["hj212-lc"]
-    answers = send_frames("127.0.0.1", port, _logger_frames(period))
+    answers = send_frames("127.0.0.1", port, logger_frames(period))
     console.print(
         f"  data logger {LOGGER_MN} → HJ 212 listener :{port}: {len(answers)} uploads, "
         f"answered {', '.join(a.cn for a in answers)} (after storing)"

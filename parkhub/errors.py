@@ -83,8 +83,12 @@ class DeliveryError(ParkhubError):
 
     transient: bool = False
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, http_status: int | None = None
+    ) -> None:
         self.code = code
+        self.http_status = http_status
+        """The platform's HTTP status, where it answered over HTTP (the attempt history)."""
         super().__init__(message)
 
 

@@ -137,9 +137,9 @@ class Hub:
     # -- reports ------------------------------------------------------------------------------
 
     def build_reports(
-        self, period: str, *, park: str | None = None
-    ) -> list[tuple[MonthlyInputs, IngestResult]]:
-        return self.reports.build(period, park=park)
+        self, period: str, *, park: str | None = None, allow_empty: bool = False
+    ) -> list[tuple[MonthlyInputs, IngestResult | None]]:
+        return self.reports.build(period, park=park, allow_empty=allow_empty)
 
     def calendar(
         self, *, park_id: str | None = None, now: dt.datetime | None = None

@@ -73,3 +73,18 @@ def hj212_corpus() -> list[CorpusFrame]:
             name, expect, source = fields.pop("case"), fields.pop("expect"), fields.pop("source")
             cases.append(CorpusFrame(name, expect, source, line))
     return cases
+
+
+def make_failed_due(hub: Any) -> None:
+    """Skip the persisted backoff wait of failed deliveries: a test checks the policy, not the
+    clock."""
+    from sqlalchemy import update
+
+    from parkhub.store import schema as t
+
+    with hub.store.begin() as conn:
+        conn.execute(
+            update(t.deliveries)
+            .where(t.deliveries.c.status == "failed")
+            .values(next_attempt_at=t.deliveries.c.created_at)
+        )

@@ -11,7 +11,18 @@ from parkhub.canonical.timeutil import previous_period
 from parkhub.errors import ParkhubError
 from parkhub.ingest.entry import format_report, template_filename
 
-from .root import DEFAULT_CONFIG, ConfigOpt, console, fail, hub_of, print_json, table
+from .root import (
+    DEFAULT_CONFIG,
+    ConfigOpt,
+    console,
+    fail,
+    hub_of,
+    period_of,
+    print_json,
+    progress,
+    setup_logging,
+    table,
+)
 
 if TYPE_CHECKING:
     from parkhub.ingest import IngestResult
@@ -30,8 +41,8 @@ def entry_template(
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """Write the Excel entry template of a park, prefilled with its enterprises."""
-    period = period or previous_period()
-    with hub_of(config) as hub:
+    period = period_of(period) or previous_period()
+    with hub_of(config, secrets=False) as hub:
         try:
             body = hub.entry_template(park, period, kind=kind)
             target = output or Path(template_filename(hub.config.park(park), period, kind))
@@ -66,7 +77,8 @@ def entry_import(
 
     A file naming an enterprise of another park is refused whole (exit 2) unless --move.
     """
-    with hub_of(config) as hub:
+    setup_logging(printed=True)
+    with hub_of(config) as hub, progress(f"导入 import {file.name}"):
         try:
             result = hub.import_entry(file, park, stream=kind, period=period, allow_move=move)
         except ParkhubError as exc:

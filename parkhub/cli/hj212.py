@@ -10,7 +10,21 @@ import typer
 
 from parkhub.canonical import jsonutil
 
-from .root import print_json
+from .root import fail, print_json
+
+
+def _read(file: str) -> bytes:
+    """The bytes of FILE (or stdin for -), or exit 2 naming what is wrong with it."""
+    if file == "-":
+        return sys.stdin.buffer.read()
+    path = Path(file)
+    if not path.is_file():
+        fail(f"没有这个文件 (no such file: {file})")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        fail(f"无法读取 (cannot read {file}: {exc.strerror})")
+
 
 SM4_HELP = "HJ 212-2025 SM4 key of the logger, as env:NAME or file:NAME (never the key)"
 
@@ -37,9 +51,12 @@ def hj212_decode(
     from parkhub.protocols.hj212 import decode_lines
 
     key = _sm4_key(sm4_key)
-    data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
-    for obj in decode_lines(data, tolerant=not strict, sm4_key=key):
+    found = 0
+    for obj in decode_lines(_read(file), tolerant=not strict, sm4_key=key):
         print_json(obj)
+        found += 1
+    if not found:
+        fail(f"没有找到 HJ 212 报文 (no HJ 212 frame in {file}: frames start with ##)")
 
 
 def hj212_encode(
@@ -50,7 +67,14 @@ def hj212_encode(
     from parkhub.protocols.hj212 import encode_from_json
 
     key = _sm4_key(sm4_key)
-    text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
-    for line in text.splitlines():
-        if line.strip():
-            sys.stdout.buffer.write(encode_from_json(jsonutil.loads(line), sm4_key=key))
+    text = _read(file).decode("utf-8", errors="replace")
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            frame = encode_from_json(jsonutil.loads(line), sm4_key=key)
+        except jsonutil.JSONDecodeError as exc:
+            fail(f"line {n}: not JSON ({exc})")
+        except (KeyError, TypeError, ValueError) as exc:
+            fail(f"line {n}: cannot build a frame ({type(exc).__name__}: {exc})")
+        sys.stdout.buffer.write(frame)

@@ -31,6 +31,7 @@ def _serve_web(hub: Hub, host: str, port: int) -> uvicorn.Server:
     )
     thread = threading.Thread(target=server.run, daemon=True, name="web")
     thread.start()
+    console.print(f"控制台 console: http://{host}:{port}/console/")
     console.print(f"web app on http://{host}:{port} (push: /push/<vendor>/<source>, API: /docs)")
     return server
 
@@ -64,7 +65,9 @@ def run(
     service.start()
     server = _serve_web(hub, host, port) if web else None
     tcp = _listen_tcp(hub)
-    console.print(f"parkhub running with {len(service.jobs)} jobs (pid {os.getpid()})")
+    names = ", ".join(job.id for job in service.jobs)
+    console.print(f"parkhub running with {len(service.jobs)} jobs (pid {os.getpid()}): {names}")
+    console.print("[dim]logs in Beijing time; Ctrl-C to stop[/]")
     try:
         stop.wait()
     finally:
@@ -86,6 +89,7 @@ def serve(
     setup_logging()
     hub = open_hub(config)
     tcp = _listen_tcp(hub)
+    console.print(f"控制台 console: http://{host}:{port}/console/")
     try:
         uvicorn.run(create_app(hub), host=host, port=port, log_level="warning")
     finally:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from parkhub.hub import Hub
 
 T = TypeVar("T")
-NameArg = Annotated[str, typer.Argument()]
+NameArg = Annotated[str, typer.Argument(help="the user name")]
 ParkOpt = Annotated[
     list[str] | None, typer.Option("--park", help="park id; repeat for several parks")
 ]
@@ -42,7 +42,7 @@ def _read_password(from_stdin: bool) -> str:
 
 def _user_action(config: Path, action: Callable[[Hub, Accounts], T]) -> T:
     """Run `action(hub, accounts)`; account and config errors exit 2 with the reason."""
-    with hub_of(config) as hub:
+    with hub_of(config, secrets=False) as hub:  # accounts need no platform's secret
         try:
             return action(hub, hub.store.accounts)
         except (AccountError, ParkhubError) as exc:
@@ -80,7 +80,8 @@ def user_add(
 
 
 def user_list(
-    as_json: Annotated[bool, typer.Option("--json")] = False, config: ConfigOpt = DEFAULT_CONFIG
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
+    config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
     """List console accounts with their role, parks and state."""
     users = _user_action(config, lambda hub, accounts: accounts.list_users())

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from parkhub.adapters.vendors.base import RawMessage
+from parkhub.adapters.vendors.base import RawMessage, VendorAdapter
 from parkhub.adapters.vendors.manual import (
     MONTHLY,
     MONTHLY_COLUMNS,
@@ -38,6 +38,7 @@ from parkhub.adapters.vendors.manual import (
 from parkhub.canonical import Record
 from parkhub.config import HubConfig
 from parkhub.errors import ConfigError, ForeignRecordsError, InputError
+from parkhub.store import RawStatus
 
 from .results import IngestResult
 from .service import IngestService
@@ -73,9 +74,11 @@ class OperatorEntry:
         period: str | None = None,
         actor: str = "cli",
         allow_move: bool = False,
+        check_only: bool = False,
     ) -> IngestResult:
         """Import an operator's workbook or CSV. The same file twice stores nothing new, but its
-        row problems are reported again."""
+        row problems are reported again. `check_only`: parse and check (another park's records
+        refused as in an import) and store nothing: the result counts the records as `new`."""
         limits = self.config.limits.entry
         if isinstance(path_or_bytes, bytes):
             body, name = path_or_bytes, filename
@@ -85,24 +88,20 @@ class OperatorEntry:
             name = filename or path.name
             _check_size(path.stat().st_size, limits.max_file_bytes, name)  # before reading it
             body = path.read_bytes()
-        meta = read_metadata(body, limits)
-        park_id = park_id or meta.get("park_id") or self._only_park()
-        if park_id is None:
-            raise ConfigError(
-                "请用 --park 指定园区 (name the park: the file is not a parkhub template)"
-            )
-        self.config.park(park_id)
-        source = entry_source(park_id)
-        adapter = self.ingest.adapter(source)
-        raw_meta: dict[str, Any] = {"filename": name, "actor": actor}
-        if period:
-            raw_meta["period"] = period
-        kind = stream or meta.get("kind") or "auto"
-        raw = RawMessage(source, kind, body, content_type_for(name or ""), meta=raw_meta)
+        park_id, adapter, raw = self._raw(body, name, park_id, stream, period, actor)
+        source, kind = raw.source, raw.stream
         parsed = adapter.parse_message(raw)  # parsed once: the check, the import, a repeat
         foreign = self.foreign_records(park_id, parsed.records)
         if foreign and not allow_move:
             raise ForeignRecordsError(park_id, foreign)
+        if check_only:  # what an import would store, and its problems: nothing is stored
+            return IngestResult(
+                0,
+                status=RawStatus.of(len(parsed.records), parsed.errors),
+                new=len(parsed.records),
+                errors=list(parsed.errors),
+                warnings=list(parsed.warnings),
+            )
         result = self.ingest.ingest(adapter, raw, parsed=parsed)
         if result.duplicate:  # stored before: show the operator the file's problems again
             result.errors, result.warnings = parsed.errors, parsed.warnings
@@ -117,9 +116,40 @@ class OperatorEntry:
             "errors": len(result.errors),
             "moved": [f"{e.record} <- {e.reason}" for e in foreign] or None,
         }
-        with self.ingest.store.begin() as conn:
-            self.ingest.store.audit.add(conn, actor, "entry_import", detail)
+        store = self.ingest.store
+        fixed = []  # the same file imported clean: its earlier problems are fixed
+        if name and not result.errors and not result.duplicate:
+            fixed = store.inbox.earlier_problems(source, kind, name, result.raw_id)
+        with store.begin() as conn:
+            store.audit.add(conn, actor, "entry_import", detail)
+            store.inbox.close_problems(fixed, RawStatus.RESOLVED, actor=actor, conn=conn)
         return result
+
+    def _raw(
+        self,
+        body: bytes,
+        name: str | None,
+        park_id: str | None,
+        stream: str | None,
+        period: str | None,
+        actor: str,
+    ) -> tuple[str, VendorAdapter[Any], RawMessage]:
+        """The park, its entry adapter, and the file as the raw message an import keeps."""
+        meta = read_metadata(body, self.config.limits.entry)
+        park_id = park_id or meta.get("park_id") or self._only_park()
+        if park_id is None:
+            raise ConfigError(
+                "请用 --park 指定园区 (name the park: the file is not a parkhub template)"
+            )
+        self.config.park(park_id)
+        source = entry_source(park_id)
+        adapter = self.ingest.adapter(source)
+        raw_meta: dict[str, Any] = {"filename": name, "actor": actor}
+        if period:
+            raw_meta["period"] = period
+        kind = stream or meta.get("kind") or "auto"
+        raw = RawMessage(source, kind, body, content_type_for(name or ""), meta=raw_meta)
+        return park_id, adapter, raw
 
     def _only_park(self) -> str | None:
         return self.config.parks[0].id if len(self.config.parks) == 1 else None

@@ -37,6 +37,6 @@ def sync(ingest: IngestService, config: HubConfig, source: str | None = None) ->
                     result.add(ingested)
         except SourceError as exc:
             result.failure = str(exc)
-            log.error("sync %s failed: %s", name, exc)
+            log.warning("sync %s failed: %s", name, exc)
         results.append(result)
     return results

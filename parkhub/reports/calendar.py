@@ -19,15 +19,27 @@ from .park_monthly import MonthlyInputs, build_park_monthly
 
 
 class CalendarState(StrEnum):
-    """How far a park's periodic report got before its deadline."""
+    """How far a park's periodic report got before its deadline. One meaning whatever the
+    report: its records are counted as `delivered`/`expected`, and the enterprises with data
+    as `reporting`/`enterprises`, the same two numbers on every report of the park and period.
+
+    - delivered: every record of the report was sent, and every enterprise had data;
+    - delivered_incomplete: every record made was sent, but some enterprises had no data (they
+      are `missing`; late data goes out as a correction until the deadline);
+    - pending: records are waiting to be sent, the deadline is more than 3 days away;
+    - not_built: nothing to send yet (no park report built, no enterprise's figures);
+    - at_risk: not all sent, the deadline is within 3 days;
+    - late: not all sent, the deadline has passed;
+    - failed: a delivery of the report stopped retrying (dead): replay it.
+    """
 
     DELIVERED = "delivered"
-    DELIVERED_INCOMPLETE = "delivered_incomplete"  # sent, but inputs were missing
+    DELIVERED_INCOMPLETE = "delivered_incomplete"
     PENDING = "pending"
     NOT_BUILT = "not_built"
-    AT_RISK = "at_risk"  # deadline within 3 days, not delivered
+    AT_RISK = "at_risk"
     LATE = "late"
-    FAILED = "failed"  # a delivery stopped retrying
+    FAILED = "failed"
 
 
 OVERDUE = (CalendarState.LATE, CalendarState.AT_RISK, CalendarState.FAILED)
@@ -44,7 +56,12 @@ class CalendarEntry:
     deadline: dt.datetime
     state: CalendarState
     expected: int = 0
+    """Records of the report to send: 1 for a park report, one per enterprise with data."""
     delivered: int = 0
+    enterprises: int = 0
+    """Enterprises of the park in the period."""
+    reporting: int = 0
+    """... of which have figures for the period (the rest are `missing`)."""
     missing: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -58,6 +75,8 @@ class CalendarEntry:
             "state": self.state,
             "expected": self.expected,
             "delivered": self.delivered,
+            "enterprises": self.enterprises,
+            "reporting": self.reporting,
             "missing": self.missing,
         }
 
@@ -98,6 +117,8 @@ def entry_for(
         period,
         deadline,
         CalendarState.PENDING,
+        enterprises=inputs.report.enterprise_count,
+        reporting=inputs.report.reporting_enterprises,
         missing=inputs.missing,
     )
     if record_kind == "park_monthly":
@@ -110,8 +131,9 @@ def entry_for(
                 "enterprise_monthly", park_id=park["park_id"], key_suffix=f"|{period}"
             )
         ]
-        built = True
-    entry.expected = 1 if record_kind == "park_monthly" else inputs.report.enterprise_count
+        built = bool(keys)
+    # the records to send: an enterprise without figures is `missing`, never an unsent record
+    entry.expected = len(keys)
     statuses = store.outbox.best_status(platform, report, record_kind, keys)
     entry.delivered = sum(1 for s in statuses.values() if s is DeliveryStatus.SENT)
     soon = deadline - now < dt.timedelta(days=3)

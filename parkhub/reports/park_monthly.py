@@ -20,9 +20,12 @@ class MonthlyInputs:
 
     report: ParkMonthly
     missing: list[dict[str, str]] = field(default_factory=list)
+    held: str | None = None
+    """Why the report was not queued (a park with no enterprises yet): None when it was."""
 
 
-def _active(ent: dict[str, Any], start: dt.date, end: dt.date) -> bool:
+def active_in(ent: dict[str, Any], start: dt.date, end: dt.date) -> bool:
+    """Whether a roster entry was in the park during [start, end) (Beijing dates)."""
     entered = ent.get("entered_on")
     left = ent.get("left_on")
     if entered and dt.date.fromisoformat(entered) >= end:
@@ -40,7 +43,7 @@ def build_park_monthly(store: Store, park: dict[str, Any], period: str) -> Month
     enterprises = [
         e
         for e in store.records.iter_docs("enterprise", park_id=park_id)
-        if _active(e, start_d, end_d)
+        if active_in(e, start_d, end_d)
     ]
     by_code = {e["credit_code"]: e for e in enterprises}
     totals = {

@@ -5,6 +5,7 @@ reporting calendar of every periodic subscription."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from parkhub.canonical.timeutil import previous_period, utcnow
 from parkhub.config import HubConfig, ParkConfig, subscriptions
@@ -15,6 +16,16 @@ from .calendar import CalendarEntry, deadline_for, entry_for
 from .park_monthly import MonthlyInputs, build_park_monthly
 
 REPORT_SOURCE = "parkhub.reports"
+HELD_EMPTY = (
+    "园区还没有入园企业，园区月报暂不报送：请先导入企业名录 (no enterprises in the park yet: the "
+    "monthly report is held, not sent; import the enterprise roster first)"
+)
+log = logging.getLogger("parkhub.reports")
+
+
+def preview(store: Store, park: ParkConfig, period: str) -> MonthlyInputs:
+    """The park's monthly report of `period` as it would be built now: nothing is stored."""
+    return build_park_monthly(store, park.record().document(), period)
 
 
 class Reports:
@@ -27,16 +38,25 @@ class Reports:
         return [p for p in self.config.parks if park_id is None or p.id == park_id]
 
     def build(
-        self, period: str, *, park: str | None = None
-    ) -> list[tuple[MonthlyInputs, IngestResult]]:
-        """Build each park's monthly report for `period` (YYYY-MM) and queue it for delivery."""
-        out = []
+        self, period: str, *, park: str | None = None, allow_empty: bool = False
+    ) -> list[tuple[MonthlyInputs, IngestResult | None]]:
+        """Build each park's monthly report for `period` (YYYY-MM) and queue it for delivery.
+
+        A park with no enterprises is held, not queued (its result None, `inputs.held` says
+        why): an empty 园区月报 would tell the province the park is empty. `allow_empty`
+        queues it anyway (a park whose enterprises all left)."""
+        out: list[tuple[MonthlyInputs, IngestResult | None]] = []
         for pc in self._parks(park):
-            inputs = build_park_monthly(self.store, pc.record().document(), period)
+            inputs = preview(self.store, pc, period)
+            if inputs.report.enterprise_count == 0 and not allow_empty:
+                inputs.held = HELD_EMPTY
+                log.warning("%s %s: %s", pc.id, period, HELD_EMPTY)
+                out.append((inputs, None))
+                continue
             out.append((inputs, self.ingest.ingest_records([inputs.report], source=REPORT_SOURCE)))
         return out
 
-    def build_last_period(self) -> list[tuple[MonthlyInputs, IngestResult]]:
+    def build_last_period(self) -> list[tuple[MonthlyInputs, IngestResult | None]]:
         """The monthly job: last month's reports of every park."""
         return self.build(previous_period())
 

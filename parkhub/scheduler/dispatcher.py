@@ -7,6 +7,7 @@ same idempotency key, which the platform uses to drop the repeat.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import socket
@@ -27,7 +28,7 @@ from parkhub.errors import (
     PermanentDeliveryError,
     TransientDeliveryError,
 )
-from parkhub.store import Claimed, DeliveryStatus, Sent, Store
+from parkhub.store import Claimed, DeliveryStatus, Sent, Store, Try
 
 from .platforms import PlatformRuntime, RetrySettings
 
@@ -41,6 +42,8 @@ class Outcome:
     payload: str | None = None
     receipt: Receipt | None = None
     error: DeliveryError | None = None
+    tries: list[Try] = field(default_factory=list)
+    """The short retries inside this attempt that failed, before the last one (history)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,26 +206,32 @@ class Dispatcher:
 
     def _deliver(self, r: _Ready) -> Outcome:
         c = r.claimed
+        tries: list[Try] = []
         try:
-            receipt = self._send(r.runtime, c, r.payload)
+            receipt = self._send(r.runtime, c, r.payload, tries)
         except DeliveryError as exc:
-            return Outcome(c, DeliveryStatus.FAILED, r.payload_text, error=exc)
+            return Outcome(c, DeliveryStatus.FAILED, r.payload_text, error=exc, tries=tries)
         except Exception as exc:  # a platform bug must not stop the other deliveries
             log.exception("unexpected error sending delivery %s", c.id)
             err = TransientDeliveryError(
                 f"{c.platform}: 内部错误 (unexpected {type(exc).__name__}: {exc})"
             )
-            return Outcome(c, DeliveryStatus.FAILED, r.payload_text, error=err)
-        return Outcome(c, DeliveryStatus.SENT, r.payload_text, receipt=receipt)
+            return Outcome(c, DeliveryStatus.FAILED, r.payload_text, error=err, tries=tries)
+        return Outcome(c, DeliveryStatus.SENT, r.payload_text, receipt=receipt, tries=tries)
 
-    def _send(self, runtime: PlatformRuntime, c: Claimed, payload: dict[str, Any]) -> Receipt:
+    def _send(
+        self, runtime: PlatformRuntime, c: Claimed, payload: dict[str, Any], tries: list[Try]
+    ) -> Receipt:
+        """Send with the short retries; `tries` gets each failed try but the last (the
+        outcome's own)."""
         policy = runtime.retry
         # Most sends succeed at once: try first, and build the retry machinery only on failure.
         try:
             return runtime.platform.send(c.report, payload, c.idempotency_key)
-        except TransientDeliveryError:
+        except TransientDeliveryError as exc:
             if policy.short_retries <= 0:
                 raise
+            tries.append(_failed_try(c, exc, DeliveryStatus.FAILED))
         # Attempt 1 failed. Same schedule as one Retrying over all attempts: wait
         # short_wait * 2**(n-1) after attempt n (at most 5 s), short_retries more attempts.
         time.sleep(min(policy.short_wait_seconds, 5.0))
@@ -234,18 +243,26 @@ class Dispatcher:
         )
         for attempt in retrying:
             with attempt:
-                return runtime.platform.send(c.report, payload, c.idempotency_key)
+                try:
+                    return runtime.platform.send(c.report, payload, c.idempotency_key)
+                except TransientDeliveryError as exc:
+                    if attempt.retry_state.attempt_number < policy.short_retries:
+                        tries.append(_failed_try(c, exc, DeliveryStatus.FAILED))
+                    raise
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _record(self, outcomes: list[Outcome], stats: DispatchStats) -> None:
         now = utcnow()
         sent: list[Sent] = []
+        tries: list[Try] = []
         with self.store.begin() as conn:
             for o in outcomes:
                 c = o.claimed
+                tries.extend(o.tries)
                 if o.status is DeliveryStatus.SUPERSEDED:
                     self.store.outbox.mark_superseded(conn, c.id, self.owner)
                     stats.superseded += 1
+                    tries.append(Try(c.id, c.attempts, now, DeliveryStatus.SUPERSEDED))
                 elif o.status is DeliveryStatus.SENT and o.receipt is not None:
                     receipt = {
                         "receipt_id": o.receipt.receipt_id,
@@ -255,6 +272,16 @@ class Dispatcher:
                     }
                     sent.append(Sent(c.id, o.payload or "", o.receipt.receipt_id, receipt))
                     stats.sent += 1
+                    tries.append(
+                        Try(
+                            c.id,
+                            c.attempts,
+                            now,
+                            DeliveryStatus.SENT,
+                            http_status=o.receipt.http_status,
+                            receipt_id=o.receipt.receipt_id,
+                        )
+                    )
                 else:
                     err = o.error or TransientDeliveryError("unknown failure")
                     runtime = self.platforms.get(c.platform)
@@ -274,6 +301,23 @@ class Dispatcher:
                     else:
                         stats.failed += 1
                     stats.errors.append(f"#{c.id} {c.platform}.{c.report}: {err}")
+                    tries.append(_failed_try(c, err, status, at=now))
                     log.warning("delivery %s %s: %s", c.id, status, err)
             # the receipts of the whole batch: one prepared statement, one transaction
             self.store.outbox.mark_sent(conn, self.owner, sent)
+            # ... and every try, with the outcomes it led to
+            self.store.outbox.history.add(conn, self.owner, tries)
+
+
+def _failed_try(
+    c: Claimed, err: DeliveryError, outcome: DeliveryStatus, *, at: dt.datetime | None = None
+) -> Try:
+    return Try(
+        c.id,
+        c.attempts,
+        at or utcnow(),
+        outcome,
+        http_status=err.http_status,
+        error=str(err),
+        error_kind="transient" if err.transient else "permanent",
+    )

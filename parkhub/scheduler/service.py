@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -51,7 +52,11 @@ class Service:
         self.stopped = threading.Event()
 
     def _wrap(self, job: Job) -> Callable[[], None]:
+        # frequent jobs (dispatch, inbox recovery) log at DEBUG: INFO names the others
+        level = logging.DEBUG if not job.exclusive or job.id.startswith("inbox") else logging.INFO
+
         def run() -> None:
+            started = time.monotonic()
             try:
                 if job.exclusive:
                     with self.lock(job.id) as mine:
@@ -59,10 +64,13 @@ class Service:
                             job.func()
                         else:
                             log.debug("job %s runs elsewhere", job.id)
+                            return
                 else:
                     job.func()
             except Exception:  # one failing job must not stop the others
                 log.exception("job %s failed", job.id)
+                return
+            log.log(level, "job %s done in %.1f s", job.id, time.monotonic() - started)
 
         return run
 
@@ -76,6 +84,7 @@ class Service:
                 self._wrap(job),
                 trigger,
                 id=job.id,
+                name=job.id,
                 max_instances=1,
                 coalesce=True,
                 misfire_grace_time=300,

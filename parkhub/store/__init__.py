@@ -3,8 +3,10 @@ delivery outbox, cursors, audit, console accounts and park alerts."""
 
 from .accounts import AccountError, Accounts, Session, User, check_password_strength
 from .alerts import AlertLog, PendingAlert, Problem
+from .attempts import REPLAYED, Try
 from .db import Database, database_url, make_engine, migrate
 from .keys import idempotency_key
+from .ledger import LedgerFilter
 from .outbox import Claimed, DeliveryFilter, Sent
 from .routes import Route, RouteTable
 from .status import PROBLEMS, AlertStatus, DeliveryStatus, RawStatus, operator_summary
@@ -13,6 +15,7 @@ from .writers import Page, UpsertResult, Written
 
 __all__ = [
     "PROBLEMS",
+    "REPLAYED",
     "AccountError",
     "Accounts",
     "AlertLog",
@@ -21,6 +24,7 @@ __all__ = [
     "Database",
     "DeliveryFilter",
     "DeliveryStatus",
+    "LedgerFilter",
     "Page",
     "PendingAlert",
     "Problem",
@@ -30,6 +34,7 @@ __all__ = [
     "Sent",
     "Session",
     "Store",
+    "Try",
     "UpsertResult",
     "User",
     "Written",

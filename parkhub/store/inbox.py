@@ -7,17 +7,19 @@ its first error and every record error, so an operator can see it and reparse it
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, update
 
 from parkhub.canonical import jsonutil
 from parkhub.canonical.timeutil import utcnow
 from parkhub.errors import InputError
 
 from . import schema as t
+from .audit import Audit
 from .db import Database
 from .status import PROBLEMS, RawStatus
 
@@ -145,3 +147,40 @@ class Inbox:
             q = q.where(r.source.in_(list(sources)))
         with self.db.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(q)]
+
+    def close_problems(
+        self, ids: Iterable[int], status: RawStatus, *, actor: str, conn: Connection | None = None
+    ) -> list[int]:
+        """Mark problem messages (partial, rejected) resolved or dismissed, audited: they leave
+        the lists of problems; the messages stay, and reparse by id still takes them. The ids
+        that were problems."""
+        r = t.raw_inbox.c
+        wanted = sorted(set(ids))
+        if not wanted:
+            return []
+        pick = select(r.id).where(r.id.in_(wanted), r.status.in_([str(x) for x in PROBLEMS]))
+        with contextlib.ExitStack() as stack:
+            c = conn if conn is not None else stack.enter_context(self.db.begin())
+            found = [row[0] for row in c.execute(pick)]
+            if found:
+                c.execute(update(t.raw_inbox).where(r.id.in_(found)).values(status=str(status)))
+                Audit(self.db).add(c, actor, f"inbox_{status}", {"raw_ids": found})
+        return found
+
+    def earlier_problems(self, source: str, stream: str, filename: str, before: int) -> list[int]:
+        """Problem messages of a source and stream received before message `before` from a file
+        of the same name: what a clean import of that file fixes."""
+        r = t.raw_inbox.c
+        q = select(r.id, r.meta).where(
+            r.source == source,
+            r.stream == stream,
+            r.id < before,
+            r.status.in_([str(x) for x in PROBLEMS]),
+        )
+        with self.db.connect() as conn:
+            rows = conn.execute(q).all()
+        return [
+            raw_id
+            for raw_id, meta in rows
+            if meta and jsonutil.loads(meta).get("filename") == filename
+        ]

@@ -18,6 +18,7 @@ from parkhub.canonical import jsonutil
 from parkhub.canonical.timeutil import utcnow
 
 from . import schema as t
+from .attempts import Attempts
 from .audit import Audit
 from .db import Database
 from .keys import IDEMPOTENCY_KEY_SQL, KEY_COLUMNS, with_key
@@ -76,6 +77,9 @@ class DeliveryFilter:
     until: dt.datetime | None = None
     error_contains: str | None = None
     ids: Sequence[int] | None = None
+    record_kind: str | None = None
+    record_keys: Sequence[str] | None = None
+    """Deliveries of these records (of `record_kind`, when given)."""
 
     def where(self) -> list[Any]:
         d = t.deliveries.c
@@ -96,6 +100,10 @@ class DeliveryFilter:
             conds.append(d.last_error.contains(self.error_contains, autoescape=True))
         if self.ids:
             conds.append(d.id.in_(t.possible_ids(self.ids)))
+        if self.record_kind:
+            conds.append(d.record_kind == self.record_kind)
+        if self.record_keys is not None:
+            conds.append(d.record_key.in_(list(self.record_keys)))
         return conds
 
     def describe(self) -> dict[str, Any]:
@@ -108,6 +116,8 @@ class DeliveryFilter:
             "error": self.error_contains,
             "ids": list(self.ids) if self.ids else None,
         }
+        if self.status:
+            out["status"] = [str(x) for x in self.status]
         if self.park_ids is not None:
             out["parks"] = list(self.park_ids)
         return out
@@ -150,6 +160,7 @@ class Outbox:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.audit = Audit(db)
+        self.history = Attempts(db)
 
     # -- dispatch ---------------------------------------------------------------------------
 
@@ -375,6 +386,18 @@ class Outbox:
             rows = [dict(r._mapping) for r in conn.execute(q)]
         return {row.pop("platform"): row for row in rows}
 
+    def count(self, where: DeliveryFilter | None = None, **filters: Any) -> int:
+        """How many deliveries match (what a replay would take, before it takes them)."""
+        where = where or DeliveryFilter(**filters)
+        q = select(func.count()).select_from(t.deliveries).where(*where.where())
+        with self.db.connect() as conn:
+            return int(conn.execute(q).scalar_one())
+
+    def attempts(self, delivery_id: int) -> list[dict[str, Any]]:
+        """Every try of a delivery (time, outcome, HTTP status, error, receipt) and every
+        replay, oldest first: kept across replays."""
+        return self.history.of(delivery_id)
+
     def replay(
         self,
         *,
@@ -383,16 +406,35 @@ class Outbox:
         statuses: Sequence[str] = (S.DEAD,),
         **filters: Any,
     ) -> int:
-        """Put matching dead deliveries back in the queue (same idempotency key), audited."""
+        """Put matching dead deliveries back in the queue (same idempotency key), audited; the
+        attempt history keeps their earlier tries and names who replayed them."""
         where = where or DeliveryFilter(**filters)
         now = utcnow()
         only = replace(where, status=statuses)
+        d = t.deliveries.c
+        with self.db.begin() as conn:
+            ids = [r[0] for r in conn.execute(select(d.id).where(*only.where()))]
+            self.history.add_replayed(conn, ids, actor)
+            count = 0
+            for start in range(0, len(ids), IN_CHUNK):
+                res = conn.execute(
+                    update(t.deliveries)
+                    .where(d.id.in_(ids[start : start + IN_CHUNK]))
+                    .values(status=S.PENDING, attempts=0, next_attempt_at=now, updated_at=now)
+                )
+                count += int(res.rowcount)
+            self.audit.add(conn, actor, "replay", {**where.describe(), "count": count})
+        return count
+
+    def retry_now(self, *, actor: str, where: DeliveryFilter | None = None, **filters: Any) -> int:
+        """Failed deliveries waiting for their next attempt: due now (their count kept), audited."""
+        where = where or DeliveryFilter(**filters)
+        now = utcnow()
+        only = replace(where, status=(S.FAILED,))
         with self.db.begin() as conn:
             res = conn.execute(
-                update(t.deliveries)
-                .where(*only.where())
-                .values(status=S.PENDING, attempts=0, next_attempt_at=now, updated_at=now)
+                update(t.deliveries).where(*only.where()).values(next_attempt_at=now)
             )
             count = int(res.rowcount)
-            self.audit.add(conn, actor, "replay", {**where.describe(), "count": count})
+            self.audit.add(conn, actor, "retry_now", {**where.describe(), "count": count})
         return count

@@ -106,6 +106,26 @@ class Records:
                     yield jsonutil.loads(doc)
                 last = rows[-1][0]
 
+    def rows(
+        self, kind: str, *, park_id: str, key_prefix: str = "", limit: int = 1000
+    ) -> list[dict[str, Any]]:
+        """Stored records of a kind in a park (whose key starts with `key_prefix`), by key, each
+        with where it came from: its revision, source, raw message and when it changed."""
+        rc = t.records.c
+        q = (
+            select(rc.id, rc.key, rc.revision, rc.source, rc.raw_id, rc.updated_at, rc.doc)
+            .where(rc.kind == kind, rc.park_id == park_id)
+            .order_by(rc.key)
+            .limit(limit)
+        )
+        if key_prefix:
+            q = q.where(rc.key.startswith(key_prefix, autoescape=True))
+        with self.db.connect() as conn:
+            out = [dict(r._mapping) for r in conn.execute(q)]
+        for row in out:
+            row["doc"] = jsonutil.loads(row["doc"])
+        return out
+
     def parks_of(self, kind: str, keys: Iterable[str]) -> dict[str, str]:
         """The park of each stored record of `kind` among `keys` (absent keys are left out)."""
         rc = t.records.c

@@ -1,4 +1,5 @@
-"""Tables: raw_inbox, records, deliveries (the outbox), cursors, audit. Alembic migrates them."""
+"""Tables: raw_inbox, records, deliveries (the outbox) and their attempts, cursors, audit.
+Alembic migrates them."""
 
 from __future__ import annotations
 
@@ -167,6 +168,25 @@ Index(
     deliveries.c.priority,
     deliveries.c.next_attempt_at,
 )
+
+# Every try of a delivery (migration 0006): written with the delivery's outcome, in the same
+# transaction, and kept across replays, which reset the delivery's own count.
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("delivery_id", Id, nullable=False),
+    Column("attempt", Integer, nullable=False),  # the delivery's count at this try (0: a replay)
+    Column("at", UTCDateTime(), nullable=False),
+    # sent | failed | dead | superseded; replayed (an operator queued it again: `actor`)
+    Column("outcome", String(16), nullable=False),
+    Column("http_status", Integer),
+    Column("error", Text),
+    Column("error_kind", String(16)),
+    Column("receipt_id", String(128)),
+    Column("actor", String(64)),  # the dispatcher (host:pid), or who replayed it
+)
+Index("ix_delivery_attempts_delivery_id", delivery_attempts.c.delivery_id, delivery_attempts.c.id)
 
 cursors = Table(
     "cursors",

@@ -24,12 +24,16 @@ WAITING = (DeliveryStatus.PENDING, DeliveryStatus.FAILED, DeliveryStatus.DEAD)
 
 
 class RawStatus(StrEnum):
-    """received -> parsed | partial (some records failed) | rejected (refused or unusable)."""
+    """received -> parsed | partial (some records failed) | rejected (refused or unusable);
+    a problem (partial, rejected) is then resolved by a later clean import of the same file,
+    or dismissed by an operator. The raw message stays either way (reparse by id)."""
 
     RECEIVED = "received"
     PARSED = "parsed"
     PARTIAL = "partial"
     REJECTED = "rejected"
+    RESOLVED = "resolved"
+    DISMISSED = "dismissed"
 
     @classmethod
     def of(cls, records: int, errors: Sized) -> RawStatus:

@@ -24,6 +24,7 @@ from .audit import Audit
 from .cursors import Cursors
 from .db import Database, WalCheckpointer, make_engine, migrate, sqlite_file
 from .inbox import Inbox
+from .ledger import Ledger
 from .outbox import Outbox
 from .records import Records
 from .writers import Writer
@@ -44,6 +45,7 @@ class Store:
         self.records = Records(self.db)
         self.cursors = Cursors(self.db)
         self.outbox = Outbox(self.db)
+        self.ledger = Ledger(self.db)
         self.audit = Audit(self.db)
         self.accounts = Accounts(self.db)
         self.alerts = AlertLog(self.db)

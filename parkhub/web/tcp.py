@@ -51,7 +51,7 @@ class TcpListeners:
             listener = adapter.listener(self._handler(sc.name))
             asyncio.run_coroutine_threadsafe(listener.start(), self.loop).result(10)
             self.listeners[sc.name] = listener
-            log.info("%s listener for %s on port %s", adapter.name, sc.name, listener.port)
+            log.debug("%s listener for %s on port %s", adapter.name, sc.name, listener.port)
         return {name: listener.port for name, listener in self.listeners.items()}
 
     def stop(self) -> None:

@@ -121,22 +121,23 @@ def test_cli_cycle_and_status_json(
 
     provincial[0].fail("business", times=1)
     result = runner.invoke(app, ["dispatch"])
-    assert result.exit_code == 0 and "12 sent" in result.output and "1 dead" in result.output
+    assert "12 sent" in result.output and "1 dead" in result.output
+    assert result.exit_code == 1  # a delivery died: the command says so in its exit code
 
     result = runner.invoke(app, ["status", "--json"])
-    status = json.loads(result.output)
+    status = json.loads(result.stdout)
     assert status["platforms"] == {
         "provincial": {"sent": 12, "pending": 0, "failed": 0, "dead": 1, "superseded": 0}
     }
 
     result = runner.invoke(app, ["deliveries", "--status", "dead", "--json"])
-    [dead] = json.loads(result.output)
+    [dead] = json.loads(result.stdout)
     assert dead["platform"] == "provincial" and "2002" in dead["last_error"]
 
     result = runner.invoke(app, ["replay", "--platform", "provincial", "--since", "2000-01-01"])
     assert "1 deliveries queued again" in result.output
     runner.invoke(app, ["dispatch"])
-    status = json.loads(runner.invoke(app, ["status", "--json"]).output)
+    status = json.loads(runner.invoke(app, ["status", "--json"]).stdout)
     assert status["platforms"]["provincial"]["sent"] == 13
 
     result = runner.invoke(app, ["status"])

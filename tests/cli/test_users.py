@@ -28,7 +28,7 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 def accounts(cli: CliRunner) -> dict[str, dict[str, object]]:
     result = cli.invoke(app, ["user", "list", "--json"])
     assert result.exit_code == 0, result.output
-    return {u["username"]: u for u in json.loads(result.output)}
+    return {u["username"]: u for u in json.loads(result.stdout)}
 
 
 def test_an_operator_account_from_add_to_token(cli: CliRunner) -> None:
@@ -55,7 +55,7 @@ def test_an_operator_account_from_add_to_token(cli: CliRunner) -> None:
     )
     assert result.exit_code == 0 and "alice: password changed" in result.output
     token = cli.invoke(app, ["user", "token", "alice"])
-    assert token.exit_code == 0 and len(token.output.strip()) >= 20
+    assert token.exit_code == 0 and len(token.stdout.strip()) >= 20
     assert accounts(cli)["alice"]["api_token"] is True
     assert "alice" in cli.invoke(app, ["user", "list"]).output
 

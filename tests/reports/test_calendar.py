@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from parkhub.canonical import Enterprise
+from parkhub.config import parse_config
 from parkhub.hub import Hub
 from parkhub.reports.calendar import deadline_for
 from parkhub.sandbox.provincial_sim import ProvincialSim
+from parkhub.sandbox.qisheng_sim import QishengSim
 from parkhub.sandbox.server import ServerHandle
-from tests.helpers import PERIOD
+from tests.helpers import PERIOD, make_config
 
 NOV_5 = dt.datetime(2026, 11, 5, 2, tzinfo=dt.UTC)
 NOV_9 = dt.datetime(2026, 11, 9, 2, tzinfo=dt.UTC)
@@ -94,4 +97,39 @@ def test_cli_calendar_and_platforms(
     assert result.exit_code == 0 and "park_monthly" in result.output and "monthly" in result.output
     result = runner.invoke(app, ["calendar", "--config", str(path), "--json"])
     assert result.exit_code == 0, result.output
-    assert {e["report"] for e in __import__("json").loads(result.output)} == {"park_monthly"}
+    assert {e["report"] for e in __import__("json").loads(result.stdout)} == {"park_monthly"}
+
+
+def test_a_missing_enterprise_reads_the_same_on_every_report(
+    db_url: str,
+    qisheng: tuple[QishengSim, ServerHandle],
+    provincial: tuple[ProvincialSim, ServerHandle],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The park report and the enterprise report of one period name the same missing
+    enterprise in the same words: both delivered, 11 of 12 enterprises with data."""
+    monkeypatch.setattr("parkhub.adapters.vendors.qisheng.previous_period", lambda now: PERIOD)
+    data = make_config(qisheng[1].url, provincial[1].url, db_url).model_dump(mode="json")
+    stats = {"export_dir": str(tmp_path / "stats")}
+    data["platforms"].append(
+        {"name": "stats", "type": "stats", "config": stats, "reports": ["enterprise_monthly"]}
+    )
+    hub = Hub.open(parse_config(data), url=db_url)
+    try:
+        hub.sync()
+        hub.build_reports(PERIOD)
+        hub.dispatch()
+        entries = {e.report: e.as_dict() for e in hub.calendar(now=NOV_5)}
+        park, firms = entries["park_monthly"], entries["enterprise_monthly"]
+        assert park["state"] == firms["state"] == "delivered_incomplete"
+        assert (park["reporting"], park["enterprises"]) == (
+            firms["reporting"],
+            firms["enterprises"],
+        )
+        assert (park["reporting"], park["enterprises"]) == (11, 12)
+        assert park["missing"] == firms["missing"] and len(park["missing"]) == 1
+        assert (park["delivered"], park["expected"]) == (1, 1)
+        assert (firms["delivered"], firms["expected"]) == (11, 11)  # every record made was sent
+    finally:
+        hub.close()

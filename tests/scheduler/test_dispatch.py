@@ -6,7 +6,6 @@ import time
 from typing import Any
 
 import pytest
-from sqlalchemy import update
 
 from parkhub.adapters.platforms.base import Receipt
 from parkhub.adapters.platforms.provincial import ProvincialPlatform
@@ -17,21 +16,10 @@ from parkhub.sandbox.qisheng_sim import QishengSim
 from parkhub.sandbox.server import ServerHandle
 from parkhub.scheduler.dispatcher import Dispatcher
 from parkhub.scheduler.platforms import PlatformRuntime, RetrySettings
-from parkhub.store import schema as t
 from parkhub.testing import MockPlatform
-from tests.helpers import PERIOD, make_config
+from tests.helpers import PERIOD, make_config, make_failed_due
 
 Sims = tuple[ProvincialSim, ServerHandle]
-
-
-def _make_due(hub: Hub) -> None:
-    # Skip the persisted backoff wait: the test checks the policy, not the clock.
-    with hub.store.begin() as conn:
-        conn.execute(
-            update(t.deliveries)
-            .where(t.deliveries.c.status == "failed")
-            .values(next_attempt_at=t.deliveries.c.created_at)
-        )
 
 
 def test_full_cycle_delivers_report_and_roster_with_receipts(hub: Hub, provincial: Sims) -> None:
@@ -66,7 +54,7 @@ def test_outage_is_retried_with_backoff_then_delivered(hub: Hub, provincial: Sim
     assert all(d["next_attempt_at"] > d["updated_at"] for d in failed)
     assert hub.dispatch().claimed == 0
     provincial[0].outage(0)
-    _make_due(hub)
+    make_failed_due(hub)
     stats = hub.dispatch()
     assert stats.sent == 12
     assert hub.status()["platforms"]["provincial"]["failed"] == 0
@@ -87,7 +75,7 @@ def test_dead_after_the_cap_visible_in_status_and_replayable(
         provincial[0].outage(3600)
         for _ in range(3):
             hub.dispatch()
-            _make_due(hub)
+            make_failed_due(hub)
         status = hub.status()["platforms"]["provincial"]
         assert status["dead"] == 12 and status["failed"] == 0
         dead = hub.store.outbox.deliveries(status=["dead"], limit=100)
@@ -103,7 +91,7 @@ def test_dead_after_the_cap_visible_in_status_and_replayable(
 
 
 def test_business_error_inside_http_200_is_permanent(hub: Hub, provincial: Sims) -> None:
-    hub.build_reports(PERIOD)
+    hub.build_reports(PERIOD, allow_empty=True)
     provincial[0].fail("business", times=1)
     stats = hub.dispatch()
     assert stats.dead == 1 and stats.sent == 0
@@ -113,7 +101,7 @@ def test_business_error_inside_http_200_is_permanent(hub: Hub, provincial: Sims)
 
 
 def test_busy_business_code_is_transient(hub: Hub, provincial: Sims) -> None:
-    hub.build_reports(PERIOD)
+    hub.build_reports(PERIOD, allow_empty=True)
     provincial[0].fail("busy", times=5)
     stats = hub.dispatch()
     assert stats.failed == 1
@@ -123,7 +111,7 @@ def test_busy_business_code_is_transient(hub: Hub, provincial: Sims) -> None:
 
 def test_timeout_is_transient(hub: Hub, provincial: Sims) -> None:
     hub.platforms()["provincial"].platform.config.__dict__["timeout_seconds"] = 0.3
-    hub.build_reports(PERIOD)
+    hub.build_reports(PERIOD, allow_empty=True)
     provincial[0].fail("timeout", times=5, delay=2)
     stats = hub.dispatch()
     assert stats.failed == 1
@@ -134,7 +122,7 @@ def test_timeout_is_transient(hub: Hub, provincial: Sims) -> None:
 def test_schema_violation_is_dead_with_the_field_named(hub: Hub, provincial: Sims) -> None:
     # a park configured with a division outside Zhejiang: the payload contract refuses it
     hub.config.parks[0].__dict__["division_code"] = "110101"
-    hub.build_reports(PERIOD)
+    hub.build_reports(PERIOD, allow_empty=True)
     stats = hub.dispatch()
     assert stats.dead == 1 and provincial[0].requests == 0  # refused before sending
     [dead] = hub.store.outbox.deliveries(status=["dead"])
@@ -165,14 +153,14 @@ def test_correction_is_delivered_again_as_a_correction(
 
 
 def test_newer_revision_supersedes_an_unsent_one(hub: Hub, provincial: Sims) -> None:
-    hub.build_reports(PERIOD)
+    hub.build_reports(PERIOD, allow_empty=True)
     from parkhub.canonical import Enterprise
 
     hub.ingest_records(
         [Enterprise(park_id="wz-lc-0001", credit_code="91330302000000019D", name="新入园企业")],
         source="test",
     )
-    hub.build_reports(PERIOD)  # revision 2 before revision 1 was sent
+    hub.build_reports(PERIOD, allow_empty=True)  # revision 2 before revision 1 was sent
     stats = hub.dispatch()
     assert stats.sent == 2  # the enterprise and report revision 2 only
     [report] = provincial[0].by_report("park_monthly")
@@ -181,7 +169,7 @@ def test_newer_revision_supersedes_an_unsent_one(hub: Hub, provincial: Sims) -> 
 
 
 def test_repeat_send_is_dropped_by_the_platform(hub: Hub, provincial: Sims) -> None:
-    hub.build_reports(PERIOD)
+    hub.build_reports(PERIOD, allow_empty=True)
     hub.dispatch()
     [d] = hub.store.outbox.deliveries(status=["sent"])
     # force a second send of the same revision (as after a lost receipt)
@@ -220,7 +208,7 @@ def test_short_retries_resend_with_the_same_key_and_keep_the_receipt(hub: Hub) -
             raise TransientDeliveryError("provincial: HTTP 503: busy", code="503")
         return Receipt(f"R-{len(calls)}")
 
-    hub.build_reports(PERIOD)
+    hub.build_reports(PERIOD, allow_empty=True)
     stats = mock_dispatcher(hub, MockPlatform(flaky)).run_until_idle()
     assert stats.sent == 1 and stats.failed == 0
     assert [report for report, _ in calls] == ["park_monthly"] * 3

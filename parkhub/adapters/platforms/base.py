@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 import datetime as dt
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, ClassVar, Generic, TypeVar, final
 
@@ -45,6 +45,8 @@ class Receipt:
     duplicate: bool = False
     detail: Mapping[str, Any] = field(default_factory=dict)
     received_at: dt.datetime = field(default_factory=utcnow)
+    http_status: int | None = None
+    """The HTTP status of the accepting answer, where the platform answers over HTTP."""
 
 
 RecordFilter = Mapping[str, Collection[str]]
@@ -65,6 +67,8 @@ class ReportSpec:
     priority: int = 100
     """Lower goes first: fire alarms use 0."""
     description: str = ""
+    title: str = ""
+    """The report as operators call it (园区月报, 入园企业名录), shown by the console and CLI."""
     when: RecordFilter | tuple[RecordFilter, ...] | None = None
     """Only records matching this filter, e.g. `{"event_kind": ("hidden_danger", "incident")}`:
     {dotted field path: accepted values}, every path must match; a tuple of filters takes a
@@ -101,6 +105,9 @@ class Platform(HttpOwner, abc.ABC, Generic[ConfigT]):
 
     name: ClassVar[str]
     """Registry name used in parkhub.yaml (`type: provincial`)."""
+    title: ClassVar[str] = ""
+    """The platform as operators call it (省小微园平台, 经信, 消防 ...): what the console and the
+    CLI show beside the configured name."""
     config_model: ClassVar[type[BaseModel]]
     reports: ClassVar[Mapping[str, ReportSpec]]
     """The reports this platform takes, by name."""
@@ -112,6 +119,10 @@ class Platform(HttpOwner, abc.ABC, Generic[ConfigT]):
     @abc.abstractmethod
     def send(self, report: str, payload: Mapping[str, Any], idempotency_key: str) -> Receipt:
         """Deliver one payload. Raise TransientDeliveryError or PermanentDeliveryError."""
+
+    def check(self) -> None:
+        """Raise DeliveryError if the platform cannot be reached with this config
+        (`parkhub check --live`); sends nothing. Default: nothing to check."""
 
     def set_labels(self, report: str, labels: Mapping[str, str]) -> None:
         """Take the labels of a report's mapping spec (target field -> `label`, in spec order).
@@ -212,8 +223,8 @@ class AnswerSpec:
         if not 200 <= status < 300:
             message = f"{platform}: HTTP {status}: {response.text[:300]}"
             if status >= 500 or status in (408, 425, 429):
-                raise TransientDeliveryError(message, code=str(status))
-            raise PermanentDeliveryError(message, code=str(status))
+                raise TransientDeliveryError(message, code=str(status), http_status=status)
+            raise PermanentDeliveryError(message, code=str(status), http_status=status)
         try:
             answer = jsonutil.loads(response.content)
         except jsonutil.JSONDecodeError:
@@ -221,7 +232,8 @@ class AnswerSpec:
         if not isinstance(answer, dict):
             raise TransientDeliveryError(
                 f"{platform}: 应答不是JSON对象 (response is not a JSON object: "
-                f"{response.text[:200]!r})"
+                f"{response.text[:200]!r})",
+                http_status=status,
             )
         if str(_at(answer, self.success_at or self.code_at)) != str(self.success):
             code = str(_at(answer, self.code_at))
@@ -229,7 +241,7 @@ class AnswerSpec:
             told = _at(answer, self.message_at)
             message = f"{platform}: 业务错误 {code} {meaning}: {'' if told is None else told}"
             error = TransientDeliveryError if transient else PermanentDeliveryError
-            raise error(message, code=code)
+            raise error(message, code=code, http_status=status)
         return answer
 
     def receipt(
@@ -294,14 +306,29 @@ class JsonApiPlatform(Platform[JsonConfigT]):
     def url(self, path: str) -> str:
         return self.config.base_url.rstrip("/") + path
 
+    def check(self) -> None:
+        """The platform answers at `base_url` (any HTTP status: a GET sends no report)."""
+        try:
+            self.http.get(self.config.base_url, timeout=self.config.timeout_seconds)
+        except httpx.HTTPError as exc:
+            raise TransientDeliveryError(
+                f"{self.name}: 无法连接 (cannot reach {self.config.base_url}: {exc})"
+            ) from None
+
     @final
     def send(self, report: str, payload: Mapping[str, Any], idempotency_key: str) -> Receipt:
-        answer = self.exchange(self.paths[report], jsonutil.dumps(payload), idempotency_key)
-        return self.answers.receipt(answer, self.name)
+        status, answer = self._exchange(
+            self.paths[report], jsonutil.dumps(payload), idempotency_key
+        )
+        return replace(self.answers.receipt(answer, self.name), http_status=status)
 
     @final
     def exchange(self, path: str, body: bytes, idempotency_key: str) -> dict[str, Any]:
         """POST `body` to `path`: the answer, or the DeliveryError it means."""
+        return self._exchange(path, body, idempotency_key)[1]
+
+    @final
+    def _exchange(self, path: str, body: bytes, idempotency_key: str) -> tuple[int, dict[str, Any]]:
         for attempt in (1, 2):
             signed = self.headers(path, body, idempotency_key)
             headers = {"Content-Type": JSON_CONTENT_TYPE, **signed}
@@ -314,7 +341,7 @@ class JsonApiPlatform(Platform[JsonConfigT]):
                 headers=headers,
             )
             try:
-                return self.answers.read(response, self.name)
+                return response.status_code, self.answers.read(response, self.name)
             except DeliveryError as exc:
                 if attempt == 2 or not self.renew_credentials(exc, response):
                     raise

@@ -76,6 +76,7 @@ class EcologyPlatform(Platform[EcologyConfig]):
     """The ecology & environment department's HJ 212 receiver."""
 
     name: ClassVar[str] = "ecology"
+    title: ClassVar[str] = "生态环境"
     config_model: ClassVar[type[EcologyConfig]] = EcologyConfig
     reports: ClassVar[Mapping[str, ReportSpec]] = {
         "monitoring_data": ReportSpec(
@@ -83,6 +84,7 @@ class EcologyPlatform(Platform[EcologyConfig]):
             mapping="ecology.monitoring_data.yaml",
             schema="ecology/monitoring_data.schema.json",
             priority=50,
+            title="在线监测数据",
             description="污染源在线监测数据 (HJ 212 data uploads)",
         ),
     }

@@ -40,18 +40,21 @@ class EconPlatform(JsonApiPlatform[EconConfig]):
     """The economy & information bureau: enterprise and park monthly figures."""
 
     name: ClassVar[str] = "econ"
+    title: ClassVar[str] = "经信"
     config_model: ClassVar[type[EconConfig]] = EconConfig
     reports: ClassVar[Mapping[str, ReportSpec]] = {
         "enterprise_monthly": ReportSpec(
             record_kind="enterprise_monthly",
             mapping="econ.enterprise_monthly.yaml",
             schema="econ/enterprise_monthly.schema.json",
+            title="企业月度数据",
             description="企业月度经济运行数据 (enterprise monthly figures)",
         ),
         "park_monthly": ReportSpec(
             record_kind="park_monthly",
             mapping="econ.park_monthly.yaml",
             schema="econ/park_monthly.schema.json",
+            title="园区月报",
             description="园区月度经济运行汇总 (park monthly summary)",
         ),
     }

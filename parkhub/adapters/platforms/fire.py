@@ -44,6 +44,7 @@ class FirePlatform(JsonApiPlatform[FireConfig]):
     """The fire department's IoT platform: alarms first (priority 0)."""
 
     name: ClassVar[str] = "fire"
+    title: ClassVar[str] = "消防"
     config_model: ClassVar[type[FireConfig]] = FireConfig
     reports: ClassVar[Mapping[str, ReportSpec]] = {
         "fire_events": ReportSpec(
@@ -51,6 +52,7 @@ class FirePlatform(JsonApiPlatform[FireConfig]):
             mapping="fire.fire_events.yaml",
             schema="fire/fire_events.schema.json",
             priority=0,
+            title="火警与故障",
             description="火警、故障与消防设备离线 (fire alarms, faults, fire devices offline)",
             when=(
                 {"event_kind": ("fire_alarm", "fire_fault")},

@@ -30,18 +30,21 @@ class ProvincialPlatform(JsonApiPlatform[ProvincialConfig]):
     """The provincial platform: park monthly report and enterprise roster."""
 
     name: ClassVar[str] = "provincial"
+    title: ClassVar[str] = "省小微园平台"
     config_model: ClassVar[type[ProvincialConfig]] = ProvincialConfig
     reports: ClassVar[Mapping[str, ReportSpec]] = {
         "park_monthly": ReportSpec(
             record_kind="park_monthly",
             mapping="provincial.park_monthly.yaml",
             schema="provincial/park_monthly.schema.json",
+            title="园区月报",
             description="园区月度运行数据 (park monthly report)",
         ),
         "enterprise_roster": ReportSpec(
             record_kind="enterprise",
             mapping="provincial.enterprise.yaml",
             schema="provincial/enterprise.schema.json",
+            title="入园企业名录",
             description="入园企业名录 (enterprise roster)",
         ),
     }

@@ -30,6 +30,7 @@ class SafetyPlatform(JsonApiPlatform[SafetyConfig]):
     """The emergency management bureau: 安全隐患 and 生产安全事故 reports."""
 
     name: ClassVar[str] = "safety"
+    title: ClassVar[str] = "应急管理"
     config_model: ClassVar[type[SafetyConfig]] = SafetyConfig
     reports: ClassVar[Mapping[str, ReportSpec]] = {
         "hazards": ReportSpec(
@@ -37,6 +38,7 @@ class SafetyPlatform(JsonApiPlatform[SafetyConfig]):
             mapping="safety.hazards.yaml",
             schema="safety/hazards.schema.json",
             priority=10,
+            title="隐患与事故",
             description="安全隐患与事故 (hidden dangers and incidents, with rectification)",
             when={"event_kind": HAZARD_KINDS},
         ),

@@ -193,12 +193,14 @@ class StatsPlatform(Platform[StatsConfig]):
     """The statistics bureau's monthly enterprise form, as a workbook (and an optional upload)."""
 
     name: ClassVar[str] = "stats"
+    title: ClassVar[str] = "统计"
     config_model: ClassVar[type[StatsConfig]] = StatsConfig
     reports: ClassVar[Mapping[str, ReportSpec]] = {
         "enterprise_monthly": ReportSpec(
             record_kind="enterprise_monthly",
             mapping="stats.enterprise_monthly.yaml",
             schema="stats/enterprise_monthly.schema.json",
+            title="统计月报表",
             description="入园企业主要经济指标月报 (monthly form, xlsx)",
         ),
     }

@@ -117,7 +117,7 @@ class Hj212Listener(TcpServer):
     async def start(self) -> None:
         """Bind and start accepting loggers."""
         await super().start()
-        log.info("HJ 212 listener on %s:%d", self.host, self.port)
+        log.debug("HJ 212 listener on %s:%d", self.host, self.port)
 
     async def serve(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: Peer

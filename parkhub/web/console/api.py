@@ -101,9 +101,11 @@ def api_park_deliveries(
 def api_delivery(
     console: ConsoleDep, park_id: str, delivery_id: int, caller: Caller
 ) -> dict[str, Any]:
-    """One delivery with the payload sent and the platform's receipt."""
+    """One delivery with the payload sent, the platform's receipt and every try (`attempts`:
+    time, outcome, HTTP status, error or receipt id; replays with their actor)."""
     row = console.park_delivery(caller.user, park_id, delivery_id)
     result: dict[str, Any] = jsonable(delivery_detail(row))
+    result["tries"] = jsonable(console.hub.store.outbox.attempts(delivery_id))
     return result
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from parkhub.config import ParkConfig
 from parkhub.errors import ConfigError
 from parkhub.hub import Hub
+from parkhub.reports.names import platform_title, report_title
 from parkhub.store import Session, User
 
 from .auth import Auth, Denied
@@ -26,6 +27,10 @@ class Console:
         self.accounts = hub.store.accounts
         self.auth = auth
         self.templates = templates()
+        config = hub.config
+        env = self.templates.env
+        env.globals["platform_name"] = lambda name: platform_title(config, name)
+        env.globals["report_name"] = lambda platform, report: report_title(config, platform, report)
 
     # -- parks the user may see ---------------------------------------------------------------
 
@@ -72,7 +77,7 @@ class Console:
             "user": session.user if session else None,
             "csrf_token": session.csrf_token if session else "",
             "parks": self.visible_parks(session.user) if session else [],
-            "notice": NOTICES.get(request.query_params.get("msg", "")),
+            "notice": notice(request),
             **context,
         }
         return self.templates.TemplateResponse(
@@ -86,6 +91,15 @@ class Console:
     def audit(self, actor: str, action: str, detail: dict[str, Any]) -> None:
         with self.hub.store.begin() as conn:
             self.hub.store.audit.add(conn, actor, action, detail)
+
+
+def notice(request: Request) -> str | None:
+    """What a page says after a redirect with `?msg=<key>` (and `n=<count>` where it counts)."""
+    text = NOTICES.get(request.query_params.get("msg", ""))
+    if text is None or "{n}" not in text:
+        return text
+    n = request.query_params.get("n", "")
+    return text.format(n=n if n.isdigit() else "?")
 
 
 def console_of(request: Request) -> Console:

@@ -29,6 +29,7 @@ from .auth import Denied
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 CODE_HEADER, PERIOD_HEADER, NOTE_HEADER = "统一社会信用代码", "统计期间", "备注"
+NAME_HEADER, STATUS_HEADER, ROSTER = "企业名称", "状态", "enterprise_roster"
 
 
 # -- values and periods -----------------------------------------------------------------------
@@ -176,11 +177,19 @@ def import_file(
     *,
     stream: str | None = None,
     period: str | None = None,
+    check_only: bool = False,
 ) -> Imported:
-    """Import an uploaded file unless it touches another park's records."""
+    """Import an uploaded file unless it touches another park's records (`check_only`: only
+    check it, store nothing)."""
     try:
         result = hub.import_entry(
-            body, park_id, filename=filename, actor=actor, stream=stream, period=period
+            body,
+            park_id,
+            filename=filename,
+            actor=actor,
+            stream=stream,
+            period=period,
+            check_only=check_only,
         )
     except ForeignRecordsError as exc:
         return Imported(None, foreign_rows(exc))
@@ -198,16 +207,54 @@ def submitted(fields: Mapping[str, str]) -> tuple[str, str, dict[str, str]]:
     return fields.get("credit_code", "").strip(), fields.get("period", "").strip(), values
 
 
+def review_rows(values: Mapping[str, str]) -> list[dict[str, str]]:
+    """The figures entered, with their headers, for the review step (blank ones left out)."""
+    return [
+        {"field": c.field, "header": c.header, "value": values[c.field]}
+        for c in FORM_COLUMNS
+        if values.get(c.field)
+    ]
+
+
 def import_form(
-    hub: Hub, park_id: str, user: str, credit_code: str, period: str, values: Mapping[str, str]
+    hub: Hub,
+    park_id: str,
+    user: str,
+    credit_code: str,
+    period: str,
+    values: Mapping[str, str],
+    *,
+    check_only: bool = False,
 ) -> Imported:
-    """Import one enterprise's figures, as a one-row CSV audited as `web:<user>`."""
+    """Import one enterprise's figures, as a one-row CSV audited as `web:<user>` (or only
+    check them, for the review step)."""
     note = f"网页填报 {user} {utcnow().isoformat(timespec='microseconds')}"
     body = form_csv(credit_code, period, values, note)
     filename = f"网页填报_{credit_code or 'new'}.csv"
     return import_file(
-        hub, body, park_id, filename, f"web:{user}", stream=MONTHLY, period=period or None
+        hub,
+        body,
+        park_id,
+        filename,
+        f"web:{user}",
+        stream=MONTHLY,
+        period=period or None,
+        check_only=check_only,
     )
+
+
+def import_new_enterprise(
+    hub: Hub, park_id: str, user: str, credit_code: str, name: str
+) -> Imported:
+    """Put a new enterprise on the park's roster (the form's 企业名称), as a one-row roster CSV
+    audited as `web:<user>`."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([CODE_HEADER, NAME_HEADER, STATUS_HEADER])
+    writer.writerow([credit_code, name, "在园"])
+    body = buffer.getvalue().encode("utf-8")
+    filename = f"网页填报_名录_{credit_code}.csv"
+    return import_file(hub, body, park_id, filename, f"web:{user}", stream=ROSTER)
 
 
 def form_problems(

@@ -6,7 +6,13 @@ from __future__ import annotations
 import urllib.parse
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
 from starlette.staticfiles import StaticFiles
 
 from parkhub.hub import Hub
@@ -27,6 +33,36 @@ def _denied(request: Request, exc: Exception) -> Response:
         {"status": exc.status, "zh": exc.zh, "en": exc.en},
         session=console.auth.session_of(request),
         status_code=exc.status,
+    )
+
+
+JSON_PATHS = ("/api", "/push", "/healthz", "/metrics", "/docs", "/openapi", "/redoc")
+"""Where a machine calls: errors stay JSON there."""
+PAGES = {
+    400: ("网址或参数不正确", "malformed address or parameters"),
+    404: ("没有这个页面", "page not found"),
+    405: ("这个页面不支持这种请求", "method not allowed"),
+}
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """An unknown page, a wrong method or a malformed URL outside the machines' paths: the
+    styled page, never JSON."""
+    invalid = isinstance(exc, RequestValidationError)
+    status = 400 if invalid else getattr(exc, "status_code", 500)
+    if request.url.path.startswith(JSON_PATHS) or status not in PAGES:
+        if isinstance(exc, RequestValidationError):
+            return await request_validation_exception_handler(request, exc)
+        assert isinstance(exc, HTTPException)
+        return await http_exception_handler(request, exc)
+    console = console_of(request)
+    zh, en = PAGES[status]
+    return console.render(
+        request,
+        "error.html",
+        {"status": status, "zh": zh, "en": en},
+        session=console.auth.session_of(request),
+        status_code=status,
     )
 
 
@@ -72,6 +108,8 @@ def mount_console(
         name="console-static",
     )
     app.add_exception_handler(Denied, _denied)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _http_error)
     app.add_exception_handler(LoginRequired, _login_required)
     app.openapi_schema = None
     app.state.console = console

@@ -11,9 +11,10 @@ from parkhub.canonical import jsonutil
 from parkhub.canonical.timeutil import utcnow
 from parkhub.config import ParkConfig, subscriptions
 from parkhub.hub import Hub
-from parkhub.ingest.entry import MONTHLY, entry_source
+from parkhub.ingest.entry import MONTHLY
 from parkhub.reports.calendar import OVERDUE
 from parkhub.reports.devices import device_health
+from parkhub.reports.enterprise_view import park_sources as sources_of
 from parkhub.store import PROBLEMS, DeliveryFilter, DeliveryStatus, operator_summary
 
 from .forms import form_values
@@ -64,6 +65,38 @@ def delivery_detail(row: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+RECEIPT_LABELS = {
+    "receipt_id": "回执号",
+    "duplicate": "平台认定为重复报送",
+    "received_at": "平台接收时间",
+}
+
+
+def labelled(payload: Any, labels: Mapping[str, str]) -> list[dict[str, Any]]:
+    """A payload as rows of (Chinese label, field, value), in the mapping spec's order, then
+    the fields the spec does not name; a payload that is no object gives no rows."""
+    if not isinstance(payload, dict):
+        return []
+    order = [k for k in labels if k in payload] + [k for k in payload if k not in labels]
+    return [{"label": labels.get(k, k), "field": k, "value": payload[k]} for k in order]
+
+
+def receipt_rows(receipt: Any) -> list[dict[str, Any]]:
+    """A stored receipt as labelled rows: its id, duplicate flag and time, then what the
+    platform answered (`detail`), field by field."""
+    if not isinstance(receipt, dict):
+        return []
+    rows = [
+        {"label": label, "field": k, "value": receipt[k]}
+        for k, label in RECEIPT_LABELS.items()
+        if k in receipt
+    ]
+    detail = receipt.get("detail")
+    if isinstance(detail, dict):
+        rows += [{"label": f"应答 {k}", "field": k, "value": v} for k, v in detail.items()]
+    return rows
+
+
 def park_platforms(hub: Hub, park_id: str) -> dict[str, list[str]]:
     """Platforms (enabled) taking reports from this park, with those reports."""
     out: dict[str, list[str]] = {}
@@ -105,7 +138,7 @@ def park_summaries(hub: Hub, parks: Sequence[ParkConfig]) -> list[dict[str, Any]
 
 def park_sources(hub: Hub, park_id: str) -> list[str]:
     """The park's configured sources and its operator entry."""
-    return [s.name for s in hub.config.sources if s.park == park_id] + [entry_source(park_id)]
+    return sources_of(hub.config, park_id)
 
 
 def inbox_problems(hub: Hub, park_id: str, *, limit: int = 10) -> list[dict[str, Any]]:

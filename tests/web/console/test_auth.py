@@ -157,7 +157,7 @@ def test_operator_never_reaches_another_park(env: ConsoleEnv) -> None:
     saved = bob.post(
         "/console/parks/p2/entry/form",
         data={"csrf_token": bob.csrf(), "credit_code": p2_code, "period": "2026-10",
-              "revenue_yuan": "50"},
+              "revenue_yuan": "50", "step": "confirm"},
     )  # fmt: skip
     assert saved.status_code == 303
     before = env.hub.store.records.get("enterprise_monthly", f"{p2_code}|2026-10")

@@ -15,12 +15,14 @@ def test_dashboard_shows_platforms_failures_and_calendar(sqlite_env: ConsoleEnv)
     assert page.status_code == 200
     html = page.text
     platforms = html.split('id="platforms"')[1].split("</table>")[0]
-    assert "provincial" in platforms and "park_monthly, enterprise_roster" in platforms
+    # the names operators use, not the config's identifiers
+    assert "省小微园平台" in platforms and "园区月报、入园企业名录" in platforms
     assert "回执 ZJ" in platforms  # the last successful delivery and its receipt
     failures = html.split('id="failures"')[1].split("</table>")[0]
     assert "已停止重试" in failures and "园区编码不存在" in failures
     calendar = html.split('id="calendar"')[1].split("</table>")[0]
-    assert "park_monthly" in calendar and "温州恒达鞋业有限公司" in calendar  # missing data
+    assert "省小微园平台 · 园区月报" in calendar and "温州恒达鞋业有限公司" in calendar  # missing
+    assert "park_monthly" not in calendar
     assert "瓯海" not in html  # nothing of the other park
 
     data = web.get("/api/parks/p1/dashboard").json()

@@ -52,13 +52,29 @@ def test_entry_form_valid_and_invalid(sqlite_env: ConsoleEnv) -> None:
               "revenue_yuan": "10"},
     )  # fmt: skip
     assert bad_code.status_code == 422 and "统一社会信用代码" in bad_code.text
-    check_digit = web.post(
-        "/console/parks/p1/entry/form",
-        data={"csrf_token": csrf, "credit_code": "91330302MA00000001", "period": PERIOD,
-              "revenue_yuan": "10"},
-    )  # fmt: skip
+    new = {"csrf_token": csrf, "credit_code": "91330302MA00000001", "period": PERIOD,
+           "revenue_yuan": "10"}  # fmt: skip
+    unnamed = web.post("/console/parks/p1/entry/form", data=new)
+    assert unnamed.status_code == 422 and "新企业请填写企业名称" in unnamed.text
+    new["name"] = "温州新开电子有限公司"
+    review = web.post("/console/parks/p1/entry/form", data=new)
+    assert review.status_code == 200 and 'id="confirm"' in review.text  # the review step
+    assert "校验" in review.text and "将加入名录" in review.text and "省小微园平台" in review.text
+    assert _monthly(env, "91330302MA00000001") is None  # nothing stored before confirming
+    check_digit = web.post("/console/parks/p1/entry/form", data={**new, "step": "confirm"})
     assert check_digit.status_code == 200 and "校验" in check_digit.text  # saved, with a warning
     assert 'id="import-result"' in check_digit.text
+    roster = env.hub.store.records.get("enterprise", "91330302MA00000001")
+    assert roster is not None and "温州新开电子有限公司" in roster["doc"]
+    known = web.get(f"/console/parks/p1/entry/form?credit_code={code}&period={PERIOD}")
+    assert 'id="f-credit_code" value="' + code + '" maxlength="24" required readonly' in known.text
+    assert 'id="f-name"' not in known.text
+    moved = web.post(
+        "/console/parks/p1/entry/form",
+        data={"csrf_token": csrf, "credit_code": ENTERPRISES[P1][1][0], "period": PERIOD,
+              "original_credit_code": code, "revenue_yuan": "1"},
+    )  # fmt: skip
+    assert moved.status_code == 422 and "信用代码不能修改" in moved.text
 
     empty = web.post(
         "/console/parks/p1/entry/form",
@@ -78,6 +94,7 @@ def test_entry_form_valid_and_invalid(sqlite_env: ConsoleEnv) -> None:
             "profit_yuan": "-12.5",
             "employees": "35",
             "electricity_kwh": "1.2",
+            "step": "confirm",
         },
     )
     assert ok.status_code == 303, ok.text
@@ -95,7 +112,7 @@ def test_entry_form_valid_and_invalid(sqlite_env: ConsoleEnv) -> None:
         "/console/parks/p1/entry/form",
         data={"csrf_token": csrf, "credit_code": code, "period": PERIOD, "revenue_yuan": "123.45",
               "output_value_yuan": "321.5", "tax_yuan": "6.7", "profit_yuan": "-12.5",
-              "employees": "35", "electricity_kwh": "1.2"},
+              "employees": "35", "electricity_kwh": "1.2", "step": "confirm"},
     )  # fmt: skip
     assert same.headers["location"].endswith("msg=unchanged")
     imports = [a for a in env.hub.store.audit.log() if a["action"] == "entry_import"]

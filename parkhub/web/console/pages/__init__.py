@@ -1,11 +1,12 @@
-"""The console's pages under /console (Jinja2, no JavaScript), one router per area."""
+"""The console's pages under /console (Jinja2; JavaScript only for the report page's charts),
+one router per area."""
 
 from fastapi import APIRouter
 
-from . import account, deliveries, entry, parks
+from . import account, deliveries, enterprises, entry, ledger, parks, reports
 
 router = APIRouter(include_in_schema=False)
-for area in (account, parks, deliveries, entry):
+for area in (account, parks, reports, enterprises, ledger, deliveries, entry):
     router.include_router(area.router)
 
 __all__ = ["router"]

@@ -1,18 +1,29 @@
-"""A park's deliveries: the listing by platform and status, one delivery with its payload,
-receipt and record, and the replay of a dead one (audited as `web:<user>`)."""
+"""A park's deliveries: the listing by platform and status, one delivery with its payload and
+receipt as labelled tables (raw JSON a click away) and every try, the replay of a dead one, and
+the replay of a filtered set after a confirmation naming how many (audited as `web:<user>`)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import urllib.parse
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from parkhub.store import DeliveryStatus
+from parkhub.reports.enterprise_view import enterprise_names
+from parkhub.reports.names import field_labels
+from parkhub.store import DeliveryFilter, DeliveryStatus
 from parkhub.web.console.auth import PageSession, check_csrf
 from parkhub.web.console.core import ConsoleDep
 from parkhub.web.console.render import STATUS_LABELS
-from parkhub.web.console.views import deliveries, delivery_detail, parse_json_text, platform_choices
+from parkhub.web.console.views import (
+    deliveries,
+    delivery_detail,
+    labelled,
+    parse_json_text,
+    platform_choices,
+    receipt_rows,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,6 +43,7 @@ def listing(
     rows = deliveries(
         hub, [park_id], status=[status] if status else None, platform=platform, limit=limit
     )
+    dead = hub.store.outbox.count(_bulk_filter(park_id, platform))
     context = {
         "park": park,
         "rows": rows,
@@ -40,6 +52,8 @@ def listing(
         "platforms": platform_choices(hub, park_id),
         "statuses": STATUS_LABELS,
         "limit": limit,
+        "dead_count": dead,
+        "names": enterprise_names(hub.store, [park_id]),
     }
     return console.render(request, "deliveries.html", context, session=session)
 
@@ -50,10 +64,17 @@ def delivery(
 ) -> Response:
     park = console.park(session.user, park_id)
     row = console.park_delivery(session.user, park_id, delivery_id)
-    record = console.hub.store.records.get(row["record_kind"], row["record_key"])
-    context = {
+    hub = console.hub
+    record = hub.store.records.get(row["record_kind"], row["record_key"])
+    d = delivery_detail(row)
+    labels = field_labels(hub.config, row["platform"], row["report"])
+    context: dict[str, Any] = {
         "park": park,
-        "d": delivery_detail(row),
+        "d": d,
+        "payload_rows": labelled(d["payload"], labels),
+        "receipt_rows": receipt_rows(d["receipt"]),
+        "attempts": hub.store.outbox.attempts(delivery_id),
+        "names": enterprise_names(hub.store, [park_id]),
         "record": parse_json_text(record["doc"]) if record else None,
     }
     return console.render(request, "delivery.html", context, session=session)
@@ -74,3 +95,33 @@ def replay(
         return console.redirect(url + "?msg=not_dead")
     console.hub.replay(actor=f"web:{session.user.username}", ids=[delivery_id])
     return console.redirect(url + "?msg=replayed")
+
+
+def _bulk_filter(park_id: str, platform: str | None) -> DeliveryFilter:
+    return DeliveryFilter(
+        status=[DeliveryStatus.DEAD], park_ids=[park_id], platform=platform or None
+    )
+
+
+@router.post("/console/parks/{park_id}/deliveries/replay")
+def bulk_replay(
+    console: ConsoleDep,
+    request: Request,
+    park_id: str,
+    session: PageSession,
+    platform: Annotated[str, Form()] = "",
+    confirm: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Replay every dead delivery of the park (of one platform): first a page naming how many,
+    then, confirmed with that count, the replay. A count that changed in between asks again."""
+    check_csrf(session, csrf_token)
+    park = console.park(session.user, park_id)
+    where = _bulk_filter(park_id, platform)
+    count = console.hub.store.outbox.count(where)
+    if not confirm or confirm != str(count) or count == 0:
+        context = {"park": park, "platform": platform, "count": count, "changed": bool(confirm)}
+        return console.render(request, "replay_confirm.html", context, session=session)
+    n = console.hub.replay(actor=f"web:{session.user.username}", where=where)
+    query = urllib.parse.urlencode({"msg": "replayed_many", "n": n, "status": "pending"})
+    return console.redirect(f"/console/parks/{park_id}/deliveries?{query}")

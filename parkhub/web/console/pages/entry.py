@@ -12,19 +12,25 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from parkhub.canonical.timeutil import previous_period, utcnow
-from parkhub.config import ParkConfig
+from parkhub.config import ParkConfig, subscriptions
+from parkhub.hub import Hub
 from parkhub.ingest.entry import FORM_COLUMNS, MONTHLY
+from parkhub.reports.enterprise_view import rejected_values
+from parkhub.reports.names import platform_title, report_title
 from parkhub.store import Session
 from parkhub.web.console.auth import Denied, PageSession, check_csrf, page_session
 from parkhub.web.console.core import Console, ConsoleDep, console_of
 from parkhub.web.console.forms import (
+    Imported,
     form_problems,
     form_values,
     import_file,
     import_form,
+    import_new_enterprise,
     period_choices,
     period_or_default,
     read_upload,
+    review_rows,
     saved_rows,
     submitted,
     template_response,
@@ -70,9 +76,20 @@ def form_page(
     problems: Sequence[Mapping[str, Any]] = (),
 ) -> Response:
     """One enterprise's form: (credit code, name, values); with `field_errors`, a submission
-    that was not saved (422), each error beside its field and the other problems above."""
+    that was not saved (422), each error beside its field and the other problems above. The
+    credit code of an enterprise on the roster is fixed; a new one gets a 企业名称 field; what
+    a vendor sent for it and was refused (e.g. "约300") is shown above the fields."""
     credit_code, name, values = form
+    hub = console.hub
+    known = bool(credit_code) and bool(enterprise_name(hub, park.id, credit_code))
+    rejected = (
+        rejected_values(hub.store, hub.config, park.id, credit_code, period=period)
+        if credit_code
+        else []
+    )
     context = {
+        "known": known,
+        "rejected": rejected,
         "park": park,
         "period": period,
         "periods": period_choices(period),
@@ -169,12 +186,90 @@ async def entry_form_submit(request: Request, park_id: str) -> Response:
 def submit_form(
     console: Console, request: Request, park_id: str, fields: Mapping[str, str]
 ) -> Response:
-    """Save the form, or show it again with every problem beside its field (nothing saved)."""
+    """The form in steps: checked and shown for review (nothing stored), then saved and queued
+    once confirmed (`step=confirm`); `step=edit` goes back to the form. Any problem shows the
+    form again with every problem beside its field (nothing saved)."""
     session = page_session(request)
     check_csrf(session, fields.get("csrf_token"))
     park = console.park(session.user, park_id)
     credit_code, period, values = submitted(fields)
+    hub, user = console.hub, session.user.username
+    step = fields.get("step", "review")
+    known = enterprise_name(hub, park_id, credit_code) if credit_code else ""
+    name = known or fields.get("name", "").strip()
+    original = fields.get("original_credit_code", "").strip()
+    shown = period or previous_period(utcnow())
+    if original and credit_code != original:
+        error = "已登记企业的统一社会信用代码不能修改 (a known enterprise's credit code is fixed)"
+        form = (original, enterprise_name(hub, park_id, original), values)
+        return form_page(console, request, session, park, shown, form, {"credit_code": [error]})
+    if step == "edit":
+        return form_page(console, request, session, park, shown, (credit_code, name, values))
+    checked = import_form(hub, park_id, user, credit_code, period, values, check_only=True)
+    field_errors, general = form_problems(checked) if _refused(checked) else ({}, [])
+    if credit_code and not known and not name:
+        field_errors["name"] = ["新企业请填写企业名称 (a new enterprise needs its name)"]
+    if field_errors or general:
+        form = (credit_code, name, values)
+        return form_page(console, request, session, park, shown, form, field_errors, general)
+    if step != "confirm":
+        form = (credit_code, name, values)
+        return review_page(console, request, session, park, shown, form, checked)
+    form = (credit_code, name, values)
+    return save_form(console, request, session, park, shown, form, new=not known)
+
+
+def _refused(imported: Imported) -> bool:
+    result = imported.result
+    return result is None or bool(result.errors) or not saved_rows(result)
+
+
+def review_page(
+    console: Console,
+    request: Request,
+    session: Session,
+    park: ParkConfig,
+    period: str,
+    form: tuple[str, str, Mapping[str, str]],
+    checked: Imported,
+) -> Response:
+    """What will be saved and to whom it will be reported, before anything is."""
+    credit_code, name, values = form
+    known = bool(enterprise_name(console.hub, park.id, credit_code))
+    context = {
+        "park": park,
+        "period": period,
+        "credit_code": credit_code,
+        "name": name,
+        "new": not known,
+        "values": values,
+        "rows": review_rows(values),
+        "columns": FORM_COLUMNS,
+        "warnings": checked.summary()["problems"],
+        "platforms": report_targets(console.hub, park.id, new=not known),
+    }
+    return console.render(request, "entry_review.html", context, session=session)
+
+
+def save_form(
+    console: Console,
+    request: Request,
+    session: Session,
+    park: ParkConfig,
+    period: str,
+    form: tuple[str, str, Mapping[str, str]],
+    *,
+    new: bool,
+) -> Response:
+    """Save the confirmed form: a new enterprise onto the roster first, then its figures."""
+    credit_code, name, values = form
     user = session.user.username
+    park_id = park.id
+    if new and credit_code:
+        added = import_new_enterprise(console.hub, park_id, user, credit_code, name)
+        if _refused(added):
+            field_errors, general = form_problems(added)
+            return form_page(console, request, session, park, period, form, field_errors, general)
     imported = import_form(console.hub, park_id, user, credit_code, period, values)
     result = imported.result
     if result is not None and not result.errors and saved_rows(result):
@@ -187,7 +282,26 @@ def submit_form(
         target = urllib.parse.urlencode({"period": period, "msg": msg})
         return console.redirect(f"/console/parks/{park_id}/entry?{target}")
     field_errors, general = form_problems(imported)
-    name = enterprise_name(console.hub, park_id, credit_code) if result is not None else ""
-    shown = period or previous_period(utcnow())
-    form = (credit_code, name, values)
-    return form_page(console, request, session, park, shown, form, field_errors, general)
+    return form_page(console, request, session, park, period, form, field_errors, general)
+
+
+def report_targets(hub: Hub, park_id: str, *, new: bool) -> list[str]:
+    """Where the form's data goes: each platform and report taking enterprise figures (and
+    the roster, for a new enterprise), and the park reports its figures are summed into, as
+    operators call them."""
+    kinds = {MONTHLY, "enterprise"} if new else {MONTHLY}
+    out = []
+    for s in subscriptions(hub.config):
+        if not s.covers(park_id) or s.spec.record_kind not in {*kinds, "park_monthly"}:
+            continue
+        name = (
+            f"{platform_title(hub.config, s.platform.name)} · "
+            f"{report_title(hub.config, s.platform.name, s.subscription.report)}"
+        )
+        via = (
+            "（计入园区月报 summed into the park report）"
+            if s.spec.record_kind == "park_monthly"
+            else ""
+        )
+        out.append(name + via)
+    return out
