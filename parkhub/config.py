@@ -19,6 +19,7 @@ from parkhub.adapters.vendors.base import VendorAdapter
 from parkhub.canonical import Park
 from parkhub.canonical.codes import normalize_division
 from parkhub.errors import ConfigError
+from parkhub.policies import EvaluationConfig, QualityConfig, SurvivorshipConfig
 from parkhub.secrets import Secret
 
 
@@ -125,6 +126,9 @@ class ReportsConfig(_Model):
         description="rebuild last period's reports daily until the deadlines pass, so late "
         "data goes out as a correction",
     )
+    annual: Schedule = Field(
+        Schedule(cron="0 3 20 1 *"), description="the park's annual 亩均 report of last year"
+    )
 
 
 class ParkAlerts(_Model):
@@ -186,10 +190,20 @@ class HubConfig(_Model):
     dispatch: DispatchConfig = DispatchConfig()
     reports: ReportsConfig = ReportsConfig()
     alerts: AlertsConfig = AlertsConfig()
+    quality: QualityConfig = QualityConfig()
+    survivorship: SurvivorshipConfig = SurvivorshipConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
 
     @model_validator(mode="after")
     def _references(self) -> HubConfig:
         parks = {p.id for p in self.parks}
+        for section, named in (
+            ("quality", self.quality.parks),
+            ("survivorship", self.survivorship.parks),
+        ):
+            for park in named:
+                if park not in parks:
+                    raise ValueError(f"{section}: unknown park {park!r}")
         for kind, items in (
             ("park", self.parks),
             ("source", self.sources),

@@ -31,7 +31,9 @@ from parkhub.ingest import IngestResult, IngestService, Sources, SyncResult, rou
 from parkhub.ingest.entry import OperatorEntry
 from parkhub.ingest.pull import sync
 from parkhub.ingest.push import receive_push, receive_raw
+from parkhub.ingest.quality import QualityGate
 from parkhub.ingest.service import Pulled
+from parkhub.ingest.survivorship import Survivorship
 from parkhub.reports.calendar import CalendarEntry
 from parkhub.reports.park_monthly import MonthlyInputs
 from parkhub.reports.service import Reports
@@ -55,7 +57,12 @@ class Hub:
         self.sources = Sources(config, http=http)
         self.fast_lane = FastLane(self.dispatcher)
         self.ingestion = IngestService(
-            store, route_table(config), self.sources.adapter, on_queued=self.fast_lane.wake
+            store,
+            route_table(config),
+            self.sources.adapter,
+            on_queued=self.fast_lane.wake,
+            survivorship=Survivorship(store, config),
+            quality=QualityGate(store, config),
         )
         self.entry = OperatorEntry(self.ingestion, config)
         self.reports = Reports(store, config, self.ingestion)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, func, select
@@ -15,8 +16,29 @@ from parkhub.canonical.timeutil import as_utc
 
 from . import schema as t
 from .db import Database
+from .provenance import record_sources
 
 IN_CHUNK = 500  # keys per IN (...): under SQLite's bind-variable limit
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A stored record as survivorship and the quality rules read it: its document, who wrote
+    it last, its revision, and the sources of its fields where they differ."""
+
+    doc: dict[str, Any]
+    source: str
+    revision: int
+    raw_id: int | None
+    fields: dict[str, str] | None = None
+    conflicts: dict[str, dict[str, Any]] | None = None
+
+    def source_of(self, field: str) -> str:
+        """The source that set `field`: "" for a model default nobody set (a record with field
+        sources names every field someone set), the last writer for a record without."""
+        if self.fields is None:
+            return self.source
+        return self.fields.get(field, "")
 
 
 class Records:
@@ -105,6 +127,62 @@ class Records:
                 for _, doc in rows:
                     yield jsonutil.loads(doc)
                 last = rows[-1][0]
+
+    def stored(self, kind: str, keys: Iterable[str]) -> dict[str, Stored]:
+        """The stored records of `kind` among `keys`, with their field sources, by key (absent
+        keys are left out): one query a page, not one a record."""
+        rc, rs = t.records.c, record_sources.c
+        wanted = sorted(set(keys))
+        out: dict[str, Stored] = {}
+        with self.db.connect() as conn:
+            for start in range(0, len(wanted), IN_CHUNK):
+                q = (
+                    select(
+                        rc.key, rc.doc, rc.source, rc.revision, rc.raw_id, rs.fields, rs.conflicts
+                    )
+                    .select_from(
+                        t.records.outerjoin(
+                            record_sources, (rs.kind == rc.kind) & (rs.key == rc.key)
+                        )
+                    )
+                    .where(rc.kind == kind, rc.key.in_(wanted[start : start + IN_CHUNK]))
+                )
+                for key, doc, source, revision, raw_id, fields, conflicts in conn.execute(q):
+                    out[key] = Stored(
+                        jsonutil.loads(doc),
+                        source,
+                        int(revision),
+                        raw_id,
+                        jsonutil.loads(fields) if fields else None,
+                        jsonutil.loads(conflicts) if conflicts else None,
+                    )
+        return out
+
+    def docs_of(self, kind: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The documents of the stored records of `kind` among `keys`, by key."""
+        rc = t.records.c
+        wanted = sorted(set(keys))
+        out: dict[str, dict[str, Any]] = {}
+        with self.db.connect() as conn:
+            for start in range(0, len(wanted), IN_CHUNK):
+                q = select(rc.key, rc.doc).where(
+                    rc.kind == kind, rc.key.in_(wanted[start : start + IN_CHUNK])
+                )
+                out.update((key, jsonutil.loads(doc)) for key, doc in conn.execute(q))
+        return out
+
+    def revisions(self, kind: str, keys: Iterable[str]) -> dict[str, tuple[int, str, Any]]:
+        """(revision, source, updated_at) of the stored records of `kind` among `keys`."""
+        rc = t.records.c
+        wanted = sorted(set(keys))
+        out: dict[str, tuple[int, str, Any]] = {}
+        with self.db.connect() as conn:
+            for start in range(0, len(wanted), IN_CHUNK):
+                q = select(rc.key, rc.revision, rc.source, rc.updated_at).where(
+                    rc.kind == kind, rc.key.in_(wanted[start : start + IN_CHUNK])
+                )
+                out.update((k, (int(r), s, u)) for k, r, s, u in conn.execute(q))
+        return out
 
     def parks_of(self, kind: str, keys: Iterable[str]) -> dict[str, str]:
         """The park of each stored record of `kind` among `keys` (absent keys are left out)."""
