@@ -32,6 +32,7 @@ from parkhub.ingest.entry import OperatorEntry
 from parkhub.ingest.pull import sync
 from parkhub.ingest.push import receive_push, receive_raw
 from parkhub.ingest.quality import QualityGate
+from parkhub.ingest.review import Reviewing
 from parkhub.ingest.service import Pulled
 from parkhub.ingest.survivorship import Survivorship
 from parkhub.reports.calendar import CalendarEntry
@@ -65,6 +66,7 @@ class Hub:
             quality=QualityGate(store, config),
         )
         self.entry = OperatorEntry(self.ingestion, config)
+        self.review = Reviewing(self.ingestion)
         self.reports = Reports(store, config, self.ingestion)
         self.alerts = Alerts(store, config, self.reports)
         self._platforms: dict[str, PlatformRuntime] | None = None

@@ -103,6 +103,29 @@ def status(config: ConfigOpt = DEFAULT_CONFIG, as_json: JsonOpt = False) -> None
         for p in st["inbox_problems"]:
             t.add_row(str(p["raw_id"]), p["source"], p["stream"], p["status"], p["reason"] or "")
         console.print(t)
+    _show_quality(st["quality"])
+
+
+def _show_quality(q: dict[str, Any]) -> None:
+    """The quality rules' findings: counts, the records held for review, the latest warnings."""
+    c = q["counts"]
+    console.print(
+        f"数据质量 Data quality (last {q['days']} days): {c['hold']} held, {c['warn']} to check, "
+        f"{c['info']} info; [bold]{c['waiting']} waiting for a reviewer[/]; "
+        f"{q['conflicts']} records whose sources disagree"
+    )
+    if q["held"]:
+        t = table("待审核 Held for review (console: 数据审核)", ("#", "park", "record", "why"))
+        for h in q["held"]:
+            t.add_row(
+                str(h["hold_id"]), h["park"], f"{h['kind']}#{h['key']}", "\n".join(h["findings"])
+            )
+        console.print(t)
+    if q["findings"]:
+        t = table("最近的质量问题 Latest findings", ("park", "level", "rule", "record", "finding"))
+        for f in q["findings"]:
+            t.add_row(f["park"], f["severity"], f["rule"], f["record"], f["message"])
+        console.print(t)
 
 
 CALENDAR_COLUMNS = ("park", "platform", "report", "period", "deadline", "state", "sent", "missing")

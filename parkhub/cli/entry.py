@@ -9,7 +9,7 @@ import typer
 
 from parkhub.canonical.timeutil import previous_period
 from parkhub.errors import ParkhubError
-from parkhub.ingest.entry import format_report, template_filename
+from parkhub.ingest.entry import template_filename
 
 from .root import DEFAULT_CONFIG, ConfigOpt, console, fail, hub_of, print_json, table
 
@@ -74,10 +74,17 @@ def entry_import(
     if as_json:
         print_json(result.summary())
     else:
-        _show_import(file, result, format_report(result, include_warnings=True))
+        _show_import(file, result, result.problem_rows())
     raise typer.Exit(1 if result.errors else 0)
 
 
+LEVELS = {
+    "error": "错误 error",
+    "warning": "提示 warning",
+    "hold": "待审核 hold",
+    "warn": "核实 check",
+    "info": "提示 info",
+}
 PROBLEM_COLUMNS = (
     "级别 level",
     "工作表 sheet",
@@ -95,6 +102,7 @@ def _show_import(file: Path, result: IngestResult, problems: list[dict[str, Any]
         console.print(
             f"{file}: {result.new} new, {result.changed} changed, {result.unchanged} unchanged, "
             f"{len(result.errors)} row errors, {result.deliveries} deliveries queued"
+            + (f", {result.held} held for review (待审核)" if result.held else "")
         )
     if not problems:
         return
@@ -103,7 +111,7 @@ def _show_import(file: Path, result: IngestResult, problems: list[dict[str, Any]
     )
     for p in problems:
         t.add_row(
-            "错误 error" if p["level"] == "error" else "提示 warning",
+            LEVELS.get(p["level"], p["level"]),
             p["sheet"],
             str(p["row"] or ""),
             p["column"] or "",

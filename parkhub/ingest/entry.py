@@ -13,7 +13,7 @@ besides `Hub.import_entry` and `Hub.entry_template`:
   sheet, row, column, cell, value, reason_zh, reason_en); `IngestResult.summary()` has them too;
 - `template_filename(park, period, kind)` and `XLSX_CONTENT_TYPE`, to hand the template out;
 - `FORM_COLUMNS` and `Column` (`Column.in_template_unit`), a web form in the template's headers
-  and units.
+  and units; `FIELD_COLUMNS`, every entry quantity by field.
 """
 
 from __future__ import annotations
@@ -24,11 +24,13 @@ from typing import Any
 
 from parkhub.adapters.vendors.base import RawMessage
 from parkhub.adapters.vendors.manual import (
+    COLUMNS,
     MONTHLY,
     MONTHLY_COLUMNS,
     MONTHLY_VALUES,
     XLSX_CONTENT_TYPE,
     Column,
+    ManualAdapter,
     content_type_for,
     format_report,
     read_metadata,
@@ -44,6 +46,7 @@ from .service import IngestService
 from .sources import entry_source
 
 __all__ = [
+    "FIELD_COLUMNS",
     "FORM_COLUMNS",
     "MONTHLY",
     "XLSX_CONTENT_TYPE",
@@ -56,6 +59,11 @@ __all__ = [
 
 FORM_COLUMNS: tuple[Column, ...] = tuple(c for c in MONTHLY_COLUMNS if c.field in MONTHLY_VALUES)
 """The monthly figures a web form asks for: the template's columns, headers, units and help."""
+FIELD_COLUMNS: dict[str, Column] = {
+    c.field: c for columns in COLUMNS.values() for c in columns if c.quantity is not None
+}
+"""Every quantity an entry sheet asks for, by canonical field: its header and unit (a form
+that corrects a held record shows values as the templates do)."""
 
 
 class OperatorEntry:
@@ -103,6 +111,8 @@ class OperatorEntry:
         if result.duplicate:  # stored before: show the operator the file's problems again
             result.errors, result.warnings = parsed.errors, parsed.warnings
             result.unchanged = len(parsed.records)
+        if result.findings and isinstance(adapter, ManualAdapter):
+            result.rows = adapter.rows_of(raw)  # what the rules found, at its row
         detail = {
             "raw_id": result.raw_id,
             "park_id": park_id,
@@ -111,6 +121,7 @@ class OperatorEntry:
             "new": result.new,
             "changed": result.changed,
             "errors": len(result.errors),
+            "held": result.held,
             "moved": [f"{e.record} <- {e.reason}" for e in foreign] or None,
         }
         with self.ingest.store.begin() as conn:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from parkhub.adapters.vendors.manual import format_report
+from parkhub.adapters.vendors.manual import finding_rows, format_report
 from parkhub.errors import InputError
 from parkhub.store import Finding, RawStatus, Review, UpsertResult, Written
 
@@ -43,6 +43,8 @@ class IngestResult(Stored):
     raw_id: int
     duplicate: bool = False
     status: RawStatus = RawStatus.PARSED
+    rows: dict[str, str] = field(default_factory=dict)
+    """Record key -> the row of an entry file it came from, to show findings at their row."""
 
     @classmethod
     def of(
@@ -88,9 +90,14 @@ class IngestResult(Stored):
             "deliveries": self.deliveries,
             "errors": len(self.errors),
             "held": self.held,
-            "problems": format_report(self, include_warnings=True),
+            "problems": self.problem_rows(),
             "findings": [f.as_dict() for f in self.findings],
         }
+
+    def problem_rows(self) -> list[dict[str, Any]]:
+        """Every problem as a row to show: input errors, warnings, then what the quality
+        rules found (level hold, warn or info), each at the row it came from."""
+        return format_report(self, include_warnings=True) + finding_rows(self.findings, self.rows)
 
 
 @dataclass

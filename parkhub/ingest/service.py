@@ -194,6 +194,10 @@ class IngestService:
         self.announce(result)
         return result
 
+    def announce_queued(self) -> None:
+        """Deliveries were queued outside ingest (a reviewer's decision): wake the fast lane."""
+        self._on_queued()
+
     def announce(self, result: IngestResult) -> None:
         """Once a message's transaction committed: wake the fast lane, log refused records
         (once each, also when a refused group was stored again page by page)."""

@@ -171,6 +171,12 @@ class Records:
                 out.update((key, jsonutil.loads(doc)) for key, doc in conn.execute(q))
         return out
 
+    def revision(self, conn: Connection, kind: str, key: str) -> int | None:
+        """The revision of one stored record, in the caller's transaction."""
+        rc = t.records.c
+        found = conn.execute(select(rc.revision).where(rc.kind == kind, rc.key == key)).scalar()
+        return None if found is None else int(found)
+
     def revisions(self, kind: str, keys: Iterable[str]) -> dict[str, tuple[int, str, Any]]:
         """(revision, source, updated_at) of the stored records of `kind` among `keys`."""
         rc = t.records.c

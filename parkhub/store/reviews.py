@@ -13,7 +13,7 @@ The tables live on `parkhub.store.schema.metadata`; migration 0006 creates them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -322,7 +322,7 @@ class Reviews:
         return bool(res.rowcount)
 
 
-def hold_doc(row: dict[str, Any], column: str = "doc") -> dict[str, Any]:
+def hold_doc(row: Mapping[str, Any], column: str = "doc") -> dict[str, Any]:
     """A hold's record document (`doc`, or `incoming`) as a dict."""
     loaded: dict[str, Any] = jsonutil.loads(row[column])
     return loaded

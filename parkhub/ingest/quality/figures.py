@@ -117,8 +117,9 @@ def unit_mistake(
             yield (
                 name,
                 (
-                    f"{_label(name)} {show(name, value)} 是{basis[0]}（{show(name, usual)}）的{times}，"
-                    f"疑似单位填错（元/万元） (about {ratio:,.0f}x {basis[1]}: a unit mistake?)"
+                    f"{_label(name)} {show(name, value)} 是{basis[0]}（{show(name, usual)}）"
+                    f"的{times}，疑似单位填错（元/万元） "
+                    f"(about {ratio:,.0f}x {basis[1]}: a unit mistake?)"
                 ),
             )
 

@@ -39,6 +39,7 @@ NOTICES = {
     "replayed": "已重新排队投递。 (Queued again for delivery.)",
     "not_dead": "只有“已停止重试”的投递可以重新投递。 (Only dead deliveries can be replayed.)",
     "password": "密码已修改，其他登录已退出。 (Password changed; other sessions signed out.)",
+    "reviewed": "审核已记录。 (The decision is recorded and audited.)",
 }
 """What a page says after a redirect with `?msg=<key>`."""
 SECURITY_HEADERS = {

@@ -16,14 +16,15 @@ the column, the same reparse after a fix. The modules, in the order a file flows
 """
 
 from .adapter import MONTHLY_VALUES, ManualAdapter, ManualConfig
-from .columns import MONTHLY, MONTHLY_COLUMNS, Column
+from .columns import COLUMNS, MONTHLY, MONTHLY_COLUMNS, Column
 from .files import XLSX_CONTENT_TYPE, content_type_for
-from .report import format_report
+from .report import finding_rows, format_report
 from .template import template_bytes, template_filename, write_template
 from .units import UNIT_FACTORS
 from .workbook import read_metadata
 
 __all__ = [
+    "COLUMNS",
     "MONTHLY",
     "MONTHLY_COLUMNS",
     "MONTHLY_VALUES",
@@ -33,6 +34,7 @@ __all__ = [
     "ManualAdapter",
     "ManualConfig",
     "content_type_for",
+    "finding_rows",
     "format_report",
     "read_metadata",
     "template_bytes",

@@ -51,6 +51,18 @@ class ManualAdapter(VendorAdapter[ManualConfig]):
     # -- file -------------------------------------------------------------------------------
 
     def parse(self, raw: RawMessage) -> Iterator[Parsed]:
+        return self._parse(raw, [])
+
+    def rows_of(self, raw: RawMessage) -> dict[str, str]:
+        """Record key -> the row it came from (`月度数据!第7行`): to show what the quality
+        rules found about a record at the row the operator filled (parsed again: files are
+        small, and this runs only when something was found)."""
+        keep: list[FileRows] = []
+        for _ in self._parse(raw, keep):
+            pass
+        return dict(keep[0].first_seen) if keep else {}
+
+    def _parse(self, raw: RawMessage, keep: list[FileRows]) -> Iterator[Parsed]:
         filename = str(raw.meta.get("filename") or "") or None
         where = filename or "文件"
         try:
@@ -70,6 +82,7 @@ class ManualAdapter(VendorAdapter[ManualConfig]):
         rows = FileRows(
             self.source.name, self.build, kind, entry.metadata.get("period") or _meta_period(raw)
         )
+        keep.append(rows)
         found = False
         for sheet in entry.sheets:
             layout = locate_header(sheet, kind)

@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter
 
-from . import account, deliveries, entry, parks
+from . import account, deliveries, entry, parks, review
 
 router = APIRouter(include_in_schema=False)
-for area in (account, parks, deliveries, entry):
+for area in (account, parks, deliveries, entry, review):
     router.include_router(area.router)
 
 __all__ = ["router"]
