@@ -11,12 +11,13 @@ from typing import Any
 
 from parkhub.canonical.timeutil import periods_to, previous_period, shift_period
 from parkhub.policies import QualityRules
-from parkhub.policies.quality import MONEY_FIELDS
 
 from .history import FigureHistory, median
 
 Said = tuple[str, str]
 """(field, message) of one finding."""
+ALIKE = ("output_value_yuan", "revenue_yuan", "value_added_yuan")
+"""Figures of about one size in any firm: within a few times of each other, never 10,000."""
 
 LABELS = {
     "output_value_yuan": "工业总产值",
@@ -103,16 +104,18 @@ def unit_mistake(
         elif kind == "enterprise_annual":
             months = history.series(code, periods_to(f"{doc['year']}-12", 12), name)
             usual = sum(months) if len(months) == 12 else None
-        others = [doc[o] for o in MONEY_FIELDS if o != name and doc.get(o)]
-        if name in MONEY_FIELDS and usual is None and others:
+        basis = ("该企业以往数据", "the enterprise's own history")
+        both_ways = usual is not None
+        others = [doc[o] for o in ALIKE if o != name and doc.get(o)]
+        if usual is None and name in ALIKE and others:
+            # no history: figures of one size (output, revenue, value added) are the yardstick,
+            # and only a figure too big is told (元 typed into a 万元 column)
             usual = median(others)
-            basis = ("同一记录的其他金额", "the record's other money figures")
-        else:
-            basis = ("该企业以往数据", "the enterprise's own history")
+            basis = ("同一记录的产值、营收", "the record's output and revenue")
         if not usual:
             continue
         ratio = value / usual
-        if low <= ratio <= high or low <= 1 / ratio <= high:
+        if low <= ratio <= high or (both_ways and low <= 1 / ratio <= high):
             times = "约一万倍" if ratio > 1 else "约万分之一"
             yield (
                 name,
