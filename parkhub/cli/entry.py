@@ -25,7 +25,11 @@ def entry_template(
         typer.Option("--output", "-o", help="default: <park name>_<period>_<sheet>.xlsx"),
     ] = None,
     kind: Annotated[
-        str, typer.Option(help="enterprise_monthly (月度数据) or enterprise_roster (企业名录)")
+        str,
+        typer.Option(
+            help="enterprise_monthly (月度数据), enterprise_roster (企业名录) or "
+            "enterprise_annual (年度数据: a year's figures for 亩均; --period YYYY-12)"
+        ),
     ] = "enterprise_monthly",
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
@@ -47,7 +51,10 @@ def entry_import(
         str | None, typer.Option(help="park id (default: the template's, or the only park)")
     ] = None,
     kind: Annotated[
-        str | None, typer.Option(help="enterprise_monthly or enterprise_roster (default: detect)")
+        str | None,
+        typer.Option(
+            help="enterprise_monthly, enterprise_roster or enterprise_annual (default: detect)"
+        ),
     ] = None,
     period: Annotated[
         str | None, typer.Option(help="YYYY-MM, for a CSV without a period column")

@@ -24,6 +24,7 @@ from typing import Any
 
 from parkhub.adapters.vendors.base import RawMessage
 from parkhub.adapters.vendors.manual import (
+    ANNUAL,
     COLUMNS,
     MONTHLY,
     MONTHLY_COLUMNS,
@@ -138,14 +139,14 @@ class OperatorEntry:
         wanted: dict[str, set[str]] = {}
         for rec in recs:
             wanted.setdefault(rec.kind, set()).add(rec.key)
-            if rec.kind == MONTHLY:
+            if rec.kind in (MONTHLY, ANNUAL):
                 wanted.setdefault("enterprise", set()).add(_enterprise_of(rec.key))
         store = self.ingest.store
         parks = {kind: store.records.parks_of(kind, keys) for kind, keys in wanted.items()}
         out = []
         for rec in recs:
             owners = [parks[rec.kind].get(rec.key)]
-            if rec.kind == MONTHLY:
+            if rec.kind in (MONTHLY, ANNUAL):
                 owners.append(parks["enterprise"].get(_enterprise_of(rec.key)))
             other = next((o for o in owners if o is not None and o != park_id), None)
             if other is not None:
@@ -164,11 +165,10 @@ class OperatorEntry:
         park = self.config.park(park_id)
         records = self.ingest.store.records
         enterprises = records.docs("enterprise", park_id=park_id)
-        values = (
-            list(records.iter_docs(MONTHLY, park_id=park_id, key_suffix=f"|{period}"))
-            if kind == MONTHLY
-            else []
-        )
+        suffix = {MONTHLY: f"|{period}", ANNUAL: f"|{period[:4]}"}.get(kind)
+        values = [] if suffix is None else list(
+            records.iter_docs(kind, park_id=park_id, key_suffix=suffix)
+        )  # fmt: skip
         return template_bytes(park, period, enterprises, kind=kind, values=values)
 
 
