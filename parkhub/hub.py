@@ -36,6 +36,7 @@ from parkhub.ingest.review import Reviewing
 from parkhub.ingest.service import Pulled
 from parkhub.ingest.survivorship import Survivorship
 from parkhub.reports.calendar import CalendarEntry
+from parkhub.reports.mu_average import Evaluation
 from parkhub.reports.park_monthly import MonthlyInputs
 from parkhub.reports.service import Reports
 from parkhub.reports.status import status
@@ -144,6 +145,14 @@ class Hub:
     ) -> list[tuple[MonthlyInputs, IngestResult]]:
         return self.reports.build(period, park=park)
 
+    def evaluate(self, park: str, **kw: Any) -> Evaluation:
+        return self.reports.evaluate(park, **kw)
+
+    def build_annual_reports(
+        self, year: int, *, park: str | None = None
+    ) -> list[tuple[Evaluation, IngestResult]]:
+        return self.reports.build_annual(year, park=park)
+
     def calendar(
         self, *, park_id: str | None = None, now: dt.datetime | None = None
     ) -> list[CalendarEntry]:
@@ -203,6 +212,7 @@ class Hub:
         jobs.append(Job.on("reports:rebuild", self.rebuild_until_deadline, cfg.reports.rebuild))
         monthly = partial(self.reports.build_last_period)
         jobs.append(Job.on("reports:monthly", monthly, cfg.reports.monthly))
+        jobs.append(Job.on("reports:annual", self.reports.build_last_year, cfg.reports.annual))
         if cfg.alerts.enabled and cfg.alerts.parks:
             jobs.append(Job("alerts", self.alerts.check, every_seconds=60))
         return jobs

@@ -7,7 +7,7 @@ import sys
 
 from parkhub.errors import ParkhubError
 
-from . import adapters, config, data, entry, hj212, serve, users
+from . import adapters, config, data, entry, evaluate, hj212, serve, users
 from .config import SAMPLE_CONFIG
 from .root import app, console, entry_app, err_console, hj212_app, reports_app, user_app
 
@@ -29,6 +29,7 @@ for command in (
     config.check,
 ):
     app.command()(command)
+app.command()(evaluate.evaluate)
 reports_app.command("build")(data.reports_build)
 hj212_app.command("decode")(hj212.hj212_decode)
 hj212_app.command("encode")(hj212.hj212_encode)

@@ -4,11 +4,11 @@ the writers (parkhub.store.writers) store them."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, or_, select
 
 from parkhub.canonical import jsonutil
 from parkhub.canonical.models import TIME_SERIES_KEYS
@@ -98,15 +98,25 @@ class Records:
                 last = rows[-1][0]
 
     def docs_between(
-        self, kind: str, *, park_id: str, start: dt.datetime, end: dt.datetime, batch: int = 5000
+        self,
+        kind: str,
+        *,
+        park_id: str,
+        start: dt.datetime,
+        end: dt.datetime,
+        batch: int = 5000,
+        key_suffixes: Sequence[str] = (),
     ) -> Iterator[dict[str, Any]]:
         """Stream documents of a kind in a park whose event time is in [start, end).
 
         Time-series kinds (keys that start with the ISO time) are read as a key range of the
-        (kind, key) index; other kinds through the (park, kind, ts) index.
+        (kind, key) index; other kinds through the (park, kind, ts) index. `key_suffixes`:
+        only keys ending so (e.g. `|cod|cou|day`: one metric of every device), filtered by
+        the database, so a year of readings is not parsed to find a few series.
         """
         rc = t.records.c
         by_key = kind in TIME_SERIES_KEYS
+        ends = or_(*(rc.key.endswith(s, autoescape=True) for s in key_suffixes))
         # ISO times of aware UTC values sort as text: "...:00+00:00|" < "...:00.5+00:00"
         low, high = as_utc(start).isoformat(), as_utc(end).isoformat()
         last: Any = "" if by_key else 0
@@ -121,6 +131,8 @@ class Records:
                     if by_key
                     else q.where(rc.ts >= start, rc.ts < end, t.NOT_TIME_SERIES)
                 )
+                if key_suffixes:
+                    q = q.where(ends)
                 rows = conn.execute(q.where(order > last).order_by(order).limit(batch)).all()
                 if not rows:
                     return
@@ -157,6 +169,34 @@ class Records:
                         jsonutil.loads(conflicts) if conflicts else None,
                     )
         return out
+
+    def stored_in(
+        self, kind: str, *, park_id: str, key_suffix: str | None = None
+    ) -> dict[str, Stored]:
+        """Every stored record of a kind in a park (keys ending `key_suffix`), with its
+        revision and field sources, by key: what an evaluation shows as its inputs."""
+        rc, rs = t.records.c, record_sources.c
+        q = (
+            select(rc.key, rc.doc, rc.source, rc.revision, rc.raw_id, rs.fields, rs.conflicts)
+            .select_from(
+                t.records.outerjoin(record_sources, (rs.kind == rc.kind) & (rs.key == rc.key))
+            )
+            .where(rc.kind == kind, rc.park_id == park_id)
+        )
+        if key_suffix:
+            q = q.where(rc.key.endswith(key_suffix, autoescape=True))
+        with self.db.connect() as conn:
+            return {
+                key: Stored(
+                    jsonutil.loads(doc),
+                    source,
+                    int(revision),
+                    raw_id,
+                    jsonutil.loads(fields) if fields else None,
+                    jsonutil.loads(conflicts) if conflicts else None,
+                )
+                for key, doc, source, revision, raw_id, fields, conflicts in conn.execute(q)
+            }
 
     def docs_of(self, kind: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The documents of the stored records of `kind` among `keys`, by key."""
