@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, false, func, or_, select
 
 from parkhub.canonical import jsonutil
 from parkhub.canonical.models import TIME_SERIES_KEYS
@@ -116,7 +116,7 @@ class Records:
         """
         rc = t.records.c
         by_key = kind in TIME_SERIES_KEYS
-        ends = or_(*(rc.key.endswith(s, autoescape=True) for s in key_suffixes))
+        ends = or_(false(), *(rc.key.endswith(s, autoescape=True) for s in key_suffixes))
         # ISO times of aware UTC values sort as text: "...:00+00:00|" < "...:00.5+00:00"
         low, high = as_utc(start).isoformat(), as_utc(end).isoformat()
         last: Any = "" if by_key else 0
