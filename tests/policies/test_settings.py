@@ -26,7 +26,7 @@ def test_a_parks_rules_lay_its_overrides_over_the_defaults() -> None:
 def test_mistakes_in_the_settings_name_where_they_are() -> None:
     with pytest.raises(ConfigError, match="unknown rule 'jumps'"):
         parse_config({"parks": [PARK], "quality": {"parks": {"p1": {"jumps": {}}}}})
-    with pytest.raises(ConfigError, match="quality.parks.p1"):
+    with pytest.raises(ConfigError, match=r"quality\.parks\.p1"):
         parse_config({"parks": [PARK], "quality": {"parks": {"p1": {"jump": {"ratio": 0.5}}}}})
     with pytest.raises(ConfigError, match="quality: unknown park 'p9'"):
         parse_config({"parks": [PARK], "quality": {"parks": {"p9": {}}}})

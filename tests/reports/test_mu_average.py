@@ -74,7 +74,7 @@ def seed(hub: Hub) -> None:
             period=f"2022-{m:02d}",
             tax_yuan=12_500.0,
             electricity_kwh=50_000.0,
-        )  # fmt: skip
+        )
         for m in range(1, 13)
     ]
     cod = [  # C's wastewater monitor: 1,200 kg of COD in the year, as 12 daily totals
@@ -87,7 +87,7 @@ def seed(hub: Hub) -> None:
             value=100.0,
             credit_code=C,
             ts=dt.datetime(2022, m, 15, tzinfo=SHANGHAI),
-        )  # fmt: skip
+        )
         for m in range(1, 13)
     ]
     for records in (roster, years, months):
@@ -205,7 +205,7 @@ def test_the_county_style_workbook(hub: Hub) -> None:
 
 
 def test_the_parks_figures_feed_its_annual_and_monthly_reports(hub: Hub) -> None:
-    [(ev, stored)] = hub.build_annual_reports(2022)
+    [(_ev, stored)] = hub.build_annual_reports(2022)
     assert stored.new == 1
     doc = hub.store.records.docs("park_annual")[0]
     # 600 + 600 + 300 + 15 = 1,515 万元 of tax on the park's 60 亩: 25.25 万元/亩 (in yuan)

@@ -12,6 +12,7 @@ import datetime as dt
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 from parkhub.canonical import Measurement
 from parkhub.policies.quality import MeterRule
@@ -23,6 +24,7 @@ MIN_SEEN = 3
 """Readings of a series before a jump can be told from its level."""
 Judged = tuple[Measurement, str]
 """A reading and what is wrong with it."""
+_TS = attrgetter("ts")
 
 
 @dataclass(slots=True)
@@ -47,17 +49,25 @@ class MeterWatch:
     def check(self, park_id: str, readings: Sequence[Measurement], rule: MeterRule) -> list[Judged]:
         """Judge a page's readings of the watched metrics, in time order; remember them."""
         metrics = rule.metrics
-        mine = [r for r in readings if r.metric in metrics and r.value is not None]
+        mine = [r for r in readings if r.metric in metrics]
         if not mine:
             return []
         if park_id not in self._seeded:
             self._seed(park_id, min(r.ts for r in mine), rule)
+        mine.sort(key=_TS)
+        series = self._series
         out: list[Judged] = []
-        with self._lock:
-            for r in sorted(mine, key=_time):
-                assert r.value is not None
-                key = (r.device_id, r.metric, r.stat, str(r.period))
-                said = self._observe(key, r.ts, float(r.value), rule)
+        with self._lock:  # the hot path of ingest: a lookup and a few comparisons a reading
+            for r in mine:
+                value = r.value
+                if value is None:
+                    continue
+                key = (r.device_id, r.metric, r.stat, r.period)
+                s = series.get(key)
+                if s is None:
+                    series[key] = _Series(r.ts, value, r.ts)
+                    continue
+                said = _observe(s, r.ts, value, key[3], rule)
                 if said is not None:
                     out.append((r, said))
         return out
@@ -78,24 +88,22 @@ class MeterWatch:
             for d in sorted(docs, key=lambda d: str(d["ts"])):
                 key = (d["device_id"], d["metric"], d.get("stat"), d.get("period", "instant"))
                 ts = dt.datetime.fromisoformat(d["ts"])
-                self._observe(key, ts, float(d["value"]), rule)
+                s = self._series.get(key)
+                if s is None:
+                    self._series[key] = _Series(ts, float(d["value"]), ts)
+                else:
+                    _observe(s, ts, float(d["value"]), key[3], rule)
             self._seeded.add(park_id)
 
-    def _observe(
-        self, key: tuple[str, str, str | None, str], ts: dt.datetime, value: float, rule: MeterRule
-    ) -> str | None:
-        s = self._series.get(key)
-        if s is None:
-            self._series[key] = _Series(ts, value, ts)
-            return None
-        if ts <= s.ts:
-            return None  # late data: judged against what came after it, it would mislead
-        hours = PERIOD_HOURS.get(key[3])
-        said = (
-            _register(s, ts, value, rule) if hours is None else _amount(s, ts, value, hours, rule)
-        )
-        s.seen += 1
-        return said
+
+def _observe(s: _Series, ts: dt.datetime, value: float, period: str, rule: MeterRule) -> str | None:
+    """One more reading of a series: what is wrong with it, if anything."""
+    if ts <= s.ts:
+        return None  # late data: judged against what came after it, it would mislead
+    hours = PERIOD_HOURS.get(period)
+    said = _register(s, ts, value, rule) if hours is None else _amount(s, ts, value, hours, rule)
+    s.seen += 1
+    return said
 
 
 def _register(s: _Series, ts: dt.datetime, value: float, rule: MeterRule) -> str | None:
@@ -146,7 +154,3 @@ def _amount(s: _Series, ts: dt.datetime, value: float, hours: float, rule: Meter
         s.since, s.stuck = ts, False
     s.ts, s.value = ts, value
     return said
-
-
-def _time(r: Measurement) -> dt.datetime:
-    return r.ts
