@@ -80,3 +80,16 @@ def test_a_bad_correction_is_shown_and_changes_nothing(sqlite_env: ConsoleEnv) -
     r = root.post(f"{url}/approve", data={"csrf_token": csrf_of(page.text)})
     assert r.status_code == 422 and "no longer waits" in r.text
     assert root.post(f"{url}/approve", data={"csrf_token": "forged"}).status_code == 403
+
+
+def test_an_upload_shows_each_rows_findings_and_what_waits(sqlite_env: ConsoleEnv) -> None:
+    web = sqlite_env.web("alice")
+    page = web.get("/console/parks/p1/entry?period=2026-10")
+    r = web.post(
+        "/console/parks/p1/entry/upload",
+        files={"file": ("月报.csv", CSV, "text/csv")},
+        data={"csrf_token": csrf_of(page.text), "period": "2026-10"},
+    )
+    assert r.status_code == 200, r.text
+    assert 'id="import-held"' in r.text and "1 条数据待审核" in r.text
+    assert "<td>待审核</td>" in r.text and "疑似单位填错" in r.text
