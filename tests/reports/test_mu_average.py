@@ -216,3 +216,21 @@ def test_the_parks_figures_feed_its_annual_and_monthly_reports(hub: Hub) -> None
     monthly = inputs.report
     assert monthly.tax_per_mu_month_yuan == pytest.approx(12_500 / 60, abs=0.01)  # one month
     assert monthly.tax_per_mu_12m_yuan == pytest.approx(150_000 / 60, abs=0.01)  # 12 months
+
+
+def test_emissions_from_hourly_monitor_totals_a_day_counted_once(hub: Hub) -> None:
+    """D's outlet monitor sends hourly totals (2 kg of NOx an hour on 1 March), and for 2 March
+    both hours and the day's total: the day's total stands, the hours are not added to it."""
+
+    def total(day: int, hour: int, period: str, kg: float) -> Measurement:
+        return Measurement(park_id=PARK, device_id="hj212:D-stack", metric="nox", stat="cou",
+                           period=period, value=kg, credit_code=D,
+                           ts=dt.datetime(2022, 3, day, hour, tzinfo=SHANGHAI))  # fmt: skip
+
+    hourly = [total(1, h, "hour", 2.0) for h in range(24)]
+    both = [total(2, h, "hour", 1.0) for h in range(24)] + [total(2, 0, "day", 30.0)]
+    hub.ingest_records(hourly + both, source="hj212-hy")
+    d = {e.credit_code: e for e in hub.evaluate(PARK, year=2022).enterprises}[D]
+    emitted = d.figures["emissions_kg"]
+    assert emitted.value == pytest.approx(48.0 + 30.0) and "HJ 212" in emitted.source
+    assert emitted.evidence == ("measurement:hj212:D-stack/nox",)
