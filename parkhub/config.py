@@ -23,6 +23,7 @@ from parkhub.canonical.codes import normalize_division
 from parkhub.canonical.timeutil import SHANGHAI
 from parkhub.errors import ConfigError
 from parkhub.limits import Limits
+from parkhub.policies import EvaluationConfig, QualityConfig, SurvivorshipConfig
 from parkhub.secrets import Secret
 
 
@@ -179,6 +180,9 @@ class ReportsConfig(_Model):
         description="rebuild last period's reports daily until the deadlines pass, so late "
         "data goes out as a correction",
     )
+    annual: Schedule = Field(
+        Schedule(cron="0 3 20 1 *"), description="the park's annual 亩均 report of last year"
+    )
 
 
 class ParkAlerts(_Model):
@@ -250,6 +254,9 @@ class HubConfig(_Model):
     reports: ReportsConfig = ReportsConfig()
     alerts: AlertsConfig = AlertsConfig()
     limits: Limits = Field(Limits(), description="what parkhub takes from outside (sizes, rates)")
+    quality: QualityConfig = QualityConfig()
+    survivorship: SurvivorshipConfig = SurvivorshipConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
 
     @model_validator(mode="after")
     def _references(self) -> HubConfig:
@@ -295,8 +302,11 @@ def reference_problems(data: Any) -> list[str]:
         if dupes:
             out.append(f"duplicate {kind} names: {', '.join(dupes)}")
     parks = {str(p.get("id")) for p in items("parks")}
-    alerts = data.get("alerts") if isinstance(data.get("alerts"), dict) else {}
-    out += [f"alerts: unknown park {p!r}" for p in alerts.get("parks") or {} if p not in parks]
+    for section in ("alerts", "quality", "survivorship"):
+        named = data.get(section) if isinstance(data.get(section), dict) else {}
+        out += [
+            f"{section}: unknown park {p!r}" for p in named.get("parks") or {} if p not in parks
+        ]
     for s in items("sources"):
         if "park" in s and str(s["park"]) not in parks:
             out.append(f"source {s.get('name')}: unknown park {s['park']!r}")

@@ -31,9 +31,13 @@ from parkhub.ingest import IngestResult, IngestService, Sources, SyncResult, rou
 from parkhub.ingest.entry import OperatorEntry
 from parkhub.ingest.pull import sync
 from parkhub.ingest.push import receive_push, receive_raw
+from parkhub.ingest.quality import QualityGate
 from parkhub.ingest.refused import Refusal, RefusedPushes
+from parkhub.ingest.review import Reviewing
 from parkhub.ingest.service import Pulled
+from parkhub.ingest.survivorship import Survivorship
 from parkhub.reports.calendar import CalendarEntry
+from parkhub.reports.mu_average import Evaluation
 from parkhub.reports.park_monthly import MonthlyInputs
 from parkhub.reports.service import Reports
 from parkhub.reports.status import status
@@ -56,10 +60,16 @@ class Hub:
         self.sources = Sources(config, http=http)
         self.fast_lane = FastLane(self.dispatcher)
         self.ingestion = IngestService(
-            store, route_table(config), self.sources.adapter, on_queued=self.fast_lane.wake
+            store,
+            route_table(config),
+            self.sources.adapter,
+            on_queued=self.fast_lane.wake,
+            survivorship=Survivorship(store, config),
+            quality=QualityGate(store, config),
         )
         self.entry = OperatorEntry(self.ingestion, config)
         self.refused = RefusedPushes(config.limits.push)
+        self.review = Reviewing(self.ingestion)
         self.reports = Reports(store, config, self.ingestion)
         self.alerts = Alerts(store, config, self.reports)
         self._platforms: dict[str, PlatformRuntime] | None = None
@@ -141,6 +151,14 @@ class Hub:
     ) -> list[tuple[MonthlyInputs, IngestResult | None]]:
         return self.reports.build(period, park=park, allow_empty=allow_empty)
 
+    def evaluate(self, park: str, **kw: Any) -> Evaluation:
+        return self.reports.evaluate(park, **kw)
+
+    def build_annual_reports(
+        self, year: int, *, park: str | None = None
+    ) -> list[tuple[Evaluation, IngestResult]]:
+        return self.reports.build_annual(year, park=park)
+
     def calendar(
         self, *, park_id: str | None = None, now: dt.datetime | None = None
     ) -> list[CalendarEntry]:
@@ -200,6 +218,7 @@ class Hub:
         jobs.append(Job.on("reports:rebuild", self.rebuild_until_deadline, cfg.reports.rebuild))
         monthly = partial(self.reports.build_last_period)
         jobs.append(Job.on("reports:monthly", monthly, cfg.reports.monthly))
+        jobs.append(Job.on("reports:annual", self.reports.build_last_year, cfg.reports.annual))
         if cfg.alerts.enabled and cfg.alerts.parks:
             jobs.append(Job("alerts", self.alerts.check, every_seconds=60))
         return jobs

@@ -259,19 +259,55 @@ class EnterpriseMonthly(Record):
     electricity_kwh: Amount | None = Field(None, description="用电量")
     energy_tce: Amount | None = Field(None, description="综合能耗 (吨标准煤)")
     rnd_yuan: Amount | None = Field(None, description="研发费用")
+    value_added_yuan: Amount | None = Field(None, description="工业增加值")
+    emissions_kg: Amount | None = Field(
+        None, description="主要污染物排放量 (kg): COD, 氨氮, SO2, NOx together"
+    )
 
     _p = field_validator("period")(classmethod(lambda cls, v: _period(v)))
 
     @model_validator(mode="before")
     @classmethod
     def _credit(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "credit_code" in data:
-            data = {**data, "credit_code": check_credit_code(str(data["credit_code"])).code}
-        return data
+        return _credit_code(data)
 
     @property
     def key(self) -> str:
         return f"{self.credit_code}|{self.period}"
+
+
+def _credit_code(data: Any) -> Any:
+    """The credit code normalised (a `before` validator of the figures' records)."""
+    if isinstance(data, dict) and "credit_code" in data:
+        data = {**data, "credit_code": check_credit_code(str(data["credit_code"])).code}
+    return data
+
+
+class EnterpriseAnnual(Record):
+    """An enterprise's figures for a whole year (企业年度数据), as the 亩均 evaluation takes them:
+    what is given here stands for the year; what is not is summed from the monthly figures."""
+
+    kind: ClassVar[str] = "enterprise_annual"
+    credit_code: str
+    year: int = Field(ge=2000, le=2100)
+    value_added_yuan: Amount | None = Field(None, description="工业增加值")
+    tax_yuan: Amount | None = Field(None, description="评价税收 (实缴税金, as the county says)")
+    revenue_yuan: Amount | None = Field(None, description="营业收入 (主营业务收入)")
+    output_value_yuan: Amount | None = Field(None, description="工业总产值")
+    energy_tce: Amount | None = Field(None, description="综合能耗 (吨标准煤, 等价值)")
+    emissions_kg: Amount | None = Field(None, description="主要污染物排放量 (kg)")
+    electricity_kwh: Amount | None = Field(None, description="用电量")
+    employees: int | None = Field(None, ge=0, description="年平均职工人数")
+    rnd_yuan: Amount | None = Field(None, description="R&D 经费支出")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _credit(cls, data: Any) -> Any:
+        return _credit_code(data)
+
+    @property
+    def key(self) -> str:
+        return f"{self.credit_code}|{self.year}"
 
 
 class ParkMonthly(Record):
@@ -293,8 +329,15 @@ class ParkMonthly(Record):
     tax_yuan: Amount = 0.0
     employees: int = Field(0, ge=0)
     electricity_kwh: Amount = 0.0
-    tax_per_mu_yuan: float | None = Field(None, description="亩均税收")
-    revenue_per_mu_yuan: float | None = Field(None, description="亩均营业收入")
+    tax_per_mu_month_yuan: float | None = Field(
+        None, description="当月亩均税收: a month's tax per mu of park land (not the annual one)"
+    )
+    revenue_per_mu_month_yuan: float | None = Field(None, description="当月亩均营业收入")
+    tax_per_mu_12m_yuan: float | None = Field(
+        None, description="亩均税收 (近12个月): tax of the 12 months to this one per mu"
+    )
+    revenue_per_mu_12m_yuan: float | None = Field(None, description="亩均营业收入 (近12个月)")
+    value_added_per_mu_12m_yuan: float | None = Field(None, description="亩均增加值 (近12个月)")
     safety_incidents: int = Field(0, ge=0)
     hidden_dangers: int = Field(0, ge=0)
     fire_alarms: int = Field(0, ge=0)
@@ -304,6 +347,45 @@ class ParkMonthly(Record):
     @property
     def key(self) -> str:
         return f"{self.park_id}|{self.period}"
+
+
+class ParkAnnual(Record):
+    """The park's own 亩均效益 for an evaluation year (园区年度亩均效益), with how its
+    enterprises were graded; built from the stored figures (parkhub.reports.mu_average)."""
+
+    kind: ClassVar[str] = "park_annual"
+    year: int = Field(ge=2000, le=2100)
+    park_name: str
+    division_code: str
+    rule: str = Field(description="the scoring rule used: county and year")
+    land_area_m2: Amount | None = None
+    enterprise_count: int = Field(ge=0)
+    above_scale_count: int = Field(ge=0)
+    evaluated_count: int = Field(ge=0, description="enterprises with the inputs to be scored")
+    tax_yuan: Amount = 0.0
+    revenue_yuan: Amount = 0.0
+    value_added_yuan: Amount = 0.0
+    energy_tce: Amount = 0.0
+    emissions_kg: Amount = 0.0
+    electricity_kwh: Amount = 0.0
+    rnd_yuan: Amount = 0.0
+    employees: int = Field(0, ge=0, description="年平均职工人数")
+    tax_per_mu_yuan: float | None = Field(None, description="亩均税收 (年度)")
+    value_added_per_mu_yuan: float | None = Field(None, description="亩均增加值")
+    revenue_per_mu_yuan: float | None = Field(None, description="亩均营业收入")
+    value_added_per_tce_yuan: float | None = Field(None, description="单位能耗增加值")
+    value_added_per_t_emission_yuan: float | None = Field(None, description="单位排放增加值")
+    labour_productivity_yuan: float | None = Field(None, description="全员劳动生产率")
+    rnd_ratio: float | None = Field(None, ge=0, description="R&D经费支出占主营业务收入之比")
+    tax_per_kwh_yuan: float | None = Field(None, description="单位电耗税收")
+    class_a: int = Field(0, ge=0)
+    class_b: int = Field(0, ge=0)
+    class_c: int = Field(0, ge=0)
+    class_d: int = Field(0, ge=0)
+
+    @property
+    def key(self) -> str:
+        return f"{self.park_id}|{self.year}"
 
 
 class EnvironmentalData(Record):
@@ -342,7 +424,9 @@ RECORD_TYPES: dict[str, type[Record]] = {
         Measurement,
         Event,
         EnterpriseMonthly,
+        EnterpriseAnnual,
         ParkMonthly,
+        ParkAnnual,
         EnvironmentalData,
     )
 }

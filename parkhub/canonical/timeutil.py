@@ -69,3 +69,21 @@ def previous_period(now: _dt.datetime | None = None) -> str:
     first = local.replace(day=1)
     prev = first - _dt.timedelta(days=1)
     return f"{prev.year:04d}-{prev.month:02d}"
+
+
+def periods_to(end: str, count: int) -> list[str]:
+    """The `count` periods (`YYYY-MM`) that end with `end`, oldest first.
+
+    >>> periods_to("2026-02", 3)
+    ['2025-12', '2026-01', '2026-02']
+    """
+    year, month = (int(p) for p in end.split("-"))
+    index = year * 12 + month - 1
+    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(index - count + 1, index + 1)]
+
+
+def shift_period(period: str, months: int) -> str:
+    """`period` moved by `months` (negative: back)."""
+    year, month = (int(p) for p in period.split("-"))
+    index = year * 12 + month - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"

@@ -9,7 +9,20 @@ from rich.markup import escape
 
 from parkhub.errors import ParkhubError
 
-from . import adapters, config, data, deliveries, entry, hj212, new, sandbox, serve, users, views
+from . import (
+    adapters,
+    config,
+    data,
+    deliveries,
+    entry,
+    evaluate,
+    hj212,
+    new,
+    sandbox,
+    serve,
+    users,
+    views,
+)
 from .config import SAMPLE_CONFIG
 from .root import (
     app,
@@ -42,6 +55,7 @@ for command in (
     config.schema,
 ):
     app.command()(command)
+app.command()(evaluate.evaluate)
 reports_app.command("build")(data.reports_build)
 inbox_app.command("list")(deliveries.inbox_list)
 inbox_app.command("dismiss")(deliveries.inbox_dismiss)

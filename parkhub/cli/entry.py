@@ -9,7 +9,7 @@ import typer
 
 from parkhub.canonical.timeutil import previous_period
 from parkhub.errors import ParkhubError
-from parkhub.ingest.entry import format_report, template_filename
+from parkhub.ingest.entry import template_filename
 
 from .root import (
     DEFAULT_CONFIG,
@@ -36,7 +36,11 @@ def entry_template(
         typer.Option("--output", "-o", help="default: <park name>_<period>_<sheet>.xlsx"),
     ] = None,
     kind: Annotated[
-        str, typer.Option(help="enterprise_monthly (月度数据) or enterprise_roster (企业名录)")
+        str,
+        typer.Option(
+            help="enterprise_monthly (月度数据), enterprise_roster (企业名录) or "
+            "enterprise_annual (年度数据: a year's figures for 亩均; --period YYYY-12)"
+        ),
     ] = "enterprise_monthly",
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
@@ -58,7 +62,10 @@ def entry_import(
         str | None, typer.Option(help="park id (default: the template's, or the only park)")
     ] = None,
     kind: Annotated[
-        str | None, typer.Option(help="enterprise_monthly or enterprise_roster (default: detect)")
+        str | None,
+        typer.Option(
+            help="enterprise_monthly, enterprise_roster or enterprise_annual (default: detect)"
+        ),
     ] = None,
     period: Annotated[
         str | None, typer.Option(help="YYYY-MM, for a CSV without a period column")
@@ -86,10 +93,17 @@ def entry_import(
     if as_json:
         print_json(result.summary())
     else:
-        _show_import(file, result, format_report(result, include_warnings=True))
+        _show_import(file, result, result.problem_rows())
     raise typer.Exit(1 if result.errors else 0)
 
 
+LEVELS = {
+    "error": "错误 error",
+    "warning": "提示 warning",
+    "hold": "待审核 hold",
+    "warn": "核实 check",
+    "info": "提示 info",
+}
 PROBLEM_COLUMNS = (
     "级别 level",
     "工作表 sheet",
@@ -107,6 +121,7 @@ def _show_import(file: Path, result: IngestResult, problems: list[dict[str, Any]
         console.print(
             f"{file}: {result.new} new, {result.changed} changed, {result.unchanged} unchanged, "
             f"{len(result.errors)} row errors, {result.deliveries} deliveries queued"
+            + (f", {result.held} held for review (待审核)" if result.held else "")
         )
     if not problems:
         return
@@ -115,7 +130,7 @@ def _show_import(file: Path, result: IngestResult, problems: list[dict[str, Any]
     )
     for p in problems:
         t.add_row(
-            "错误 error" if p["level"] == "error" else "提示 warning",
+            LEVELS.get(p["level"], p["level"]),
             p["sheet"],
             str(p["row"] or ""),
             p["column"] or "",

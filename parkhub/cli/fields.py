@@ -14,7 +14,9 @@ KEYS = {
     "measurement": "ts | device_id | metric [| stat] | period",
     "event": "event_id",
     "enterprise_monthly": "credit_code | period",
+    "enterprise_annual": "credit_code | year",
     "park_monthly": "park_id | period",
+    "park_annual": "park_id | year",
     "environmental_data": "ts | device_id | period",
 }
 """Each kind's natural key: the store keeps one record per (kind, key), a revision per change."""

@@ -59,7 +59,10 @@ def _known_parks(hub: Hub, parks: list[str] | None) -> list[str]:
 def user_add(
     name: Annotated[str, typer.Argument(help="user name for signing in")],
     role: Annotated[
-        str, typer.Option(help="operator (its parks) or admin (all parks)")
+        str,
+        typer.Option(
+            help="operator (its parks), reviewer (its parks; approves held records) or admin"
+        ),
     ] = "operator",
     park: ParkOpt = None,
     display_name: Annotated[str | None, typer.Option(help="name shown in the console")] = None,

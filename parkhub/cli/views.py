@@ -67,6 +67,31 @@ def status(config: ConfigOpt = DEFAULT_CONFIG, as_json: JsonOpt = False) -> None
         console.print(t)
     if st["devices"]:
         console.print(devices_table(st["devices"]))
+    show_quality(st["quality"])
+
+
+def show_quality(q: dict[str, Any]) -> None:
+    """The quality rules' findings: counts, the records held for review, the latest warnings."""
+    c = q["counts"]
+    console.print(
+        f"数据质量 Data quality (last {q['days']} days): {c['hold']} held, {c['warn']} to check, "
+        f"{c['info']} info; [bold]{c['waiting']} waiting for a reviewer[/]; "
+        f"{q['conflicts']} records whose sources disagree"
+    )
+    if q["held"]:
+        t = table("待审核 Held for review (console: 数据审核)", ("#", "park", "record", "why"),
+                  optional=("park",))  # fmt: skip
+        for h in q["held"]:
+            t.row({"#": str(h["hold_id"]), "park": h["park"], "record": f"{h['kind']}#{h['key']}",
+                   "why": "\n".join(h["findings"])})  # fmt: skip
+        console.print(t)
+    if q["findings"]:
+        t = table("最近的质量问题 Latest findings", ("park", "level", "rule", "record", "finding"),
+                  optional=("park", "rule"))  # fmt: skip
+        for f in q["findings"]:
+            t.row({"park": f["park"], "level": f["severity"], "rule": f["rule"],
+                   "record": f["record"], "finding": f["message"]})  # fmt: skip
+        console.print(t)
 
 
 def devices_table(devices: list[dict[str, Any]]) -> Any:

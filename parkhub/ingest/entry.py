@@ -13,7 +13,7 @@ besides `Hub.import_entry` and `Hub.entry_template`:
   sheet, row, column, cell, value, reason_zh, reason_en); `IngestResult.summary()` has them too;
 - `template_filename(park, period, kind)` and `XLSX_CONTENT_TYPE`, to hand the template out;
 - `FORM_COLUMNS` and `Column` (`Column.in_template_unit`), a web form in the template's headers
-  and units.
+  and units; `FIELD_COLUMNS`, every entry quantity by field.
 """
 
 from __future__ import annotations
@@ -24,11 +24,14 @@ from typing import Any
 
 from parkhub.adapters.vendors.base import RawMessage, VendorAdapter
 from parkhub.adapters.vendors.manual import (
+    ANNUAL,
+    COLUMNS,
     MONTHLY,
     MONTHLY_COLUMNS,
     MONTHLY_VALUES,
     XLSX_CONTENT_TYPE,
     Column,
+    ManualAdapter,
     content_type_for,
     format_report,
     read_metadata,
@@ -45,6 +48,7 @@ from .service import IngestService
 from .sources import entry_source
 
 __all__ = [
+    "FIELD_COLUMNS",
     "FORM_COLUMNS",
     "MONTHLY",
     "XLSX_CONTENT_TYPE",
@@ -57,6 +61,11 @@ __all__ = [
 
 FORM_COLUMNS: tuple[Column, ...] = tuple(c for c in MONTHLY_COLUMNS if c.field in MONTHLY_VALUES)
 """The monthly figures a web form asks for: the template's columns, headers, units and help."""
+FIELD_COLUMNS: dict[str, Column] = {
+    c.field: c for columns in COLUMNS.values() for c in columns if c.quantity is not None
+}
+"""Every quantity an entry sheet asks for, by canonical field: its header and unit (a form
+that corrects a held record shows values as the templates do)."""
 
 
 class OperatorEntry:
@@ -106,6 +115,8 @@ class OperatorEntry:
         if result.duplicate:  # stored before: show the operator the file's problems again
             result.errors, result.warnings = parsed.errors, parsed.warnings
             result.unchanged = len(parsed.records)
+        if result.findings and isinstance(adapter, ManualAdapter):
+            result.rows = adapter.rows_of(raw)  # what the rules found, at its row
         detail = {
             "raw_id": result.raw_id,
             "park_id": park_id,
@@ -114,6 +125,7 @@ class OperatorEntry:
             "new": result.new,
             "changed": result.changed,
             "errors": len(result.errors),
+            "held": result.held,
             "moved": [f"{e.record} <- {e.reason}" for e in foreign] or None,
         }
         store = self.ingest.store
@@ -161,14 +173,14 @@ class OperatorEntry:
         wanted: dict[str, set[str]] = {}
         for rec in recs:
             wanted.setdefault(rec.kind, set()).add(rec.key)
-            if rec.kind == MONTHLY:
+            if rec.kind in (MONTHLY, ANNUAL):
                 wanted.setdefault("enterprise", set()).add(_enterprise_of(rec.key))
         store = self.ingest.store
         parks = {kind: store.records.parks_of(kind, keys) for kind, keys in wanted.items()}
         out = []
         for rec in recs:
             owners = [parks[rec.kind].get(rec.key)]
-            if rec.kind == MONTHLY:
+            if rec.kind in (MONTHLY, ANNUAL):
                 owners.append(parks["enterprise"].get(_enterprise_of(rec.key)))
             other = next((o for o in owners if o is not None and o != park_id), None)
             if other is not None:
@@ -187,11 +199,10 @@ class OperatorEntry:
         park = self.config.park(park_id)
         records = self.ingest.store.records
         enterprises = records.docs("enterprise", park_id=park_id)
-        values = (
-            list(records.iter_docs(MONTHLY, park_id=park_id, key_suffix=f"|{period}"))
-            if kind == MONTHLY
-            else []
-        )
+        suffix = {MONTHLY: f"|{period}", ANNUAL: f"|{period[:4]}"}.get(kind)
+        values = [] if suffix is None else list(
+            records.iter_docs(kind, park_id=park_id, key_suffix=suffix)
+        )  # fmt: skip
         return template_bytes(park, period, enterprises, kind=kind, values=values)
 
 

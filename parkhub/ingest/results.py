@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from parkhub.adapters.vendors.manual import format_report
+from parkhub.adapters.vendors.manual import finding_rows, format_report
 from parkhub.errors import InputError
-from parkhub.store import RawStatus, UpsertResult, Written
+from parkhub.store import Finding, RawStatus, Review, UpsertResult, Written
 
 
 @dataclass(kw_only=True)
 class Stored:
-    """Records stored new, changed or unchanged, deliveries queued, and the input problems."""
+    """Records stored new, changed or unchanged, deliveries queued, the input problems, and
+    what the quality rules found (`findings`; `held`: records kept back for a reviewer)."""
 
     new: int = 0
     changed: int = 0
@@ -20,6 +21,8 @@ class Stored:
     deliveries: int = 0
     errors: list[InputError] = field(default_factory=list)
     warnings: list[InputError] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    held: int = 0
 
     def add(self, other: Stored) -> None:
         """Count `other` in."""
@@ -29,6 +32,8 @@ class Stored:
         self.deliveries += other.deliveries
         self.errors.extend(other.errors)
         self.warnings.extend(other.warnings)
+        self.findings.extend(other.findings)
+        self.held += other.held
 
 
 @dataclass
@@ -38,6 +43,8 @@ class IngestResult(Stored):
     raw_id: int
     duplicate: bool = False
     status: RawStatus = RawStatus.PARSED
+    rows: dict[str, str] = field(default_factory=dict)
+    """Record key -> the row of an entry file it came from, to show findings at their row."""
 
     @classmethod
     def of(
@@ -62,9 +69,17 @@ class IngestResult(Stored):
             warnings=warnings,
         )
 
+    def screened(self, review: Review | None) -> IngestResult:
+        """With what the screen decided: its findings, held records first."""
+        if review:
+            self.findings = [f for h in review.held for f in h.findings] + list(review.findings)
+            self.held = len(review.held)
+        return self
+
     def summary(self) -> dict[str, Any]:
         """What an operator is shown of it (console page and API, `parkhub entry import
-        --json`): the counts, how many cells were wrong, and every problem as a row."""
+        --json`): the counts, how many cells were wrong, every problem as a row, and what the
+        quality rules found (`held` records wait for a reviewer)."""
         return {
             "raw_id": self.raw_id,
             "duplicate": self.duplicate,
@@ -74,8 +89,15 @@ class IngestResult(Stored):
             "unchanged": self.unchanged,
             "deliveries": self.deliveries,
             "errors": len(self.errors),
-            "problems": format_report(self, include_warnings=True),
+            "held": self.held,
+            "problems": self.problem_rows(),
+            "findings": [f.as_dict() for f in self.findings],
         }
+
+    def problem_rows(self) -> list[dict[str, Any]]:
+        """Every problem as a row to show: input errors, warnings, then what the quality
+        rules found (level hold, warn or info), each at the row it came from."""
+        return format_report(self, include_warnings=True) + finding_rows(self.findings, self.rows)
 
 
 @dataclass

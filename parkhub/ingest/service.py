@@ -17,9 +17,12 @@ from parkhub.adapters.vendors.base import ParseResult, RawMessage, VendorAdapter
 from parkhub.canonical import Record, jsonutil
 from parkhub.canonical.timeutil import utcnow
 from parkhub.errors import ConfigError
-from parkhub.store import PROBLEMS, Page, RawStatus, RouteTable, Store, Written
+from parkhub.store import PROBLEMS, Page, RawStatus, Review, RouteTable, Store, Written
 
+from .quality import QualityGate
 from .results import IngestResult
+from .screening import Screen
+from .survivorship import Memo, Survivorship
 
 log = logging.getLogger("parkhub.ingest")
 
@@ -28,6 +31,8 @@ REFUSED_STREAM = "rejected"
 
 Pulled = tuple[RawMessage, tuple[str, str | None] | None]
 """A message and the cursor to resume after it (None: a push, no cursor)."""
+Tag = tuple[ParseResult, Review | None]
+"""What comes back with a stored page: what parsing made of it, what the screen decided."""
 
 
 class IngestService:
@@ -38,11 +43,14 @@ class IngestService:
         adapter: Callable[[str], VendorAdapter[Any]],
         *,
         on_queued: Callable[[], None] = lambda: None,
+        survivorship: Survivorship | None = None,
+        quality: QualityGate | None = None,
     ) -> None:
         self.store = store
         self.routes = routes
         self.adapter = adapter
         self._on_queued = on_queued
+        self.screen = Screen(survivorship, quality)
 
     def ingest(
         self,
@@ -58,9 +66,20 @@ class IngestService:
         """
         parsed = parsed or adapter.parse_message(raw)
         with self.store.writer.pages(self.routes) as sink:
-            page = Page(raw, parsed.records, parsed.errors, cursor, parsed)
-            [(_, written)] = [*sink.send(page), *sink.finish()]
-        return self._reported(parsed, written)
+            [(tag, written)] = [*sink.send(self._page(raw, parsed, cursor)), *sink.finish()]
+        return self._reported(tag, written)
+
+    def _page(
+        self,
+        raw: RawMessage,
+        parsed: ParseResult,
+        cursor: tuple[str, str | None] | None,
+        memo: Memo | None = None,
+    ) -> Page[Tag]:
+        """A parsed message as the writer takes it: its records screened (merged by
+        precedence, checked by the quality rules)."""
+        records, review = self.screen(parsed.records, raw.source, memo)
+        return Page(raw, records, parsed.errors, cursor, (parsed, review), review)
 
     def ingest_many(
         self, adapter: VendorAdapter[Any], messages: Iterable[Pulled]
@@ -68,6 +87,7 @@ class IngestService:
         """`ingest` for a stream of (message, cursor), as a pull yields them; one result each,
         once its transaction committed. When the source fails, what it gave before is stored
         before the error goes on."""
+        memo: Memo = {}  # merged records of earlier pages, maybe not committed yet
         with self.store.writer.pages(self.routes) as sink:
             pulled = iter(messages)
             while True:
@@ -76,16 +96,14 @@ class IngestService:
                 except StopIteration:
                     break
                 except BaseException:  # the source failed: what it gave before is stored
-                    for parsed, written in sink.finish():
-                        yield self._reported(parsed, written)
+                    for tag, written in sink.finish():
+                        yield self._reported(tag, written)
                     raise
                 parsed = adapter.parse_message(raw)
-                for done, written in sink.send(
-                    Page(raw, parsed.records, parsed.errors, cursor, parsed)
-                ):
+                for done, written in sink.send(self._page(raw, parsed, cursor, memo)):
                     yield self._reported(done, written)
-            for parsed, written in sink.finish():
-                yield self._reported(parsed, written)
+            for tag, written in sink.finish():
+                yield self._reported(tag, written)
 
     def ingest_records(self, records: Iterable[Record], *, source: str) -> IngestResult:
         """Store records built inside parkhub (reports, the configured parks)."""
@@ -102,10 +120,13 @@ class IngestService:
     ) -> IngestResult:
         """The records of a message kept before (a listener's frame, a reparse), in one
         transaction with the message's new status (and an audit entry, with `actor`)."""
+        records, review = self.screen(parsed.records, raw.source)
         with self.store.begin() as conn:
             up = self.store.writer.upsert(
-                conn, parsed.records, source=raw.source, raw_id=raw_id, routes=self.routes
+                conn, records, source=raw.source, raw_id=raw_id, routes=self.routes
             )
+            if review:
+                self.store.reviews.write(conn, raw_id, raw.source, review)
             status = self.store.inbox.finish(
                 conn, raw_id, records=len(parsed.records), errors=parsed.errors
             )
@@ -113,7 +134,7 @@ class IngestService:
                 self.store.audit.add(conn, actor, "reparse", {"raw_id": raw_id, "status": status})
         result = IngestResult.of(
             raw_id, up, status=status, errors=parsed.errors, warnings=parsed.warnings
-        )
+        ).screened(review)
         self.announce(result)
         return result
 
@@ -159,7 +180,8 @@ class IngestService:
             statuses=(RawStatus.RECEIVED,), older_than=dt.timedelta(seconds=10), actor="recover"
         )
 
-    def _reported(self, parsed: ParseResult, written: Written) -> IngestResult:
+    def _reported(self, tag: Tag, written: Written) -> IngestResult:
+        parsed, review = tag
         if written.duplicate:
             return IngestResult(written.raw_id, duplicate=True, status=written.status)
         result = IngestResult.of(
@@ -168,9 +190,13 @@ class IngestService:
             status=written.status,
             errors=parsed.errors,
             warnings=parsed.warnings,
-        )
+        ).screened(review)
         self.announce(result)
         return result
+
+    def announce_queued(self) -> None:
+        """Deliveries were queued outside ingest (a reviewer's decision): wake the fast lane."""
+        self._on_queued()
 
     def announce(self, result: IngestResult) -> None:
         """Once a message's transaction committed: wake the fast lane, log refused records

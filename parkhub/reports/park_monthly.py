@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from parkhub.canonical import EventKind, ParkMonthly
-from parkhub.canonical.timeutil import month_bounds
+from parkhub.canonical.timeutil import month_bounds, periods_to
 from parkhub.canonical.units import factor
 from parkhub.store import Store
 
@@ -97,8 +97,10 @@ def build_park_monthly(store: Store, park: dict[str, Any], period: str) -> Month
         employees=int(totals["employees"]),
         # Metered consumption is the objective figure; enterprise-reported totals fill in.
         electricity_kwh=round(metered or totals["electricity_kwh"], 2),
-        tax_per_mu_yuan=round(totals["tax_yuan"] / mu, 2) if mu else None,
-        revenue_per_mu_yuan=round(totals["revenue_yuan"] / mu, 2) if mu else None,
+        # a month's figures per mu, named as such: the official 亩均 figures are annual
+        tax_per_mu_month_yuan=round(totals["tax_yuan"] / mu, 2) if mu else None,
+        revenue_per_mu_month_yuan=round(totals["revenue_yuan"] / mu, 2) if mu else None,
+        **_per_mu_12_months(store, park_id, period, mu),
         safety_incidents=counts[EventKind.INCIDENT.value],
         hidden_dangers=counts[EventKind.HIDDEN_DANGER.value],
         fire_alarms=counts[EventKind.FIRE_ALARM.value],
@@ -109,3 +111,39 @@ def build_park_monthly(store: Store, park: dict[str, Any], period: str) -> Month
         if code not in reporting
     ]
     return MonthlyInputs(report, missing)
+
+
+ROLLING = {
+    "tax_yuan": "tax_per_mu_12m_yuan",
+    "revenue_yuan": "revenue_per_mu_12m_yuan",
+    "value_added_yuan": "value_added_per_mu_12m_yuan",
+}
+
+
+def _per_mu_12_months(
+    store: Store, park_id: str, period: str, mu: float | None
+) -> dict[str, float | None]:
+    """The park's tax, revenue and value added of the 12 months to `period` per mu of its
+    land: the rolling counterpart of the annual 亩均 figures. None unless every one of the 12
+    months has figures (a sum of fewer months would look like a bad year)."""
+    out: dict[str, float | None] = dict.fromkeys(ROLLING.values())
+    if not mu:
+        return out
+    sums = dict.fromkeys(ROLLING, 0.0)
+    seen = dict.fromkeys(ROLLING, 0)
+    for month in periods_to(period, 12):
+        present = set()
+        for doc in store.records.iter_docs(
+            "enterprise_monthly", park_id=park_id, key_suffix=f"|{month}"
+        ):
+            for name in ROLLING:
+                value = doc.get(name)
+                if value is not None:
+                    sums[name] += value
+                    present.add(name)
+        for name in present:
+            seen[name] += 1
+    for name, target in ROLLING.items():
+        if seen[name] == 12:
+            out[target] = round(sums[name] / mu, 2)
+    return out

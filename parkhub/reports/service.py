@@ -1,18 +1,21 @@
 """Reports on schedule: each park's monthly report built at period end and queued like any
-other record, rebuilt while deadlines are ahead (late data goes out as a correction), and the
-reporting calendar of every periodic subscription."""
+other record, rebuilt while deadlines are ahead (late data goes out as a correction), the
+park's annual 亩均 report of last year, and the reporting calendar of every periodic
+subscription."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Any
 
-from parkhub.canonical.timeutil import previous_period, utcnow
+from parkhub.canonical.timeutil import SHANGHAI, previous_period, utcnow
 from parkhub.config import HubConfig, ParkConfig, subscriptions
 from parkhub.ingest import IngestResult, IngestService
 from parkhub.store import Store
 
 from .calendar import CalendarEntry, deadline_for, entry_for
+from .mu_average import Evaluation, evaluate, park_annual
 from .park_monthly import MonthlyInputs, build_park_monthly
 
 REPORT_SOURCE = "parkhub.reports"
@@ -59,6 +62,25 @@ class Reports:
     def build_last_period(self) -> list[tuple[MonthlyInputs, IngestResult | None]]:
         """The monthly job: last month's reports of every park."""
         return self.build(previous_period())
+
+    def evaluate(self, park: str, **kw: Any) -> Evaluation:
+        """The 亩均 evaluation of one park (see parkhub.reports.mu_average.evaluate)."""
+        return evaluate(self.store, self.config, park, **kw)
+
+    def build_annual(
+        self, year: int, *, park: str | None = None
+    ) -> list[tuple[Evaluation, IngestResult]]:
+        """Each park's annual 亩均 report of `year`, queued like any record."""
+        out = []
+        for pc in self._parks(park):
+            ev = self.evaluate(pc.id, year=year)
+            report = park_annual(ev, pc.land_area_m2)
+            out.append((ev, self.ingest.ingest_records([report], source=REPORT_SOURCE)))
+        return out
+
+    def build_last_year(self) -> list[tuple[Evaluation, IngestResult]]:
+        """The annual job: last year's annual reports of every park."""
+        return self.build_annual(utcnow().astimezone(SHANGHAI).year - 1)
 
     def calendar(
         self, *, park_id: str | None = None, now: dt.datetime | None = None

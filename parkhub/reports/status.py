@@ -42,9 +42,48 @@ def status(store: Store, config: HubConfig, reports: Reports) -> dict[str, Any]:
         ],
         "calendar": calendar,
         "late": [e for e in calendar if e["state"] in OVERDUE],
+        "quality": quality(store),
         "generated_at": utcnow().isoformat(),
     }
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
+
+
+QUALITY_DAYS = 7
+
+
+def quality(store: Store) -> dict[str, Any]:
+    """What the quality rules found (the last week, by severity), the records held for a
+    reviewer, and the records whose sources disagree."""
+    since = utcnow() - dt.timedelta(days=QUALITY_DAYS)
+    waiting = store.reviews.holds(limit=50)
+    return {
+        "days": QUALITY_DAYS,
+        "counts": store.reviews.counts(since=since),
+        "held": [
+            {
+                "hold_id": h["id"],
+                "park": h["park_id"],
+                "kind": h["kind"],
+                "key": h["key"],
+                "source": h["source"],
+                "held_at": h["created_at"].isoformat(),
+                "findings": [f["message"] for f in h["findings"]],
+            }
+            for h in waiting
+        ],
+        "findings": [
+            {
+                "park": f["park_id"],
+                "severity": f["severity"],
+                "rule": f["rule"],
+                "record": f"{f['kind']}#{f['key']}",
+                "message": f["message"],
+                "at": f["created_at"].isoformat(),
+            }
+            for f in store.reviews.findings(severities=("warn", "hold"), limit=20)
+        ],
+        "conflicts": len(store.provenance.conflicts(limit=1000)),
+    }

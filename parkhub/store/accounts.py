@@ -2,7 +2,8 @@
 
 Passwords are hashed with argon2id (argon2-cffi); session tokens and API tokens are random and
 only their SHA-256 is stored, so a copy of the database lets nobody sign in. An operator sees
-the parks listed in `user_parks`; an administrator sees every park.
+the parks listed in `user_parks`; a reviewer too, and may also decide on records the quality
+rules held back in them; an administrator sees and reviews every park.
 
 The tables live on `parkhub.store.schema.metadata`; migration 0002 creates them.
 """
@@ -41,8 +42,10 @@ from .audit import Audit
 from .db import Database
 from .schema import Id, UTCDateTime, metadata
 
-Role = Literal["operator", "admin"]
-ROLES: tuple[Role, ...] = ("operator", "admin")
+Role = Literal["operator", "reviewer", "admin"]
+ROLES: tuple[Role, ...] = ("operator", "reviewer", "admin")
+PARK_ROLES = ("operator", "reviewer")
+"""Roles that see only their parks."""
 MIN_PASSWORD_LENGTH = 8
 RESERVED_NAMES = frozenset({"cli", "api", "web", "recover", "system", "parkhub", "demo-runner"})
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
@@ -54,7 +57,7 @@ users = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("username", String(64), nullable=False),
     Column("display_name", String(128)),
-    Column("role", String(16), nullable=False),  # operator | admin
+    Column("role", String(16), nullable=False),  # operator | reviewer | admin
     Column("password_hash", String(255), nullable=False),  # argon2id, never the password
     Column("api_token_hash", String(64)),  # sha256 of the bearer token, never the token
     Column("active", Boolean, nullable=False, default=True),
@@ -111,6 +114,10 @@ class User:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    def can_review(self, park_id: str) -> bool:
+        """May approve, correct or reject records held back in this park."""
+        return self.is_admin or (self.role == "reviewer" and park_id in self.parks)
 
     def can_see(self, park_id: str) -> bool:
         return self.is_admin or park_id in self.parks
@@ -180,8 +187,8 @@ class Accounts:
                 f"(invalid or reserved username {username!r})"
             )
         if role not in ROLES:
-            raise AccountError(f"角色只能是 operator 或 admin (unknown role {role!r})")
-        if role == "operator" and not parks:
+            raise AccountError(f"角色只能是 operator、reviewer 或 admin (unknown role {role!r})")
+        if role in PARK_ROLES and not parks:
             raise AccountError("园区操作员至少要有一个园区 (an operator needs --park)")
         check_password_strength(password)
         now = utcnow()

@@ -4,10 +4,11 @@ the writers (parkhub.store.writers) store them."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, false, func, or_, select
 
 from parkhub.canonical import jsonutil
 from parkhub.canonical.models import TIME_SERIES_KEYS
@@ -15,8 +16,29 @@ from parkhub.canonical.timeutil import as_utc
 
 from . import schema as t
 from .db import Database
+from .provenance import record_sources
 
 IN_CHUNK = 500  # keys per IN (...): under SQLite's bind-variable limit
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A stored record as survivorship and the quality rules read it: its document, who wrote
+    it last, its revision, and the sources of its fields where they differ."""
+
+    doc: dict[str, Any]
+    source: str
+    revision: int
+    raw_id: int | None
+    fields: dict[str, str] | None = None
+    conflicts: dict[str, dict[str, Any]] | None = None
+
+    def source_of(self, field: str) -> str:
+        """The source that set `field`: "" for a model default nobody set (a record with field
+        sources names every field someone set), the last writer for a record without."""
+        if self.fields is None:
+            return self.source
+        return self.fields.get(field, "")
 
 
 class Records:
@@ -76,15 +98,25 @@ class Records:
                 last = rows[-1][0]
 
     def docs_between(
-        self, kind: str, *, park_id: str, start: dt.datetime, end: dt.datetime, batch: int = 5000
+        self,
+        kind: str,
+        *,
+        park_id: str,
+        start: dt.datetime,
+        end: dt.datetime,
+        batch: int = 5000,
+        key_suffixes: Sequence[str] = (),
     ) -> Iterator[dict[str, Any]]:
         """Stream documents of a kind in a park whose event time is in [start, end).
 
         Time-series kinds (keys that start with the ISO time) are read as a key range of the
-        (kind, key) index; other kinds through the (park, kind, ts) index.
+        (kind, key) index; other kinds through the (park, kind, ts) index. `key_suffixes`:
+        only keys ending so (e.g. `|cod|cou|day`: one metric of every device), filtered by
+        the database, so a year of readings is not parsed to find a few series.
         """
         rc = t.records.c
         by_key = kind in TIME_SERIES_KEYS
+        ends = or_(false(), *(rc.key.endswith(s, autoescape=True) for s in key_suffixes))
         # ISO times of aware UTC values sort as text: "...:00+00:00|" < "...:00.5+00:00"
         low, high = as_utc(start).isoformat(), as_utc(end).isoformat()
         last: Any = "" if by_key else 0
@@ -99,6 +131,8 @@ class Records:
                     if by_key
                     else q.where(rc.ts >= start, rc.ts < end, t.NOT_TIME_SERIES)
                 )
+                if key_suffixes:
+                    q = q.where(ends)
                 rows = conn.execute(q.where(order > last).order_by(order).limit(batch)).all()
                 if not rows:
                     return
@@ -124,6 +158,96 @@ class Records:
             out = [dict(r._mapping) for r in conn.execute(q)]
         for row in out:
             row["doc"] = jsonutil.loads(row["doc"])
+        return out
+
+    def stored(self, kind: str, keys: Iterable[str]) -> dict[str, Stored]:
+        """The stored records of `kind` among `keys`, with their field sources, by key (absent
+        keys are left out): one query a page, not one a record."""
+        rc, rs = t.records.c, record_sources.c
+        wanted = sorted(set(keys))
+        out: dict[str, Stored] = {}
+        with self.db.connect() as conn:
+            for start in range(0, len(wanted), IN_CHUNK):
+                q = (
+                    select(
+                        rc.key, rc.doc, rc.source, rc.revision, rc.raw_id, rs.fields, rs.conflicts
+                    )
+                    .select_from(
+                        t.records.outerjoin(
+                            record_sources, (rs.kind == rc.kind) & (rs.key == rc.key)
+                        )
+                    )
+                    .where(rc.kind == kind, rc.key.in_(wanted[start : start + IN_CHUNK]))
+                )
+                for key, doc, source, revision, raw_id, fields, conflicts in conn.execute(q):
+                    out[key] = Stored(
+                        jsonutil.loads(doc),
+                        source,
+                        int(revision),
+                        raw_id,
+                        jsonutil.loads(fields) if fields else None,
+                        jsonutil.loads(conflicts) if conflicts else None,
+                    )
+        return out
+
+    def stored_in(
+        self, kind: str, *, park_id: str, key_suffix: str | None = None
+    ) -> dict[str, Stored]:
+        """Every stored record of a kind in a park (keys ending `key_suffix`), with its
+        revision and field sources, by key: what an evaluation shows as its inputs."""
+        rc, rs = t.records.c, record_sources.c
+        q = (
+            select(rc.key, rc.doc, rc.source, rc.revision, rc.raw_id, rs.fields, rs.conflicts)
+            .select_from(
+                t.records.outerjoin(record_sources, (rs.kind == rc.kind) & (rs.key == rc.key))
+            )
+            .where(rc.kind == kind, rc.park_id == park_id)
+        )
+        if key_suffix:
+            q = q.where(rc.key.endswith(key_suffix, autoescape=True))
+        with self.db.connect() as conn:
+            return {
+                key: Stored(
+                    jsonutil.loads(doc),
+                    source,
+                    int(revision),
+                    raw_id,
+                    jsonutil.loads(fields) if fields else None,
+                    jsonutil.loads(conflicts) if conflicts else None,
+                )
+                for key, doc, source, revision, raw_id, fields, conflicts in conn.execute(q)
+            }
+
+    def docs_of(self, kind: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The documents of the stored records of `kind` among `keys`, by key."""
+        rc = t.records.c
+        wanted = sorted(set(keys))
+        out: dict[str, dict[str, Any]] = {}
+        with self.db.connect() as conn:
+            for start in range(0, len(wanted), IN_CHUNK):
+                q = select(rc.key, rc.doc).where(
+                    rc.kind == kind, rc.key.in_(wanted[start : start + IN_CHUNK])
+                )
+                out.update((key, jsonutil.loads(doc)) for key, doc in conn.execute(q))
+        return out
+
+    def revision(self, conn: Connection, kind: str, key: str) -> int | None:
+        """The revision of one stored record, in the caller's transaction."""
+        rc = t.records.c
+        found = conn.execute(select(rc.revision).where(rc.kind == kind, rc.key == key)).scalar()
+        return None if found is None else int(found)
+
+    def revisions(self, kind: str, keys: Iterable[str]) -> dict[str, tuple[int, str, Any]]:
+        """(revision, source, updated_at) of the stored records of `kind` among `keys`."""
+        rc = t.records.c
+        wanted = sorted(set(keys))
+        out: dict[str, tuple[int, str, Any]] = {}
+        with self.db.connect() as conn:
+            for start in range(0, len(wanted), IN_CHUNK):
+                q = select(rc.key, rc.revision, rc.source, rc.updated_at).where(
+                    rc.kind == kind, rc.key.in_(wanted[start : start + IN_CHUNK])
+                )
+                out.update((k, (int(r), s, u)) for k, r, s, u in conn.execute(q))
         return out
 
     def parks_of(self, kind: str, keys: Iterable[str]) -> dict[str, str]:

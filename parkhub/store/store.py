@@ -1,6 +1,7 @@
 """The store: the only door to the database.
 
-Its parts follow the flow: the raw `inbox` first, canonical `records` with revisions, the
+Its parts follow the flow: the raw `inbox` first, canonical `records` with revisions (and
+the `provenance` of merged fields), quality findings and held records (`reviews`), the
 delivery `outbox`, source `cursors`, the `audit` log, console `accounts` and park `alerts`;
 one `writer` per dialect stores records and messages. Everything that must happen together
 happens in one transaction (`begin`): records, their deliveries and the source cursor move as
@@ -26,7 +27,9 @@ from .db import Database, WalCheckpointer, make_engine, migrate, sqlite_file
 from .inbox import Inbox
 from .ledger import Ledger
 from .outbox import Outbox
+from .provenance import Provenances
 from .records import Records
+from .reviews import Reviews
 from .writers import Writer
 from .writers.postgres import PostgresWriter
 from .writers.sqlite import SqliteWriter
@@ -49,10 +52,12 @@ class Store:
         self.audit = Audit(self.db)
         self.accounts = Accounts(self.db)
         self.alerts = AlertLog(self.db)
+        self.provenance = Provenances(self.db)
+        self.reviews = Reviews(self.db, self.provenance)
         self.writer: Writer = (
-            SqliteWriter(self.db, self.inbox, self.cursors)
+            SqliteWriter(self.db, self.inbox, self.cursors, self.reviews)
             if self.dialect == "sqlite"
-            else PostgresWriter(self.db)
+            else PostgresWriter(self.db, self.reviews)
         )
 
     @classmethod

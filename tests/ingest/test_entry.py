@@ -25,6 +25,8 @@ def test_an_import_summary_counts_and_lists_errors_before_warnings() -> None:
         "unchanged": 0,
         "deliveries": 3,
         "errors": 1,
+        "held": 0,
+        "findings": [],
     }
     assert [p["level"] for p in summary["problems"]] == ["error", "warning"]
     assert summary["problems"][0]["column"] == "营业收入(万元)"

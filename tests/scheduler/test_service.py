@@ -21,11 +21,13 @@ def test_jobs_come_from_the_config(hub: Hub) -> None:
         "sync:qisheng-lc",
         "dispatch",
         "reports:monthly",
+        "reports:annual",
         "reports:rebuild",
         "inbox:recover",
     }
     assert jobs["sync:qisheng-lc"].every_seconds == 300
     assert jobs["reports:monthly"].cron == "0 1 1 * *"
+    assert jobs["reports:annual"].cron == "0 3 20 1 *"  # last year's 亩均 report, in January
     assert jobs["dispatch"].exclusive is False
 
 

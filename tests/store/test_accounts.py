@@ -100,3 +100,19 @@ def test_migrations_downgrade_and_upgrade_to_the_models(store: Store) -> None:
     with store.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), t.metadata) == []
         assert {"users", "user_parks", "sessions", "alerts"} <= set(inspect(conn).get_table_names())
+
+
+def test_a_reviewer_reviews_only_in_their_parks(store: Store) -> None:
+    accounts = Accounts(
+        store.db, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
+    with pytest.raises(AccountError, match="needs --park"):
+        accounts.create_user("rita", "long-enough-1", role="reviewer")
+    rita = accounts.create_user("rita", "long-enough-1", role="reviewer", parks=["p1"])
+    alice = accounts.create_user("alice", "long-enough-1", parks=["p1"])
+    root = accounts.create_user("root", "long-enough-1", role="admin")
+    assert rita.can_see("p1") and not rita.can_see("p2")
+    assert rita.can_review("p1") and not rita.can_review("p2")
+    assert not alice.can_review("p1") and root.can_review("p2")
+    with pytest.raises(AccountError, match="reviewer"):
+        accounts.create_user("eve", "long-enough-1", role="auditor", parks=["p1"])

@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 from parkhub.canonical import Record
 from parkhub.canonical.models import TIME_SERIES_KEYS
 from parkhub.errors import InputError
+from parkhub.store.reviews import Review
 from parkhub.store.routes import RouteTable
 from parkhub.store.status import RawStatus
 
@@ -39,13 +40,22 @@ class RawLike(Protocol):
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
     """One message to store: what was received, what parsing made of it, and the cursor to
-    move with it (None for pushes). `tag` comes back with its result."""
+    move with it (None for pushes). `tag` comes back with its result. `review`: what the
+    quality rules and survivorship decided beside the records (findings, records held back,
+    field sources), stored in the message's transaction; `records` holds only those that
+    pass."""
 
     raw: RawLike
     records: Sequence[Record]
     errors: Sequence[InputError]
     cursor: tuple[str, str | None] | None
     tag: T
+    review: Review | None = None
+
+    @property
+    def record_count(self) -> int:
+        """Records the message gave: stored, and held back for review."""
+        return len(self.records) + (len(self.review.held) if self.review else 0)
 
 
 @dataclass(slots=True)

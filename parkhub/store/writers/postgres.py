@@ -30,6 +30,7 @@ from parkhub.store.cursors import SET_CURSOR
 from parkhub.store.db import Database
 from parkhub.store.inbox import RAW_ID, body_hash, errors_json
 from parkhub.store.keys import pg_expression
+from parkhub.store.reviews import Reviews
 from parkhub.store.routes import Route, RouteTable
 from parkhub.store.status import WAITING, DeliveryStatus, RawStatus
 
@@ -165,8 +166,9 @@ def batch_params(
 
 
 class PostgresWriter:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, reviews: Reviews) -> None:
         self.db = db
+        self.reviews = reviews
 
     def upsert(
         self,
@@ -192,7 +194,7 @@ class PostgresWriter:
 
     @contextmanager
     def pages(self, routes: RouteTable) -> Iterator[PipelinedPages]:
-        sink = PipelinedPages(self.db, routes)
+        sink = PipelinedPages(self.db, routes, self.reviews)
         try:
             yield sink
         except GeneratorExit:  # the reader stopped: what was sent is committed and read back
@@ -212,8 +214,10 @@ class PostgresWriter:
 class PipelinedPages:
     """Sends each message's transaction without waiting; reports outcomes one message later."""
 
-    def __init__(self, db: Database, routes: RouteTable) -> None:
+    def __init__(self, db: Database, routes: RouteTable, reviews: Reviews) -> None:
+        self._db = db
         self._routes = routes
+        self._reviews = reviews
         self._cursor_sql = db.sql(SET_CURSOR)
         self._raw_id_sql = db.sql(RAW_ID)
         self._fairy = db.engine.raw_connection()
@@ -231,7 +235,7 @@ class PipelinedPages:
         # that one pending (and reported by `finish`), and the server stores it meanwhile.
         raw = page.raw
         batch = latest(page.records)
-        status = RawStatus.of(len(page.records), page.errors)
+        status = RawStatus.of(page.record_count, page.errors)
         now = utcnow()
         params = {
             **batch_params(list(batch.items()), self._routes, raw.source),
@@ -243,11 +247,13 @@ class PipelinedPages:
             "status": str(status),
             "reason": str(page.errors[0]) if page.errors else None,
             "errors": errors_json(page.errors),
-            "record_count": len(page.records),
+            "record_count": page.record_count,
             "meta": jsonutil.dumps_str(dict(raw.meta)) if raw.meta else None,
             "now": now,
         }
         done = self._confirm()
+        if page.review:  # rare (findings, holds, merged fields): stored without the pipeline
+            return iter([*done, (page.tag, self._write_reviewed(page, params, len(batch), status))])
         conn = self._conn
         conn.execute("BEGIN")
         result = conn.cursor()
@@ -264,6 +270,31 @@ class PipelinedPages:
 
     def finish(self) -> Iterator[tuple[Any, Written]]:
         return iter(self._confirm())
+
+    def _write_reviewed(
+        self, page: Page[Any], params: dict[str, Any], distinct: int, status: RawStatus
+    ) -> Written:
+        """A message with a review: its transaction on a pooled connection, waited for, so
+        the findings and holds name the raw message's id."""
+        assert page.review is not None
+        raw = page.raw
+        with self._db.begin() as conn:
+            cursor = self._db.cursor(conn)
+            cursor.execute(INGEST, params)
+            raw_id, duplicate, new, changed, deliveries = cursor.fetchone()
+            if raw_id is None:  # stored meanwhile by another transaction (see _confirm)
+                cursor.execute(self._raw_id_sql, params)
+                raw_id = cursor.fetchone()[0]
+            if not duplicate:
+                self._reviews.write(conn, int(raw_id), raw.source, page.review)
+            if page.cursor is not None:
+                stream, value = page.cursor
+                cursor.execute(
+                    self._cursor_sql,
+                    {"source": raw.source, "stream": stream, "value": value, "now": params["now"]},
+                )
+        unchanged = 0 if duplicate else distinct - new - changed
+        return Written(int(raw_id), bool(duplicate), status, new, changed, unchanged, deliveries)
 
     def _confirm(self) -> list[tuple[Any, Written]]:
         if self._pending is None:

@@ -25,6 +25,7 @@ from parkhub.canonical.timeutil import utcnow
 from parkhub.store.cursors import Cursors
 from parkhub.store.db import Database, sqlite_time
 from parkhub.store.inbox import Inbox
+from parkhub.store.reviews import Reviews
 from parkhub.store.routes import Route, RouteTable
 from parkhub.store.status import WAITING, DeliveryStatus, RawStatus
 
@@ -105,8 +106,8 @@ def numbered(rows: int, *, returning: bool = True, keys: bool = False) -> str:
 
 
 class SqliteWriter:
-    def __init__(self, db: Database, inbox: Inbox, cursors: Cursors) -> None:
-        self.db, self.inbox, self.cursors = db, inbox, cursors
+    def __init__(self, db: Database, inbox: Inbox, cursors: Cursors, reviews: Reviews) -> None:
+        self.db, self.inbox, self.cursors, self.reviews = db, inbox, cursors, reviews
 
     def upsert(
         self,
@@ -173,14 +174,17 @@ class SqliteWriter:
             received_at=raw.received_at,
             meta=dict(raw.meta) or None,
         )
+        count = page.record_count
         if new:
             up = self.upsert(conn, page.records, source=raw.source, raw_id=raw_id, routes=routes)
-            status = self.inbox.finish(conn, raw_id, records=len(page.records), errors=page.errors)
+            if page.review:
+                self.reviews.write(conn, raw_id, raw.source, page.review)
+            status = self.inbox.finish(conn, raw_id, records=count, errors=page.errors)
             written = Written(
                 raw_id, False, status, up.new, up.changed, up.unchanged, up.deliveries
             )
         else:
-            status = RawStatus.of(len(page.records), page.errors)  # as it was stored
+            status = RawStatus.of(count, page.errors)  # as it was stored
             written = Written(raw_id, True, status)
         if page.cursor is not None:
             self.cursors.set(conn, raw.source, page.cursor[0], page.cursor[1])

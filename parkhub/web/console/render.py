@@ -44,6 +44,7 @@ NOTICES = {
     "dismissed": "已忽略该问题。 (The problem was dismissed.)",
     "retried": "失败的投递已安排立即重试。 (Failed deliveries are due now.)",
     "replayed_many": "已重新排队 {n} 条投递。 ({n} deliveries queued again.)",
+    "reviewed": "审核已记录。 (The decision is recorded and audited.)",
 }
 """What a page says after a redirect with `?msg=<key>`."""
 SECURITY_HEADERS = {

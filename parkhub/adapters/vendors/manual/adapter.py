@@ -1,7 +1,8 @@
 """Operator data entry (人工填报): .xlsx workbooks and CSV files filled in by park staff.
 
-Streams: `enterprise_monthly` (企业月度经营数据) and `enterprise_roster` (入园企业名录); any
-other stream name means "detect" (from the template's hidden metadata sheet, the sheet names or
+Streams: `enterprise_monthly` (企业月度经营数据), `enterprise_roster` (入园企业名录) and
+`enterprise_annual` (a year's figures for the 亩均 evaluation); any other stream name means
+"detect" (from the template's hidden metadata sheet, the sheet names or
 the headers). The file formats, the columns and the value parsing live in their own modules (see the
 package's docstring), shared with the template writer (`template`); rows become records in
 `records`.
@@ -19,7 +20,7 @@ from parkhub.adapters.common import AdapterConfig
 from parkhub.adapters.vendors.base import Parsed, RawMessage, VendorAdapter
 from parkhub.limits import EntryLimits
 
-from .columns import COLUMNS, INSTRUCTIONS_SHEET, KIND_LABELS, KINDS, MONTHLY
+from .columns import ANNUAL, COLUMNS, INSTRUCTIONS_SHEET, KIND_LABELS, KINDS, MONTHLY
 from .detect import detect_kind
 from .entryfile import EntryFile
 from .files import read_file
@@ -47,6 +48,18 @@ class ManualAdapter(VendorAdapter[ManualConfig]):
     # -- file -------------------------------------------------------------------------------
 
     def parse(self, raw: RawMessage) -> Iterator[Parsed]:
+        return self._parse(raw, [])
+
+    def rows_of(self, raw: RawMessage) -> dict[str, str]:
+        """Record key -> the row it came from (`月度数据!第7行`): to show what the quality
+        rules found about a record at the row the operator filled (parsed again: files are
+        small, and this runs only when something was found)."""
+        keep: list[FileRows] = []
+        for _ in self._parse(raw, keep):
+            pass
+        return dict(keep[0].first_seen) if keep else {}
+
+    def _parse(self, raw: RawMessage, keep: list[FileRows]) -> Iterator[Parsed]:
         filename = str(raw.meta.get("filename") or "") or None
         where = filename or "文件"
         try:
@@ -73,6 +86,7 @@ class ManualAdapter(VendorAdapter[ManualConfig]):
         rows = FileRows(
             self.source.name, self.build, kind, entry.metadata.get("period") or _meta_period(raw)
         )
+        keep.append(rows)
         found = False
         for sheet in entry.sheets:
             layout = locate_header(sheet, kind)
@@ -153,7 +167,7 @@ class ManualAdapter(VendorAdapter[ManualConfig]):
             for c in COLUMNS[file.kind]
             if c.required
             and c.field not in layout.columns
-            and not (c.field == "period" and file.period)
+            and not (c.field in ("period", "year") and file.period)
         ]
         if missing:
             for col in missing:
@@ -164,7 +178,9 @@ class ManualAdapter(VendorAdapter[ManualConfig]):
             return
         unfilled: list[int] = []
         totals: list[int] = []
-        row_fn = file.monthly_row if file.kind == MONTHLY else file.roster_row
+        row_fn = {MONTHLY: file.monthly_row, ANNUAL: file.annual_row}.get(
+            file.kind, file.roster_row
+        )
         for row in rows:
             if is_total_row(row):
                 totals.append(row.number)

@@ -1,5 +1,6 @@
-"""What an entry sheet holds, per kind (monthly figures, the enterprise roster): the sheet names
-and the columns, one list that the template writes and the importer reads."""
+"""What an entry sheet holds, per kind (monthly figures, the enterprise roster, a year's
+figures for the 亩均 evaluation): the sheet names and the columns, one list that the template
+writes and the importer reads."""
 
 from __future__ import annotations
 
@@ -10,14 +11,15 @@ from .units import UNIT_FACTORS
 
 MONTHLY = "enterprise_monthly"
 ROSTER = "enterprise_roster"
-KINDS = (MONTHLY, ROSTER)
-KIND_LABELS = {MONTHLY: "企业月度经营数据", ROSTER: "入园企业名录"}
-SHEET_NAMES = {MONTHLY: "月度数据", ROSTER: "企业名录"}
+ANNUAL = "enterprise_annual"
+KINDS = (MONTHLY, ROSTER, ANNUAL)
+KIND_LABELS = {MONTHLY: "企业月度经营数据", ROSTER: "入园企业名录", ANNUAL: "企业年度亩均评价数据"}
+SHEET_NAMES = {MONTHLY: "月度数据", ROSTER: "企业名录", ANNUAL: "年度数据"}
 INSTRUCTIONS_SHEET = "填写说明"
 
 ColumnKind = Literal[
-    "credit_code", "text", "period", "amount", "signed_amount", "count", "yes_no", "date",
-    "status", "industry", "ignore",
+    "credit_code", "text", "period", "year", "amount", "signed_amount", "count", "yes_no",
+    "date", "status", "industry", "ignore",
 ]  # fmt: skip
 
 
@@ -178,6 +180,22 @@ MONTHLY_COLUMNS: tuple[Column, ...] = (
         width=16,
         help="当月综合能耗，单位吨标准煤，不能为负。",
     ),
+    _money(
+        "value_added_yuan",
+        "工业增加值",
+        ("增加值", "value_added"),
+        "当月工业增加值（亩均评价用），单位万元，不能为负；按年填报的企业可留空。",
+    ),
+    Column(
+        "emissions_kg",
+        "主要污染物排放量",
+        "amount",
+        "吨",
+        "mass",
+        aliases=("污染物排放量", "排放量", "emissions"),
+        width=16,
+        help="当月化学需氧量、氨氮、二氧化硫、氮氧化物排放量合计，单位吨；有在线监测的可留空。",
+    ),
     _REMARKS,
 )
 
@@ -206,11 +224,15 @@ ROSTER_COLUMNS: tuple[Column, ...] = (
         ("厂房面积", "使用面积", "租赁面积", "入驻面积", "floor_area"),
         "租用（使用）的建筑面积，单位平方米，不能为负。",
     ),
-    _area(
+    Column(
         "land_area_m2",
         "用地面积",
-        ("占地面积", "land_area"),
-        "企业独立用地面积，单位平方米；无独立用地可不填。",
+        "amount",
+        "亩",
+        "area",
+        aliases=("占地面积", "land_area"),
+        help="企业独立用地面积，单位亩（1亩≈666.67平方米）；租用园区厂房、无独立用地的不填，"
+        "亩均评价按租用面积分摊园区用地。",
     ),
     _date(
         "entered_on",
@@ -244,4 +266,84 @@ ROSTER_COLUMNS: tuple[Column, ...] = (
     _REMARKS,
 )
 
-COLUMNS: dict[str, tuple[Column, ...]] = {MONTHLY: MONTHLY_COLUMNS, ROSTER: ROSTER_COLUMNS}
+
+def _year_money(field: str, label: str, aliases: tuple[str, ...], what: str) -> Column:
+    return Column(
+        field,
+        label,
+        "amount",
+        "万元",
+        "money",
+        aliases=aliases,
+        help=f"{what}，单位万元，不能为负。",
+    )
+
+
+ANNUAL_COLUMNS: tuple[Column, ...] = (
+    _CODE,
+    _NAME,
+    Column(
+        "year",
+        "评价年度",
+        "year",
+        aliases=("年度", "年份", "统计年度"),
+        required=True,
+        locked=True,
+        width=10,
+        help="数据所属年度，例如 2025。",
+    ),
+    _year_money("value_added_yuan", "工业增加值", ("增加值", "value_added"), "全年工业增加值"),
+    _year_money("tax_yuan", "实缴税金", ("评价税收", "税收", "tax"), "全年实缴税金（按本县口径）"),
+    _year_money("revenue_yuan", "主营业务收入", ("营业收入", "revenue"), "全年主营业务收入"),
+    _year_money("output_value_yuan", "工业总产值", ("产值", "output_value"), "全年工业总产值"),
+    Column(
+        "energy_tce",
+        "综合能耗",
+        "amount",
+        "吨标准煤",
+        "energy",
+        aliases=("能耗", "综合能源消费量", "energy"),
+        width=16,
+        help="全年综合能耗（等价值），吨标准煤。",
+    ),
+    Column(
+        "emissions_kg",
+        "主要污染物排放量",
+        "amount",
+        "吨",
+        "mass",
+        aliases=("污染物排放量", "排放量", "emissions"),
+        width=16,
+        help="全年化学需氧量、氨氮、二氧化硫、氮氧化物排放量合计，吨。",
+    ),
+    Column(
+        "electricity_kwh",
+        "用电量",
+        "amount",
+        "万千瓦时",
+        "electricity",
+        aliases=("用电", "电量", "electricity"),
+        width=16,
+        help="全年用电量，万千瓦时。",
+    ),
+    Column(
+        "employees",
+        "年平均职工人数",
+        "count",
+        "人",
+        "people",
+        aliases=("职工人数", "从业人员", "平均职工人数"),
+        width=14,
+        help="全年平均职工人数（人）。",
+    ),
+    _year_money("rnd_yuan", "R&D经费支出", ("研发经费", "研发费用", "r&d"), "全年R&D经费支出"),
+    _REMARKS,
+)
+"""A year's figures for the 亩均 evaluation: what is given here stands for the year; what is
+left empty is summed from the monthly figures."""
+
+COLUMNS: dict[str, tuple[Column, ...]] = {
+    MONTHLY: MONTHLY_COLUMNS,
+    ROSTER: ROSTER_COLUMNS,
+    ANNUAL: ANNUAL_COLUMNS,
+}

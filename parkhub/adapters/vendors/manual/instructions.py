@@ -11,7 +11,7 @@ from openpyxl.styles import Alignment, Font
 from parkhub import __version__
 from parkhub.canonical.timeutil import SHANGHAI, utcnow
 
-from .columns import INSTRUCTIONS_SHEET, KIND_LABELS, MONTHLY, SHEET_NAMES, Column
+from .columns import ANNUAL, INSTRUCTIONS_SHEET, KIND_LABELS, MONTHLY, SHEET_NAMES, Column
 from .metadata import META_SHEET, TEMPLATE_VERSION, ParkNames
 from .styles import BORDER, HEADER_FILL
 
@@ -24,17 +24,29 @@ def _how(kind: str, period: str) -> list[str]:
             f"1. 在“{sheet}”工作表中，每家企业一行，在白色单元格里填写 {period} 当月的数据。",
             "   灰色单元格（统一社会信用代码、企业名称、统计期间）已按园区企业名录预填并锁定。",
             "2. 金额单位是“万元”，用电量单位是“万千瓦时”（1万千瓦时 = 10000度），"
-            "综合能耗单位是“吨标准煤”，从业人员填整数（人）。",
+            "综合能耗单位是“吨标准煤”，主要污染物排放量单位是“吨”，从业人员填整数（人）。",
             "3. 只填数字：不要写“约”“左右”、单位或文字；没有的数据留空。",
             "4. 利润总额亏损时填负数；其他金额和数量不能为负。",
             "5. 企业名录中没有的企业，在表格下方的空白行填写信用代码和企业名称。",
+            "6. 某家企业整行没有填数据时不会导入，也不算错误。",
+        ]
+    if kind == ANNUAL:
+        return [
+            f"1. 在“{sheet}”工作表中，每家企业一行，填写 {period[:4]} 全年的亩均评价数据。",
+            "   灰色单元格（统一社会信用代码、企业名称、评价年度）已预填并锁定。",
+            "2. 金额单位是“万元”，用电量“万千瓦时”，综合能耗“吨标准煤”（等价值），"
+            "主要污染物排放量“吨”（化学需氧量、氨氮、二氧化硫、氮氧化物合计）。",
+            "3. 这里填写的数据代表全年；留空的项目按月度数据12个月合计计算，"
+            "排放量留空时按在线监测（HJ 212）数据合计。",
+            "4. 只填数字：不要写“约”“左右”、单位或文字；不能为负。",
+            "5. 企业可能对评价结果提出异议：请按税务、统计、供电部门的口径填写，留存凭证。",
             "6. 某家企业整行没有填数据时不会导入，也不算错误。",
         ]
     return [
         f"1. 在“{sheet}”工作表中，每家入园企业一行。信用代码已锁定；其他信息可修改。",
         "2. 新入园企业在下方空白行填写；已迁出的企业把“状态”改为“已迁出”并填写迁出日期，"
         "不要删除行。",
-        "3. 面积单位是“平方米”；“是否规上企业”和“状态”请从下拉列表中选择。",
+        "3. 租用面积单位是“平方米”，用地面积单位是“亩”；“是否规上企业”和“状态”请从下拉列表中选择。",
         "4. 日期写成 2023-05-12 这样的格式。",
     ]
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from parkhub.adapters.vendors.base import Parsed
-from parkhub.canonical import Enterprise, EnterpriseMonthly, Record
+from parkhub.canonical import Enterprise, EnterpriseAnnual, EnterpriseMonthly, Record
 from parkhub.canonical.units import exact_limit
 from parkhub.errors import InputWarning
 
@@ -28,6 +28,7 @@ from .values import (
     parse_period,
     parse_status,
     parse_text,
+    parse_year,
     parse_yes_no,
 )
 
@@ -40,6 +41,19 @@ MONTHLY_VALUES = (
     "employees",
     "electricity_kwh",
     "energy_tce",
+    "value_added_yuan",
+    "emissions_kg",
+)
+ANNUAL_VALUES = (
+    "value_added_yuan",
+    "tax_yuan",
+    "revenue_yuan",
+    "output_value_yuan",
+    "energy_tce",
+    "emissions_kg",
+    "electricity_kwh",
+    "employees",
+    "rnd_yuan",
 )
 
 
@@ -70,10 +84,29 @@ class FileRows:
     def monthly_row(self, row: Row, layout: SheetLayout, out: list[Parsed]) -> bool:
         """Add the row's record or errors to `out`; False if an enterprise's row has no
         figures."""
+        parse = lambda v: parse_period(v, epoch=self.epoch)  # noqa: E731
+        when = ("period", "统计期间", parse, self.period)
+        return self._figures_row(row, layout, out, MONTHLY_VALUES, when, EnterpriseMonthly)
+
+    def annual_row(self, row: Row, layout: SheetLayout, out: list[Parsed]) -> bool:
+        """A year's figures (the 亩均 evaluation's): as `monthly_row`, keyed by year."""
+        year = int(self.period[:4]) if self.period else None
+        when = ("year", "评价年度", parse_year, year)
+        return self._figures_row(row, layout, out, ANNUAL_VALUES, when, EnterpriseAnnual)
+
+    def _figures_row(
+        self,
+        row: Row,
+        layout: SheetLayout,
+        out: list[Parsed],
+        names: tuple[str, ...],
+        when: tuple[str, str, Callable[[Any], Any], Any],
+        model: type[Record],
+    ) -> bool:
         problems: list[EntryError] = []
         data: dict[str, Any] = {}
         filled = False
-        for name in MONTHLY_VALUES:
+        for name in names:
             cell = row.cells.get(name)
             if cell is None:
                 continue
@@ -84,34 +117,34 @@ class FileRows:
                 data[name] = number
         if not filled:  # an enterprise nobody filled in yet (or an empty template row)
             return is_blank(row.value("credit_code")) and is_blank(row.value("name"))
+        key_field, label, parse, template = when
         check = self._value(row, "credit_code", parse_credit_code, problems, out)
-        period = self._value(
-            row, "period", lambda v: parse_period(v, epoch=self.epoch), problems, out
-        )
+        period = self._value(row, key_field, parse, problems, out)
         self._required(row, layout, "credit_code", check, problems)
-        if period is None and not _has_problem(problems, layout, "period"):
-            if self.period is None:
-                self._required(row, layout, "period", None, problems)
+        if period is None and not _has_problem(problems, layout, key_field):
+            if template is None:
+                self._required(row, layout, key_field, None, problems)
             else:
-                period = self.period
+                period = template
         if problems:
             out.extend(problems)
             return True
         assert check is not None and period is not None
-        if self.period and period != self.period:
+        if template and period != template:
             problem = CellProblem(
-                f"统计期间 {period} 与模板的期间 {self.period} 不同，按 {period} 导入",
-                f"period {period} differs from the template's {self.period}; imported as {period}",
+                f"{label} {period} 与模板的{label} {template} 不同，按 {period} 导入",
+                f"{key_field} {period} differs from the template's {template}; "
+                f"imported as {period}",
             )
-            out.append(self.cell_error(row, row.cells["period"], problem, kind=EntryWarning))
+            out.append(self.cell_error(row, row.cells[key_field], problem, kind=EntryWarning))
         if self._duplicate(f"{check.code}|{period}", row, out):
             return True
         if not check.ok and check.warning:
             problem = CellProblem(*split_reason(check.warning))
             out.append(self.cell_error(row, row.cells["credit_code"], problem, kind=EntryWarning))
-        data.update(credit_code=check.code, period=period)
+        data.update({"credit_code": check.code, key_field: period})
         ref = row_ref(row.sheet, row.number)
-        out += self.build(EnterpriseMonthly, ref, data, field_names=layout.field_names())
+        out += self.build(model, ref, data, field_names=layout.field_names())
         return True
 
     def roster_row(self, row: Row, layout: SheetLayout, out: list[Parsed]) -> bool:

@@ -4,12 +4,16 @@ column, cell, value and the reason in Chinese and English."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from parkhub.errors import InputError
 
+from .columns import COLUMNS
 from .problems import EntryError, show, split_row_ref
+
+HEADERS = {c.field: c.header for columns in COLUMNS.values() for c in columns}
+"""Canonical field -> the header an entry sheet shows for it (营业收入(万元))."""
 
 
 class HasProblems(Protocol):
@@ -29,6 +33,45 @@ def format_report(result: HasProblems, *, include_warnings: bool = False) -> lis
     if include_warnings:
         errors += [_problem_row(w, "warning") for w in result.warnings]
     return errors
+
+
+class FindingLike(Protocol):
+    """What the quality rules found about a record (parkhub.store.Finding)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def severity(self) -> str: ...
+    @property
+    def field(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+
+
+def finding_rows(
+    findings: Sequence[FindingLike],
+    rows: Mapping[str, str],
+    labels: Mapping[str, str] = HEADERS,
+) -> list[dict[str, Any]]:
+    """Quality findings as problem rows at the row each record came from (`rows`: record key
+    -> `月度数据!第7行`); level is the finding's severity (info, warn, hold)."""
+    out = []
+    for f in findings:
+        sheet, row = split_row_ref(rows.get(f.key, f.key))
+        zh, en = split_reason(f.message)
+        out.append(
+            {
+                "level": f.severity,
+                "sheet": sheet,
+                "row": row,
+                "column": labels.get(f.field, f.field) or None,
+                "cell": None,
+                "value": "",
+                "reason_zh": zh,
+                "reason_en": en,
+            }
+        )
+    return out
 
 
 def split_reason(reason: str) -> tuple[str, str]:

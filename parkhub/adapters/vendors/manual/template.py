@@ -19,7 +19,16 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from .columns import COLUMNS, INSTRUCTIONS_SHEET, KIND_LABELS, KINDS, MONTHLY, SHEET_NAMES, Column
+from .columns import (
+    ANNUAL,
+    COLUMNS,
+    INSTRUCTIONS_SHEET,
+    KIND_LABELS,
+    KINDS,
+    MONTHLY,
+    SHEET_NAMES,
+    Column,
+)
 from .instructions import add_instructions
 from .metadata import META_SHEET, ParkNames, metadata_rows
 from .problems import CellProblem
@@ -94,7 +103,7 @@ def build_template(
     last_row = FIRST_DATA_ROW + len(rows) + options.get("blank_rows", BLANK_ROWS) - 1
     _title(ws, park, period, kind, len(columns))
     _headers(ws, columns)
-    _data(ws, columns, rows, period if kind == MONTHLY else None, last_row)
+    _data(ws, columns, rows, period if kind in (MONTHLY, ANNUAL) else None, last_row)
     add_validations(ws, columns, FIRST_DATA_ROW, last_row)
     ws.freeze_panes = ws.cell(FIRST_DATA_ROW, 3).coordinate
     ws.auto_filter.ref = f"A{HEADER_ROW}:{get_column_letter(len(columns))}{last_row}"
@@ -126,14 +135,17 @@ def _rows(
     kind: str, period: str, enterprises: Documents, values: Documents
 ) -> list[dict[str, Any]]:
     """One row per enterprise: the prefilled cells, in the template's units."""
-    if kind == MONTHLY:
-        figures = {v["credit_code"]: v for v in values if v.get("period") == period}
+    if kind in (MONTHLY, ANNUAL):
+        key, when = ("period", period) if kind == MONTHLY else ("year", int(period[:4]))
+        figures = {v["credit_code"]: v for v in values if v.get(key) == when}
         out = []
         for ent in enterprises:
-            if not _active_in(ent, period):
+            if not _active_in(
+                ent, period if kind == MONTHLY else f"{when}-01", 12 * (key == "year")
+            ):
                 continue
-            row = {"credit_code": ent["credit_code"], "name": ent.get("name"), "period": period}
-            for col in COLUMNS[MONTHLY]:
+            row = {"credit_code": ent["credit_code"], "name": ent.get("name"), key: when}
+            for col in COLUMNS[kind]:
                 value = figures.get(ent["credit_code"], {}).get(col.field)
                 if value is not None and col.quantity is not None:
                     row[col.field] = _in_template_unit(col, value)
@@ -168,11 +180,13 @@ def _in_template_unit(col: Column, value: Any) -> float | int:
     return round(number, 6)
 
 
-def _active_in(ent: Mapping[str, Any], period: str) -> bool:
-    """In the park during the period (joined before its end, not left before its start)."""
+def _active_in(ent: Mapping[str, Any], period: str, months: int = 0) -> bool:
+    """In the park during the period, or the `months` from its start (joined before its end,
+    not left before its start)."""
     year, month = (int(p) for p in period.split("-"))
     start = dt.date(year, month, 1)
-    end = dt.date(year + (month == 12), month % 12 + 1, 1)
+    last = year * 12 + month - 1 + max(months, 1)
+    end = dt.date(last // 12, last % 12 + 1, 1)
     entered = ent.get("entered_on")
     if entered and dt.date.fromisoformat(str(entered)) >= end:
         return False
@@ -183,7 +197,7 @@ def _active_in(ent: Mapping[str, Any], period: str) -> bool:
 
 
 def _title(ws: Any, park: ParkNames, period: str, kind: str, width: int) -> None:
-    when = "" if kind != MONTHLY else f" {period}"
+    when = {MONTHLY: f" {period}", ANNUAL: f" {period[:4]}年"}.get(kind, "")
     ws.cell(TITLE_ROW, 1).value = (
         f"{park.name}{when} {KIND_LABELS[kind]}（单位见列标题；灰色单元格已锁定；"
         f"填写说明见“{INSTRUCTIONS_SHEET}”）"
@@ -219,8 +233,8 @@ def _data(
         for index, col in enumerate(columns, start=1):
             cell = ws.cell(r, index)
             value = data.get(col.field)
-            if col.field == "period" and period is not None:
-                value = period
+            if col.field in ("period", "year") and period is not None:
+                value = period if col.field == "period" else int(period[:4])
             if value is not None:
                 cell.value = value
             cell.border = BORDER
@@ -228,7 +242,7 @@ def _data(
                 cell.number_format = NUMBER_FORMATS[col.kind]
             # Key columns are locked where prefilled (and the period everywhere); the rest is
             # for the operator.
-            locked = col.locked and (prefilled or col.field == "period")
+            locked = col.locked and (prefilled or col.field in ("period", "year"))
             if locked:
                 cell.fill = LOCKED_FILL
             else:

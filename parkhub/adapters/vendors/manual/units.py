@@ -1,5 +1,5 @@
 """The units an operator may write in a column header, per quantity, as factors to the canonical
-units (yuan, kWh, tce, m2, persons), and the rounding after conversion."""
+units (yuan, kWh, tce, m2, persons, kg), and the rounding after conversion."""
 
 from __future__ import annotations
 
@@ -37,10 +37,12 @@ UNIT_FACTORS: dict[str, dict[str, float]] = {
         "亩": _f("亩", "m2"),
     },
     "people": {"人": 1.0, "人数": 1.0, "名": 1.0},
+    "mass": {"吨": 1000.0, "t": 1000.0, "千克": 1.0, "公斤": 1.0, "kg": 1.0},
 }
 """Units an operator may write in a header, per quantity, as the factor to the canonical unit
-(yuan, kWh, tce, m2, persons). Keys are NFKC-normalised and lower-case (㎡ and m² become m2)."""
-DECIMALS = {"money": 2, "electricity": 3, "energy": 4, "area": 2, "people": 0}
+(yuan, kWh, tce, m2, persons, kg). Keys are NFKC-normalised and lower-case (㎡ and m² become
+m2)."""
+DECIMALS = {"money": 2, "electricity": 3, "energy": 4, "area": 2, "people": 0, "mass": 3}
 """Rounding after conversion, so 123.45 万元 is 1234500.0 yuan, not 1234500.0000000002."""
 ALL_UNITS = sorted({u for table in UNIT_FACTORS.values() for u in table}, key=len, reverse=True)
 """Every known unit, longest first: 万千瓦时 is found in a header before 千瓦时."""

@@ -189,6 +189,20 @@ def parse_period(value: Any, *, epoch: dt.datetime | None = None) -> str | None:
     )
 
 
+def parse_year(value: Any) -> int | None:
+    """A year from 2025, 2025.0, "2025", "2025年", "2025年度"."""
+    if is_blank(value):
+        return None
+    text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    m = None if isinstance(value, bool) else re.fullmatch(r"\s*(\d{4})\s*(年度|年)?\s*", nfkc(text))
+    if m is None or not 2000 <= int(m[1]) <= 2100:
+        raise CellProblem(
+            f"评价年度不正确：{quoted(value)}（应为 2025 这样的年份）",
+            f"year must be like 2025, got {show(value)}",
+        )
+    return int(m[1])
+
+
 def parse_date(value: Any, *, epoch: dt.datetime | None = None) -> dt.date | None:
     """A date from a date cell, an Excel serial, "2023-05-12", "2023/5/12", "2023年5月12日",
     "20230512"."""

@@ -48,11 +48,11 @@ ENTERPRISES: list[dict[str, Any]] = [
 MONTHLY_HEADERS = [
     "统一社会信用代码", "企业名称", "统计期间", "工业总产值(万元)", "营业收入(万元)",
     "税收(万元)", "利润总额(万元)", "研发费用(万元)", "从业人员(人)", "用电量(万千瓦时)",
-    "综合能耗(吨标准煤)", "备注",
+    "综合能耗(吨标准煤)", "工业增加值(万元)", "主要污染物排放量(吨)", "备注",
 ]  # fmt: skip
 ROSTER_HEADERS = [
     "统一社会信用代码", "企业名称", "行业代码", "是否规上企业", "租用面积(平方米)",
-    "用地面积(平方米)", "入园日期", "迁出日期", "状态", "联系人及电话", "备注",
+    "用地面积(亩)", "入园日期", "迁出日期", "状态", "联系人及电话", "备注",
 ]  # fmt: skip
 
 
@@ -81,7 +81,7 @@ def test_monthly_headers_units_and_roster_prefill(monthly: Any) -> None:
     ws = monthly["月度数据"]
     assert monthly.active.title == "月度数据"
     assert PARK.name in ws["A1"].value and PERIOD in ws["A1"].value
-    assert "A1:L1" in {str(r) for r in ws.merged_cells.ranges}
+    assert "A1:N1" in {str(r) for r in ws.merged_cells.ranges}
     assert [c.value for c in ws[2]] == MONTHLY_HEADERS
     assert [c.header for c in COLUMNS["enterprise_monthly"]] == MONTHLY_HEADERS
     prefilled = [(ws.cell(r, 1).value, ws.cell(r, 2).value, ws.cell(r, 3).value) for r in (3, 4, 5)]
@@ -92,7 +92,7 @@ def test_monthly_headers_units_and_roster_prefill(monthly: Any) -> None:
     ]
     assert ws["A6"].value is None and ws["C6"].value == PERIOD  # blank rows for new firms
     assert ws.max_row == 5 + 20
-    assert all(ws.cell(3, c).value is None for c in range(4, 13))  # figures are the operator's
+    assert all(ws.cell(3, c).value is None for c in range(4, 15))  # figures are the operator's
     assert ws.freeze_panes == "C3"
     assert ws.column_dimensions["A"].width >= 20 and ws.column_dimensions["B"].width >= 30
     assert ws["A3"].number_format == "@" and ws["I3"].number_format == "0"
@@ -125,7 +125,7 @@ def test_key_columns_locked_by_a_protection_without_password(monthly: Any) -> No
     assert ws.protection.formatColumns is False  # widening columns stays allowed
     for col in "ABC":  # prefilled keys are locked
         assert ws[f"{col}3"].protection.locked, col
-    for col in "DEFGHIJKL":  # figures are open
+    for col in "DEFGHIJKLMN":  # figures are open
         assert not ws[f"{col}3"].protection.locked, col
     assert not ws["A6"].protection.locked and not ws["B6"].protection.locked  # new enterprises
     assert ws["C6"].protection.locked  # the period stays the template's
