@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from parkhub.ingest import IngestResult
 
 
+KINDS = ("enterprise_monthly", "enterprise_roster")
+
+
 def entry_template(
     park: Annotated[str, typer.Option(help="park id")],
     period: Annotated[str | None, typer.Option(help="YYYY-MM (default: last month)")] = None,
@@ -84,6 +87,9 @@ def entry_import(
 
     A file naming an enterprise of another park is refused whole (exit 2) unless --move.
     """
+    period = period_of(period)
+    if kind is not None and kind not in (*KINDS, "auto"):
+        fail(f"unknown kind {kind!r}: use {' or '.join(KINDS)}")
     setup_logging(printed=True)
     with hub_of(config) as hub, progress(f"导入 import {file.name}"):
         try:

@@ -18,6 +18,8 @@ def _read(file: str) -> bytes:
     if file == "-":
         return sys.stdin.buffer.read()
     path = Path(file)
+    if path.is_dir():
+        fail(f"这是文件夹 (a folder, not a file: {file})")
     if not path.is_file():
         fail(f"没有这个文件 (no such file: {file})")
     try:

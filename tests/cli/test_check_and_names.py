@@ -175,3 +175,27 @@ def test_config_before_the_command_works_as_after_it(
     nested = runner.invoke(app, ["-c", str(config), "reports", "build", "--period", PERIOD])
     assert "before.db" in nested.stderr.replace("\n", "")
     assert "PARKHUB_CONFIG" not in __import__("os").environ  # nothing left behind
+
+
+def test_hj212_decode_of_a_folder_says_so(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["hj212", "decode", str(tmp_path)])
+    assert result.exit_code == 2 and "a folder, not a file" in result.output
+    empty = tmp_path / "empty.log"
+    empty.write_bytes(b"no frames here\n")
+    none = runner.invoke(app, ["hj212", "decode", str(empty)])
+    assert none.exit_code == 2 and "no HJ 212 frame" in none.output
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json\n")
+    encoded = runner.invoke(app, ["hj212", "encode", str(bad)])
+    assert encoded.exit_code == 2 and "line 1: not JSON" in encoded.output
+
+
+def test_entry_import_checks_its_options_first(tmp_path: Path) -> None:
+    config = _write(tmp_path, _data(f"sqlite:///{tmp_path / 'k.db'}"))
+    rows = tmp_path / "rows.csv"
+    rows.write_text("统一社会信用代码,营业收入(万元)\n913303020000000278,1\n")
+    args = ["entry", "import", str(rows), "--park", "wz-lc-0001", "-c", str(config)]
+    kind = runner.invoke(app, [*args, "--kind", "bogus"])
+    assert kind.exit_code == 2 and "enterprise_monthly or enterprise_roster" in kind.output
+    period = runner.invoke(app, [*args, "--period", "2026-13"])
+    assert period.exit_code == 2 and "YYYY-MM" in period.output

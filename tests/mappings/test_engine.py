@@ -97,3 +97,18 @@ def test_aggregations_and_labels() -> None:
     doc = {"items": [{"name": "甲", "yuan": 1_500_000.0}, {"name": "乙", "yuan": 2_345_678.0}]}
     assert m.apply(doc) == {"total": 384.57, "count": 2, "largest": "乙"}
     assert m.labels() == {"total": "合计(万元)", "count": "企业数", "largest": "largest"}
+
+
+def test_every_built_in_field_has_a_chinese_label() -> None:
+    """Delivery details show each field under its label: none is left with its bare name."""
+    from pathlib import Path
+
+    import parkhub.mappings.specs as specs
+
+    folder = Path(specs.__file__).parent
+    names = sorted(p.name for p in folder.glob("*.yaml"))
+    assert names
+    for name in names:
+        labels = load_mapping(name).labels()
+        bare = [target for target, label in labels.items() if label == target]
+        assert bare == [], (name, bare)

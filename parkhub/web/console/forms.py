@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import Response, UploadFile
 
-from parkhub.canonical.timeutil import previous_period, utcnow
+from parkhub.canonical.timeutil import SHANGHAI, previous_period, utcnow
 from parkhub.config import ParkConfig
 from parkhub.errors import ForeignRecordsError, ParkhubError
 from parkhub.hub import Hub
@@ -228,7 +228,7 @@ def import_form(
 ) -> Imported:
     """Import one enterprise's figures, as a one-row CSV audited as `web:<user>` (or only
     check them, for the review step)."""
-    note = f"网页填报 {user} {utcnow().isoformat(timespec='microseconds')}"
+    note = f"网页填报 {user} {utcnow().astimezone(SHANGHAI).isoformat(timespec='microseconds')}"
     body = form_csv(credit_code, period, values, note)
     filename = f"网页填报_{credit_code or 'new'}.csv"
     return import_file(

@@ -50,10 +50,13 @@ def deliveries(
     *,
     status: Sequence[str] | None = None,
     platform: str | None = None,
+    error: str | None = None,
     limit: int = 100,
 ) -> list[dict[str, Any]]:
     """Deliveries of these parks, newest first, as listings show them (no payload)."""
-    where = DeliveryFilter(status=status, platform=platform or None, park_ids=park_ids)
+    where = DeliveryFilter(
+        status=status, platform=platform or None, park_ids=park_ids, error_contains=error or None
+    )
     return hub.store.outbox.deliveries(where, limit=limit, brief=True)
 
 

@@ -213,3 +213,32 @@ def test_an_inbox_problem_is_dismissed_from_the_dashboard(sqlite_env: ConsoleEnv
     assert 'id="inbox"' not in web.get("/console/parks/p1").text
     [audit] = [a for a in env.hub.store.audit.log() if a["action"] == "inbox_dismissed"]
     assert audit["actor"] == "web:alice"
+
+
+def test_bulk_replay_takes_the_listings_filter(sqlite_env: ConsoleEnv) -> None:
+    from sqlalchemy import update
+
+    from parkhub.store import schema as t
+
+    env = sqlite_env
+    env.hub.build_reports(PERIOD)
+    dead = [d for d in env.kill_deliveries() if d["park_id"] == P1]
+    assert len(dead) >= 2
+    with env.hub.store.begin() as conn:  # one of them died of something else
+        conn.execute(
+            update(t.deliveries)
+            .where(t.deliveries.c.id == dead[0]["id"])
+            .values(last_error="HTTP 503 维护中")
+        )
+    web = env.web("alice")
+    listing = web.get("/console/parks/p1/deliveries?status=dead&error=503")
+    assert listing.text.count('data-status="dead"') == 1
+    assert 'name="error" value="503"' in listing.text.split('id="bulk-replay-form"')[1]
+    token = csrf_of(listing.text)
+    form = {"csrf_token": token, "error": "503"}
+    ask = web.post("/console/parks/p1/deliveries/replay", data=form)
+    assert "<strong>1</strong>" in ask.text and "原因包含“503”" in ask.text
+    done = web.post("/console/parks/p1/deliveries/replay", data={**form, "confirm": "1"})
+    assert done.status_code == 303 and "n=1" in done.headers["location"]
+    left = env.hub.store.outbox.deliveries(status=["dead"], park_ids=[P1])
+    assert len(left) == len(dead) - 1 and dead[0]["id"] not in {d["id"] for d in left}

@@ -36,19 +36,22 @@ def listing(
     session: PageSession,
     platform: str | None = None,
     status: str | None = None,
+    error: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
     park = console.park(session.user, park_id)
     hub = console.hub
     rows = deliveries(
-        hub, [park_id], status=[status] if status else None, platform=platform, limit=limit
-    )
-    dead = hub.store.outbox.count(_bulk_filter(park_id, platform))
+        hub, [park_id], status=[status] if status else None, platform=platform, error=error,
+        limit=limit,
+    )  # fmt: skip
+    dead = hub.store.outbox.count(_bulk_filter(park_id, platform, error))
     context = {
         "park": park,
         "rows": rows,
         "platform": platform or "",
         "status": status or "",
+        "error": error or "",
         "platforms": platform_choices(hub, park_id),
         "statuses": STATUS_LABELS,
         "limit": limit,
@@ -97,9 +100,13 @@ def replay(
     return console.redirect(url + "?msg=replayed")
 
 
-def _bulk_filter(park_id: str, platform: str | None) -> DeliveryFilter:
+def _bulk_filter(park_id: str, platform: str | None, error: str | None) -> DeliveryFilter:
+    """The dead deliveries of the park a bulk replay takes: the listing's filter."""
     return DeliveryFilter(
-        status=[DeliveryStatus.DEAD], park_ids=[park_id], platform=platform or None
+        status=[DeliveryStatus.DEAD],
+        park_ids=[park_id],
+        platform=platform or None,
+        error_contains=error or None,
     )
 
 
@@ -110,17 +117,20 @@ def bulk_replay(
     park_id: str,
     session: PageSession,
     platform: Annotated[str, Form()] = "",
+    error: Annotated[str, Form(max_length=200)] = "",
     confirm: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    """Replay every dead delivery of the park (of one platform): first a page naming how many,
-    then, confirmed with that count, the replay. A count that changed in between asks again."""
+    """Replay the dead deliveries of the park the listing shows (of one platform, whose error
+    contains a text): first a page naming how many, then, confirmed with that count, the
+    replay. A count that changed in between asks again."""
     check_csrf(session, csrf_token)
     park = console.park(session.user, park_id)
-    where = _bulk_filter(park_id, platform)
+    where = _bulk_filter(park_id, platform, error)
     count = console.hub.store.outbox.count(where)
     if not confirm or confirm != str(count) or count == 0:
-        context = {"park": park, "platform": platform, "count": count, "changed": bool(confirm)}
+        context = {"park": park, "platform": platform, "error": error, "count": count,
+                   "changed": bool(confirm)}  # fmt: skip
         return console.render(request, "replay_confirm.html", context, session=session)
     n = console.hub.replay(actor=f"web:{session.user.username}", where=where)
     query = urllib.parse.urlencode({"msg": "replayed_many", "n": n, "status": "pending"})
