@@ -84,8 +84,13 @@ class Survivorship:
         """Lay each record of a merged kind over what is stored (or merged before in `memo`)."""
         out = Merged()
         wanted: dict[str, set[str]] = {}
+        # one lookup per park and kind, not per record (a page is mostly one of each)
+        precedences = {
+            (park, kind): self.policy.precedence(park, kind)
+            for park, kind in {(rec.park_id, rec.kind) for rec in records}
+        }
         for rec in records:
-            if self.policy.precedence(rec.park_id, rec.kind) is not None:
+            if precedences[rec.park_id, rec.kind] is not None:
                 wanted.setdefault(rec.kind, set()).add(rec.key)
         if not wanted:
             out.records = list(records)
@@ -100,7 +105,7 @@ class Survivorship:
         }
         stored.update(memo)
         for rec in records:
-            precedence = self.policy.precedence(rec.park_id, rec.kind)
+            precedence = precedences[rec.park_id, rec.kind]
             if precedence is None:
                 out.records.append(rec)
                 continue

@@ -38,7 +38,7 @@ def test_evaluate_prints_exports_and_reports(
     wb = openpyxl.load_workbook("out.xlsx")
     assert wb["评价结果"]["B3"].value == "温州示例电气有限公司"
     result = runner.invoke(app, ["evaluate", "--year", "2022", "--json", "--no-xlsx"])
-    [ev] = json.loads(result.output)
+    [ev] = json.loads(result.stdout)
     assert ev["park_id"] == PARK and ev["grades"] == {"A": 0, "B": 4, "C": 0, "D": 0}
     assert not Path(f"{ev['park_name']}_2022年度_亩均评价.xlsx").exists()
     hub = Hub(cfg, Store.open(url))

@@ -35,7 +35,7 @@ def test_status_lists_held_records_and_findings(
     assert "1 waiting for a reviewer" in result.output
     assert f"enterprise_monthly#{CODE}|2026-10" in result.output
     assert "税收 0.02 万元 大于营业收入 0.01 万元" in result.output
-    out = json.loads(runner.invoke(app, ["status", "--json"]).output)["quality"]
+    out = json.loads(runner.invoke(app, ["status", "--json"]).stdout)["quality"]
     assert out["counts"] == {"info": 0, "warn": 1, "hold": 1, "waiting": 1}
     assert out["held"][0]["park"] == PARK and "超出上限" in out["held"][0]["findings"][0]
     assert [f["rule"] for f in out["findings"]] == ["tax_revenue", "range"]
