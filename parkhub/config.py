@@ -85,6 +85,34 @@ class RetryPolicy(_Model):
     max_attempts: int = Field(10, ge=1, description="then the delivery is dead (replayable)")
 
 
+class PlatformLimits(_Model):
+    """What a platform can take. The rate and the concurrency cap hold across every worker
+    sharing the database (parkhub.store.limits); the pause is each worker's own."""
+
+    rate_per_second: float | None = Field(
+        None, gt=0, description="requests a second at most (none: as fast as it answers)"
+    )
+    burst: int | None = Field(
+        None, ge=1, description="requests at once after a quiet spell (default: one second's)"
+    )
+    max_concurrency: int | None = Field(
+        None, ge=1, le=256, description="deliveries in flight at once at most"
+    )
+    pause_after_failures: int | None = Field(
+        5,
+        ge=1,
+        description="consecutive temporary failures (timeouts, 5xx, busy) after which the "
+        "platform is paused and probed with one delivery at a time, instead of spending every "
+        "due delivery's attempts on an outage; none: never pause",
+    )
+
+    def bucket(self) -> float:
+        """The bucket size: `burst`, else one second's worth (at least one request)."""
+        if self.burst is not None:
+            return float(self.burst)
+        return max(1.0, float(self.rate_per_second or 1.0))
+
+
 Cadence = Literal["realtime", "daily", "monthly", "quarterly"]
 
 
@@ -106,6 +134,7 @@ class PlatformConfig(_Model):
     config: dict[str, Any] = Field(default_factory=dict)
     reports: list[Subscription | str]
     retry: RetryPolicy = RetryPolicy()
+    limits: PlatformLimits = PlatformLimits()
 
     def subscriptions(self) -> list[Subscription]:
         return [Subscription(report=r) if isinstance(r, str) else r for r in self.reports]

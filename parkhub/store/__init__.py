@@ -5,6 +5,7 @@ from .accounts import AccountError, Accounts, Session, User, check_password_stre
 from .alerts import AlertLog, PendingAlert, Problem
 from .db import Database, database_url, make_engine, migrate
 from .keys import idempotency_key
+from .limits import Limit, PlatformGate
 from .outbox import Claimed, DeliveryFilter, Sent
 from .routes import NO_ROUTES, Route, RouteTable
 from .status import PROBLEMS, AlertStatus, DeliveryStatus, RawStatus, operator_summary
@@ -22,8 +23,10 @@ __all__ = [
     "Database",
     "DeliveryFilter",
     "DeliveryStatus",
+    "Limit",
     "Page",
     "PendingAlert",
+    "PlatformGate",
     "Problem",
     "RawStatus",
     "Route",

@@ -20,6 +20,8 @@ from .audit import Audit
 from .cursors import Cursors
 from .db import Database, WalCheckpointer, make_engine, migrate, sqlite_file
 from .inbox import Inbox
+from .jobs import JobRuns
+from .limits import Limit, PlatformGate, reserve_one
 from .outbox import Outbox
 from .records import Records
 from .writers import Writer
@@ -43,6 +45,7 @@ class Store:
         self.audit = Audit(self.db)
         self.accounts = Accounts(self.db)
         self.alerts = AlertLog(self.db)
+        self.job_runs = JobRuns(self.db)
         self.writer: Writer = (
             SqliteWriter(self.db, self.inbox, self.cursors)
             if self.dialect == "sqlite"
@@ -64,6 +67,14 @@ class Store:
         if self._checkpointer is not None:
             self._checkpointer.stop()
         self.engine.dispose()
+
+    def gate(self, platform: str, limit: Limit) -> PlatformGate:
+        """The limit of `platform` for one claim (`outbox.claim(..., gate=...)`)."""
+        return PlatformGate(self.db, platform, limit)
+
+    def reserve_one(self, platform: str, limit: Limit) -> float:
+        """Seconds to wait before one more request to `platform` (a quick retry)."""
+        return reserve_one(self.db, platform, limit)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
