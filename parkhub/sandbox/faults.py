@@ -49,6 +49,8 @@ AFTER = ("lost_answer", "slow", "no_receipt", "bad_receipt")
 """Modes applied to the simulator's answer: the payload was accepted first."""
 TRANSIENT = (*HTTP_MODES, "timeout", "reset", "lost_answer", "slow", "busy")
 """Faults a client gets over by sending again (the idempotency key makes it safe)."""
+FAILING = tuple(m for m in TRANSIENT if m != "slow")
+"""Transient faults that fail the request (a slow answer still arrives)."""
 PERMANENT = ("business", "no_receipt", "bad_receipt")
 """Faults a person must look at: a client stops retrying (dead, one alert)."""
 MODES = (*BEFORE, *AFTER)
@@ -70,12 +72,14 @@ logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
 @dataclass(frozen=True)
 class Chaos:
     """Which requests meet a fault: `rate` of them, a mode drawn from `modes`; `doomed` of the
-    idempotency keys meet the permanent business error every time."""
+    idempotency keys meet the permanent business error every time, and `stuck` of them a
+    transient fault every time (a client gives up after its retry cap)."""
 
     rate: float = 0.3
     modes: tuple[str, ...] = TRANSIENT
     seed: int = 0
     doomed: float = 0.0
+    stuck: float = 0.0
     slow_seconds: float = 0.3
     hang_seconds: float = 30.0
 
@@ -96,6 +100,8 @@ class Chaos:
         if self.doomed and random.Random(f"{self.seed}|{key}|doomed").random() < self.doomed:
             return "business"
         rng = random.Random(f"{self.seed}|{key}|{nth}")
+        if self.stuck and random.Random(f"{self.seed}|{key}|stuck").random() < self.stuck:
+            return rng.choice(FAILING)
         if rng.random() >= self.rate or not self.modes:
             return None
         return rng.choice(self.modes)

@@ -172,7 +172,9 @@ def _check_deliveries(hub: Hub, sims: dict[str, Any]) -> None:
         # one effect per delivery, and none the hub does not know of
         assert set(accepted) == {r["idempotency_key"] for r in mine}, name
         # the receipt kept is the one the platform gave when it took the payload
-        wrong = [r["id"] for r in mine if r["receipt_id"] != accepted[r["idempotency_key"]]["receipt"]]
+        wrong = [
+            r["id"] for r in mine if r["receipt_id"] != accepted[r["idempotency_key"]]["receipt"]
+        ]
         assert wrong == [], name
         # and no business record took effect twice under two keys
         identity = {"provincial": ("creditCode",), "econ": ("creditCode", "period")}
