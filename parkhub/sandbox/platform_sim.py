@@ -262,7 +262,13 @@ class PlatformSim:
                 "requests": self.requests,
                 "duplicates": self.duplicates,
                 "accepted": [
-                    {"receipt": a.receipt, "key": a.key, "report": a.report, "payload": a.payload}
+                    {
+                        "receipt": a.receipt,
+                        "key": a.key,
+                        "report": a.report,
+                        "payload": a.payload,
+                        "at": a.at,
+                    }
                     for a in self.accepted.values()
                 ],
                 "rejections": list(self.rejections),
