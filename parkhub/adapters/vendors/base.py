@@ -31,7 +31,7 @@ def json_object(source: str, raw: RawMessage, *keys: str) -> dict[str, Any]:
     try:
         doc = loads(raw.body)
     except JSONDecodeError as exc:
-        reason = f"不是 JSON (not JSON: {exc})"
+        reason = f"无法解析: 不是 JSON (unparseable: not JSON: {exc})"
         raise InputError(source, f"{raw.stream}#raw", None, reason) from None
     if not isinstance(doc, dict):
         reason = f"应为 JSON 对象 (not an object: {type(doc).__name__})"
