@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -24,11 +25,36 @@ settings.register_profile(
 settings.register_profile(
     "fuzz-long", settings.get_profile("fuzz"), max_examples=1500, derandomize=False
 )
-FUZZ = settings.get_profile("fuzz-long" if os.environ.get("PARKHUB_CHAOS") == "1" else "fuzz")
+LONG = os.environ.get("PARKHUB_CHAOS") == "1"
+FUZZ = settings.get_profile("fuzz-long" if LONG else "fuzz")
 """`@FUZZ` on a fuzz test: 40 examples in `make test`, 1,500 under `make chaos`."""
+FUZZ_SLOW = settings(FUZZ, max_examples=300 if LONG else 12)
+"""`@FUZZ_SLOW` where one example costs tens of milliseconds (a workbook written and read)."""
 
 ODD_NUMBERS = ("1e400", "-1e400", "NaN", "Infinity", "1" * 40, "-0", "0x1F", "1,234.5")
 ODD_TEXT = ("", " ", "约300", "null", "2026-13-45", "9" * 30, "\u0000", "𠀀" * 3, "\ud7ff")
+
+
+@dataclass(frozen=True, slots=True)
+class RawNumber:
+    """A number written into the JSON text as is (1e400, NaN): what orjson cannot write."""
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def plain(value: Any) -> Any:
+    """`value` with raw numbers as their text: for YAML and other writers than `dumps`."""
+    if isinstance(value, RawNumber):
+        return value.text
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
 
 leaves = (
     st.none()
@@ -37,7 +63,7 @@ leaves = (
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=24)
     | st.sampled_from(ODD_TEXT)
-    | st.sampled_from(ODD_NUMBERS).map(lambda n: RawNumber(n))
+    | st.sampled_from(ODD_NUMBERS).map(RawNumber)
 )
 json_values = st.recursive(
     leaves,
@@ -48,14 +74,10 @@ json_values = st.recursive(
 )
 
 
-class RawNumber(str):
-    """A number written into the JSON text as is (1e400, NaN): what orjson cannot write."""
-
-
 def dumps(value: Any) -> bytes:
     """JSON text of `value`, raw numbers left bare and integers of any size written out."""
     if isinstance(value, RawNumber):
-        return value.encode()
+        return value.text.encode()
     if isinstance(value, bool) or value is None or isinstance(value, str | float):
         return orjson.dumps(value)
     if isinstance(value, int):

@@ -23,7 +23,7 @@ from parkhub.adapters.vendors.onenet import OneNetAdapter, OneNetConfig
 from parkhub.adapters.vendors.qisheng import QishengAdapter, QishengConfig
 from parkhub.canonical import Record
 from parkhub.errors import InputError
-from parkhub.protocols.hj212 import Cp, Frame, crc16, encode_frame
+from parkhub.protocols.hj212 import Cp, Frame, FrameSplitter, crc16, encode_frame
 from parkhub.sandbox import ctwing_sim, onenet_sim
 from tests.fuzzing import FUZZ, bodies, broken, dumps, json_values
 from tests.helpers import FIXTURES
@@ -261,3 +261,22 @@ def test_the_fuzzers_reach_the_parsers() -> None:
     assert all(m() is not None for m in made)
     raw = RawMessage("qs", "enterprises", QISHENG["enterprises"])
     assert qisheng().parse_message(raw).records
+
+
+@FUZZ
+@given(
+    st.lists(hj212_frames() | st.binary(max_size=40), min_size=1, max_size=6),
+    st.lists(st.integers(1, 64), min_size=1, max_size=8),
+)
+def test_hj212_streams(pieces: list[bytes], cuts: list[int]) -> None:
+    """A TCP stream of frames and garbage, cut anywhere: the splitter hands out frames and the
+    parser makes records or InputErrors of each."""
+    stream, splitter, frames = b"".join(pieces), FrameSplitter(), []
+    at = 0
+    for n in cuts * (len(stream) // max(sum(cuts), 1) + 1):
+        frames += splitter.feed(stream[at : at + n])
+        at += n
+    frames += splitter.feed(stream[at:]) + splitter.flush()
+    adapter = hj212()
+    for frame in frames:
+        parses_cleanly(adapter, RawMessage("hj", "frame", frame, content_type="text/plain"))
