@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 BENCH_STAMP := $(VENV)/.bench-stamp
 PLUGIN := tests/fixtures/plugin
 
-.PHONY: demo test lint typecheck imports pytest bench serve clean schemas
+.PHONY: demo test lint typecheck imports pytest bench bench-province serve clean schemas
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,12 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench
+
+# A fraction of a province day in one box (bench/province.py): FRACTION=0.01 by default;
+# PostgreSQL with 2 workers too when PARKHUB_TEST_POSTGRES_URL is set.
+FRACTION ?= 0.01
+bench-province: $(STAMP)
+	$(BIN)/python -m bench.province --fraction $(FRACTION)
 
 schemas: $(STAMP)
 	$(BIN)/python -m parkhub.cli.schemas

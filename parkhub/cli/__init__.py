@@ -7,7 +7,7 @@ import sys
 
 from parkhub.errors import ParkhubError
 
-from . import adapters, config, data, entry, hj212, serve, users
+from . import adapters, backup, config, data, entry, hj212, serve, users
 from .config import SAMPLE_CONFIG
 from .root import app, console, entry_app, err_console, hj212_app, reports_app, user_app
 
@@ -25,6 +25,8 @@ for command in (
     serve.run,
     serve.serve,
     serve.demo,
+    backup.backup,
+    backup.restore,
     config.schema,
     config.check,
 ):

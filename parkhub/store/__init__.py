@@ -3,6 +3,7 @@ delivery outbox, cursors, audit, console accounts and park alerts."""
 
 from .accounts import AccountError, Accounts, Session, User, check_password_strength
 from .alerts import AlertLog, PendingAlert, Problem
+from .backup import BackupResult, backup_sqlite, restore_sqlite
 from .db import Database, database_url, make_engine, migrate
 from .keys import idempotency_key
 from .limits import Limit, PlatformGate
@@ -19,6 +20,7 @@ __all__ = [
     "Accounts",
     "AlertLog",
     "AlertStatus",
+    "BackupResult",
     "Claimed",
     "Database",
     "DeliveryFilter",
@@ -37,10 +39,12 @@ __all__ = [
     "UpsertResult",
     "User",
     "Written",
+    "backup_sqlite",
     "check_password_strength",
     "database_url",
     "idempotency_key",
     "make_engine",
     "migrate",
     "operator_summary",
+    "restore_sqlite",
 ]
