@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 settings.register_profile(
     "fuzz",
@@ -23,7 +24,11 @@ settings.register_profile(
     database=None,
 )
 settings.register_profile(
-    "fuzz-long", settings.get_profile("fuzz"), max_examples=1500, derandomize=False
+    "fuzz-long",
+    settings.get_profile("fuzz"),
+    max_examples=1500,
+    derandomize=False,
+    database=DirectoryBasedExampleDatabase(".hypothesis/examples"),  # failures tried first
 )
 LONG = os.environ.get("PARKHUB_CHAOS") == "1"
 FUZZ = settings.get_profile("fuzz-long" if LONG else "fuzz")
