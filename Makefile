@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 BENCH_STAMP := $(VENV)/.bench-stamp
 PLUGIN := tests/fixtures/plugin
 
-.PHONY: demo test lint typecheck imports pytest bench serve clean schemas
+.PHONY: demo test lint typecheck imports pytest bench bench-province chaos serve clean schemas
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,12 +39,23 @@ imports: $(STAMP)
 pytest: $(STAMP) $(PLUGIN_STAMP)
 	$(BIN)/pytest -q
 
+# The long proofs under fire (docs/design.md): chaos-marked tests at full size, fuzzers with
+# 1,500 examples each. The worker test needs PARKHUB_TEST_POSTGRES_URL.
+chaos: $(STAMP) $(PLUGIN_STAMP)
+	PARKHUB_CHAOS=1 $(BIN)/pytest -q -m "chaos or fuzz" tests
+
 $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench
+
+# A fraction of a province day in one box (bench/province.py): FRACTION=0.01 by default;
+# PostgreSQL with 2 workers too when PARKHUB_TEST_POSTGRES_URL is set.
+FRACTION ?= 0.01
+bench-province: $(STAMP)
+	$(BIN)/python -m bench.province --fraction $(FRACTION)
 
 schemas: $(STAMP)
 	$(BIN)/python -m parkhub.cli.schemas

@@ -22,7 +22,7 @@ from parkhub.canonical import Park
 from parkhub.canonical.codes import normalize_division
 from parkhub.canonical.timeutil import SHANGHAI
 from parkhub.errors import ConfigError
-from parkhub.limits import Limits
+from parkhub.limits import Limits, PlatformLimits
 from parkhub.policies import EvaluationConfig, QualityConfig, SurvivorshipConfig
 from parkhub.secrets import Secret
 
@@ -161,6 +161,7 @@ class PlatformConfig(_Model):
     config: dict[str, Any] = Field(default_factory=dict)
     reports: list[Subscription | str]
     retry: RetryPolicy = RetryPolicy()
+    limits: PlatformLimits = PlatformLimits()
 
     def subscriptions(self) -> list[Subscription]:
         return [Subscription(report=r) if isinstance(r, str) else r for r in self.reports]

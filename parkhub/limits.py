@@ -47,6 +47,34 @@ class PushLimits(_Model):
     refused_window_seconds: float = Field(3600.0, gt=0, le=86400 * 7)
 
 
+class PlatformLimits(_Model):
+    """What a platform can take. The rate and the concurrency cap hold across every worker
+    sharing the database (parkhub.store.limits); the pause is each worker's own."""
+
+    rate_per_second: float | None = Field(
+        None, gt=0, description="requests a second at most (none: as fast as it answers)"
+    )
+    burst: int | None = Field(
+        None, ge=1, description="requests at once after a quiet spell (default: one second's)"
+    )
+    max_concurrency: int | None = Field(
+        None, ge=1, le=256, description="deliveries in flight at once at most"
+    )
+    pause_after_failures: int | None = Field(
+        5,
+        ge=1,
+        description="consecutive temporary failures (timeouts, 5xx, busy) after which the "
+        "platform is paused and probed with one delivery at a time, instead of spending every "
+        "due delivery's attempts on an outage; none: never pause",
+    )
+
+    def bucket(self) -> float:
+        """The bucket size: `burst`, else one second's worth (at least one request)."""
+        if self.burst is not None:
+            return float(self.burst)
+        return max(1.0, float(self.rate_per_second or 1.0))
+
+
 class EntryLimits(_Model):
     """What an operator's file (workbook or CSV) may hold; past a limit it is refused whole,
     with the limit named, before it is read further."""

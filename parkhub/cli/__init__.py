@@ -11,6 +11,7 @@ from parkhub.errors import ParkhubError
 
 from . import (
     adapters,
+    backup,
     config,
     data,
     deliveries,
@@ -52,6 +53,8 @@ for command in (
     serve.run,
     serve.serve,
     serve.demo,
+    backup.backup,
+    backup.restore,
     config.schema,
 ):
     app.command()(command)

@@ -56,7 +56,7 @@ def run(
 
     setup_logging(verbose=True)
     hub = open_hub(config)
-    service = Service(hub.store.db.leader_lock, hub.jobs())
+    service = Service(hub.store.db.leader_lock, hub.jobs(), hub.store.job_runs)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -15,7 +15,14 @@ from typing import Any
 
 import jmespath
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from parkhub.canonical import codes, units
 from parkhub.canonical.timeutil import SHANGHAI
@@ -34,6 +41,14 @@ class FieldSpec(BaseModel):
     transforms: list[dict[str, Any] | str] = Field(default_factory=list)
     required: bool = False
     label: str | None = Field(None, description="中文表头 (header label for file outputs)")
+
+    @field_validator("transforms")
+    @classmethod
+    def _one_name_each(cls, v: list[dict[str, Any] | str]) -> list[dict[str, Any] | str]:
+        for item in v:
+            if isinstance(item, dict) and len(item) != 1:
+                raise ValueError(f"a transform is a name or {{name: argument}}, got {item!r}")
+        return v
 
     @model_validator(mode="after")
     def _one_source(self) -> FieldSpec:
@@ -85,7 +100,11 @@ def _scale(arg: Any) -> Transform:
 
 
 def _datetime(arg: Any) -> Transform:
-    fmt = arg if isinstance(arg, str) else arg.get("format", "%Y-%m-%d %H:%M:%S")
+    fmt = "%Y-%m-%d %H:%M:%S" if arg is None else arg
+    if isinstance(arg, Mapping):
+        fmt = arg.get("format", "%Y-%m-%d %H:%M:%S")
+    if not isinstance(fmt, str):
+        raise TypeError(f"the format must be text, got {fmt!r}")
 
     def apply(v: Any) -> Any:
         if v is None:
@@ -195,7 +214,7 @@ class CompiledField:
                 )
             try:
                 self.steps.append((name, TRANSFORMS[name](arg)))
-            except (ValueError, KeyError, TypeError) as exc:
+            except (ValueError, KeyError, TypeError, AttributeError, ArithmeticError) as exc:
                 raise ConfigError(
                     f"mapping {spec_name}: field {target!r}: transform {name}: {exc}"
                 ) from None
@@ -220,7 +239,12 @@ class CompiledMapping:
     def apply(self, doc: Mapping[str, Any], *, record: str = "?") -> dict[str, Any]:
         out: dict[str, Any] = {}
         for f in self.fields:
-            value = f.expr.search(doc) if f.expr is not None else f.const
+            try:
+                value = f.expr.search(doc) if f.expr is not None else f.const
+            except jmespath.exceptions.JMESPathError as exc:  # e.g. abs() of a text
+                raise MappingError(
+                    self.origin, ".".join(f.target), record, f"path {f.path} failed: {exc}"
+                ) from None
             for name, step in f.steps:
                 try:
                     value = step(value)
@@ -258,8 +282,15 @@ def load_mapping(name: str) -> CompiledMapping:
     """Load and compile a spec by file name (e.g. `provincial.park_monthly.yaml`): built in, or
     from a plugin package (entry-point group `parkhub.mappings`)."""
     file = find_data_file(name, SPECS, SPECS_GROUP, "映射规格 (mapping spec)", ConfigError)
+    return compile_spec(file.read_text(encoding="utf-8"), name)
+
+
+def compile_spec(text: str, name: str) -> CompiledMapping:
+    """A spec's YAML text, validated and compiled; any problem is a ConfigError naming it."""
     try:
-        spec = MappingSpec.model_validate(yaml.safe_load(file.read_text(encoding="utf-8")))
+        spec = MappingSpec.model_validate(yaml.safe_load(text))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"mapping spec {name}: not valid YAML: {exc}") from None
     except ValidationError as exc:
         raise ConfigError(f"mapping spec {name}: {exc}") from None
     return CompiledMapping(spec, name)

@@ -1,8 +1,11 @@
-"""Run one simulator in its own process: `python -m parkhub.sandbox provincial|qisheng|smartpark
-[--port N]`.
+"""Run one simulator in its own process: `python -m parkhub.sandbox NAME [--port N]`, NAME one of
+provincial, econ, safety, fire, stats, robot, qisheng, smartpark (each with the defaults of its
+class: the demo's credentials).
 
 The first line on stdout is the URL it serves on 127.0.0.1; it serves until killed. A simulator in
-its own process keeps its CPU and its GIL apart from the client being measured (bench/dispatch.py).
+its own process keeps its CPU and its GIL apart from the client being measured (bench/dispatch.py)
+and outlives the workers a test kills; tests read it by `GET /_sandbox/state` and start faults by
+`POST /_sandbox/chaos`.
 """
 
 from __future__ import annotations
@@ -15,12 +18,22 @@ from typing import Any
 
 import uvicorn
 
+from .econ_sim import EconSim
+from .fire_sim import FireSim
 from .provincial_sim import ProvincialSim
 from .qisheng_sim import QishengSim
+from .robot_sim import RobotSim
+from .safety_sim import SafetySim
 from .smartpark_sim import SmartParkSim
+from .stats_sim import StatsSim
 
 SIMULATORS: dict[str, Callable[[], Any]] = {
     "provincial": lambda: ProvincialSim().app,
+    "econ": lambda: EconSim().app,
+    "safety": lambda: SafetySim().app,
+    "fire": lambda: FireSim().app,
+    "stats": lambda: StatsSim().app,
+    "robot": lambda: RobotSim().app,
     "qisheng": lambda: QishengSim().app,
     "smartpark": lambda: SmartParkSim().app,
 }

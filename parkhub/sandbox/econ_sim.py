@@ -25,6 +25,8 @@ class EconSim(PlatformSim):
     busy: ClassVar[tuple[Any, str]] = ("50001", "系统繁忙")
     business: ClassVar[tuple[Any, str]] = ("42202", "企业不在园区名录中")
     bad_payload: ClassVar[Any] = "42201"
+    key_header: ClassVar[str] = proto.IDEMPOTENCY_HEADER
+    receipt_at: ClassVar[str] = "data.receiptId"
 
     def __init__(
         self,

@@ -24,6 +24,8 @@ class FireSim(PlatformSim):
     busy: ClassVar[tuple[Any, str]] = ("E500", "系统繁忙")
     business: ClassVar[tuple[Any, str]] = ("E202", "设备未在消防物联网平台登记")
     bad_payload: ClassVar[Any] = "E201"
+    key_header: ClassVar[str] = proto.REQUEST_ID_HEADER
+    receipt_at: ClassVar[str] = "ackId"
 
     def __init__(self, *, api_key: str = "demo-fire-key") -> None:
         super().__init__(proto.PATHS, {r: f"fire/{r}.schema.json" for r in proto.PATHS})

@@ -1,6 +1,7 @@
 """What the departmental platform simulators share: payload schemas, dedup on the idempotency key,
 fault injection (`fail(mode, times)`, `outage(seconds)`, `delay_after_accept`) for retry tests,
-and the sandbox endpoints (`GET /_sandbox/state`, `POST /_sandbox/fail`)."""
+faults for a whole run (`chaos`, parkhub.sandbox.faults) with the traffic they met, and the
+sandbox endpoints (`GET /_sandbox/state`, `POST /_sandbox/fail`, `POST /_sandbox/chaos`)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+
+from .faults import Chaos, FaultLayer
 
 
 def json_response(obj: Any, status: int = 200) -> Response:
@@ -64,6 +67,10 @@ class PlatformSim:
     """Business code and message answered in fault mode "business"."""
     bad_payload: ClassVar[Any]
     """Business code of a body that is no JSON or fails the payload schema."""
+    key_header: ClassVar[str]
+    """The request header carrying the idempotency key."""
+    receipt_at: ClassVar[str]
+    """Dotted path of the receipt number in a success answer (spoiled by chaos faults)."""
 
     def __init__(
         self,
@@ -84,14 +91,25 @@ class PlatformSim:
         self.delay_after_accept = 0.0
         self.nonces: set[str] = set()
         self.validators = {report: schema_validator(path) for report, path in schemas.items()}
-        self.app = Starlette(
+        inner = Starlette(
             routes=[
                 *(Route(path, self.receive, methods=["POST"]) for path in self.report_at),
                 *routes,
                 Route("/_sandbox/state", self.state_http),
                 Route("/_sandbox/fail", self.fail_http, methods=["POST"]),
+                Route("/_sandbox/chaos", self.chaos_http, methods=["POST"]),
             ]
         )
+        self.layer = FaultLayer(
+            inner,
+            paths=list(self.report_at),
+            answer=self.answer,
+            busy=self.busy,
+            business=self.business,
+            key_header=self.key_header,
+            receipt_at=self.receipt_at,
+        )
+        self.app = self.layer
 
     async def receive(self, request: Request) -> Response:
         """Answer a report request (POST on one of `paths`)."""
@@ -144,6 +162,17 @@ class PlatformSim:
         if fault.mode == "business":
             return self.answer(*self.business)
         return None
+
+    def chaos(self, chaos: Chaos | None) -> None:
+        """Meet requests with faults from now on (parkhub.sandbox.faults); None: stop."""
+        self.layer.set_chaos(chaos)
+
+    async def chaos_http(self, request: Request) -> Response:
+        """`{"rate": 0.3, "modes": [...], "seed": 1, "doomed": 0.01}` starts faults, `{}`
+        stops them."""
+        body = orjson.loads(await request.body() or b"{}")
+        self.chaos(Chaos.of(body) if body else None)
+        return json_response({"ok": True})
 
     async def fail_http(self, request: Request) -> Response:
         body = orjson.loads(await request.body())
@@ -233,10 +262,17 @@ class PlatformSim:
                 "requests": self.requests,
                 "duplicates": self.duplicates,
                 "accepted": [
-                    {"receipt": a.receipt, "key": a.key, "report": a.report, "payload": a.payload}
+                    {
+                        "receipt": a.receipt,
+                        "key": a.key,
+                        "report": a.report,
+                        "payload": a.payload,
+                        "at": a.at,
+                    }
                     for a in self.accepted.values()
                 ],
                 "rejections": list(self.rejections),
+                "traffic": self.layer.state(),
             }
 
     async def state_http(self, request: Request) -> Response:

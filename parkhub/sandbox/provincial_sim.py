@@ -27,6 +27,8 @@ class ProvincialSim(PlatformSim):
     busy: ClassVar[tuple[Any, str]] = ("5000", "系统繁忙")
     business: ClassVar[tuple[Any, str]] = ("2002", "园区编码不存在")
     bad_payload: ClassVar[Any] = "2001"
+    key_header: ClassVar[str] = proto.REQUEST_ID_HEADER
+    receipt_at: ClassVar[str] = "data.receiptNo"
 
     def __init__(
         self,

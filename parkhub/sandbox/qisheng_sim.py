@@ -6,6 +6,7 @@ import datetime as dt
 import random
 import secrets
 import threading
+import time
 from typing import Any
 
 import orjson
@@ -44,10 +45,12 @@ class QishengSim:
         self.monthly: list[dict[str, Any]] = []
         self.requests = 0
         self.fail_next = 0
+        self.pulls: list[float] = []  # when each sync began (the roster's first page asked)
         self._seed(period, bad_monthly_row)
         self.app = Starlette(
             routes=[
                 Route("/api/auth/login", self.login, methods=["POST"]),
+                Route("/_sandbox/state", self.state),
                 Route("/api/v2/park/enterprises", self.list_enterprises),
                 Route("/api/v2/energy/meter-readings", self.list_readings),
                 Route("/api/v2/safety/alarms", self.list_alarms),
@@ -170,9 +173,16 @@ class QishengSim:
         chunk = rows[(page_no - 1) * size : page_no * size]
         return {"total": len(rows), "pageNo": page_no, "pageSize": size, "records": chunk}
 
+    async def state(self, request: Request) -> Response:
+        with self.lock:
+            return _json({"requests": self.requests, "pulls": list(self.pulls)})
+
     async def list_enterprises(self, request: Request) -> Response:
         if (denied := self._auth(request)) is not None:
             return denied
+        if request.query_params.get("pageNo", "1") == "1":
+            with self.lock:
+                self.pulls.append(time.time())
         since = request.query_params.get("updatedSince")
         rows = sorted(self.enterprises, key=lambda e: (e["updateTime"], e["entId"]))
         if since:

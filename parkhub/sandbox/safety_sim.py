@@ -23,6 +23,8 @@ class SafetySim(PlatformSim):
     busy: ClassVar[tuple[Any, str]] = (30001, "系统繁忙")
     business: ClassVar[tuple[Any, str]] = (20002, "企业不在属地监管名录中")
     bad_payload: ClassVar[Any] = 20001
+    key_header: ClassVar[str] = proto.IDEMPOTENCY_HEADER
+    receipt_at: ClassVar[str] = "data.recordId"
 
     def __init__(self, *, api_key: str = "demo-key", api_secret: str = "demo-secret") -> None:
         super().__init__(proto.PATHS, {r: f"safety/{r}.schema.json" for r in proto.PATHS})

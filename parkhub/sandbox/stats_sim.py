@@ -45,6 +45,8 @@ class StatsSim(PlatformSim):
     busy: ClassVar[tuple[Any, str]] = (5001, "系统繁忙")
     business: ClassVar[tuple[Any, str]] = (2002, "报表期别已关闭")
     bad_payload: ClassVar[Any] = 2001
+    key_header: ClassVar[str] = proto.IDEMPOTENCY_HEADER
+    receipt_at: ClassVar[str] = "data.receiptNo"
 
     def __init__(self, *, token: str = "demo-upload-token") -> None:
         super().__init__({REPORT: proto.UPLOAD_PATH}, {})

@@ -30,6 +30,7 @@ from parkhub.errors import (
 )
 from parkhub.store import Claimed, DeliveryStatus, Sent, Store, Try
 
+from .limits import Limits, Paused
 from .platforms import PlatformRuntime, RetrySettings
 
 log = logging.getLogger("parkhub.dispatch")
@@ -38,22 +39,24 @@ log = logging.getLogger("parkhub.dispatch")
 @dataclass
 class Outcome:
     claimed: Claimed
-    status: DeliveryStatus  # sent, superseded, or failed (this attempt: retried or dead)
+    status: DeliveryStatus  # sent, superseded, failed (retried or dead), pending (given back)
     payload: str | None = None
     receipt: Receipt | None = None
     error: DeliveryError | None = None
     tries: list[Try] = field(default_factory=list)
     """The short retries inside this attempt that failed, before the last one (history)."""
+    due: dt.datetime | None = None  # given back unsent (its platform paused): due again then
 
 
 @dataclass(frozen=True, slots=True)
 class _Ready:
-    """A delivery mapped and validated, ready to send."""
+    """A delivery mapped and validated, ready to send (not before `turn`, if given)."""
 
     claimed: Claimed
     runtime: PlatformRuntime
     payload: dict[str, Any]
     payload_text: str
+    turn: float | None = None
 
 
 @dataclass
@@ -63,6 +66,7 @@ class DispatchStats:
     failed: int = 0
     dead: int = 0
     superseded: int = 0
+    held: int = 0
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: DispatchStats) -> None:
@@ -71,6 +75,7 @@ class DispatchStats:
         self.failed += other.failed
         self.dead += other.dead
         self.superseded += other.superseded
+        self.held += other.held
         self.errors.extend(other.errors)
 
 
@@ -88,6 +93,7 @@ class Dispatcher:
         batch_size: int = 200,
         lease_seconds: float = 120.0,
         concurrency: int = 8,
+        limits: Limits | None = None,
     ) -> None:
         self.store = store
         self.platforms = platforms
@@ -95,8 +101,22 @@ class Dispatcher:
         self.batch_size = batch_size
         self.lease_seconds = lease_seconds
         self.concurrency = concurrency
+        self.limits = limits or Limits(store, platforms)
         self._pool: ThreadPoolExecutor | None = None
         self._warm: set[str] = set()
+
+    def lane(self) -> Dispatcher:
+        """A dispatcher with threads of its own and the same platforms and limits: the fast
+        lane's, so an alarm never queues behind a batch waiting for a platform's rate."""
+        return Dispatcher(
+            self.store,
+            self.platforms,
+            owner=self.owner,
+            batch_size=self.batch_size,
+            lease_seconds=self.lease_seconds,
+            concurrency=self.concurrency,
+            limits=self.limits,
+        )
 
     def close(self) -> None:
         if self._pool is not None:
@@ -108,11 +128,11 @@ class Dispatcher:
     ) -> DispatchStats:
         """Claim one batch of due deliveries and process it."""
         names = list(platforms) if platforms is not None else list(self.platforms)
-        claimed = self.store.outbox.claim(
+        claimed, turns = self.limits.claim(
             self.owner,
-            limit=self.batch_size,
+            names,
+            batch=self.batch_size,
             lease_seconds=self.lease_seconds,
-            platforms=names,
             max_priority=max_priority,
         )
         stats = DispatchStats(claimed=len(claimed))
@@ -122,7 +142,7 @@ class Dispatcher:
         # faster than mapping while the workers send (bench/dispatch.py), as then every worker
         # with an answer in hand waits for this thread to give up the GIL.
         sent_before = self._previously_sent(claimed)
-        prepared = [self._prepare(c, sent_before) for c in claimed]
+        prepared = [self._prepare(c, sent_before, turns.get(c.id)) for c in claimed]
         ready = [p for p in prepared if isinstance(p, _Ready)]
         if self.concurrency > 1 and len(ready) > 1:
             delivered = iter(list(self._executor(ready).map(self._deliver, ready)))
@@ -165,7 +185,7 @@ class Dispatcher:
         )
 
     def _prepare(
-        self, c: Claimed, sent_before: Mapping[tuple[int, str, str], int]
+        self, c: Claimed, sent_before: Mapping[tuple[int, str, str], int], turn: float | None
     ) -> Outcome | _Ready:
         """Map and validate one delivery: an Outcome when it ends here, else what to send."""
         if c.revision < c.current_revision:
@@ -202,21 +222,31 @@ class Dispatcher:
                 f"{c.platform}: 内部错误 (unexpected {type(exc).__name__}: {exc})"
             )
             return Outcome(c, DeliveryStatus.FAILED, payload_text, error=err)
-        return _Ready(c, runtime, payload, payload_text)
+        return _Ready(c, runtime, payload, payload_text, turn)
 
     def _deliver(self, r: _Ready) -> Outcome:
         c = r.claimed
         tries: list[Try] = []
+        self.limits.wait_turn(r.turn)
+        due = self.limits.hold(c)
+        if due is not None:
+            return Outcome(c, DeliveryStatus.PENDING, r.payload_text, due=due)
         try:
             receipt = self._send(r.runtime, c, r.payload, tries)
+        except Paused:  # between quick retries: the attempt that failed is not counted
+            due = self.limits.hold(c) or utcnow()
+            return Outcome(c, DeliveryStatus.PENDING, r.payload_text, due=due, tries=tries)
         except DeliveryError as exc:
+            self.limits.record(c, exc)
             return Outcome(c, DeliveryStatus.FAILED, r.payload_text, error=exc, tries=tries)
         except Exception as exc:  # a platform bug must not stop the other deliveries
             log.exception("unexpected error sending delivery %s", c.id)
             err = TransientDeliveryError(
                 f"{c.platform}: 内部错误 (unexpected {type(exc).__name__}: {exc})"
             )
+            self.limits.record(c, None)  # the platform answered; our side failed
             return Outcome(c, DeliveryStatus.FAILED, r.payload_text, error=err, tries=tries)
+        self.limits.record(c, None)
         return Outcome(c, DeliveryStatus.SENT, r.payload_text, receipt=receipt, tries=tries)
 
     def _send(
@@ -233,7 +263,8 @@ class Dispatcher:
                 raise
             tries.append(_failed_try(c, exc, DeliveryStatus.FAILED))
         # Attempt 1 failed. Same schedule as one Retrying over all attempts: wait
-        # short_wait * 2**(n-1) after attempt n (at most 5 s), short_retries more attempts.
+        # short_wait * 2**(n-1) after attempt n (at most 5 s), short_retries more attempts;
+        # each pays for its token, and none goes to a paused platform.
         time.sleep(min(policy.short_wait_seconds, 5.0))
         retrying = Retrying(
             retry=retry_if_exception_type(TransientDeliveryError),
@@ -243,6 +274,7 @@ class Dispatcher:
         )
         for attempt in retrying:
             with attempt:
+                self.limits.before_retry(c)
                 try:
                     return runtime.platform.send(c.report, payload, c.idempotency_key)
                 except TransientDeliveryError as exc:
@@ -263,6 +295,9 @@ class Dispatcher:
                     self.store.outbox.mark_superseded(conn, c.id, self.owner)
                     stats.superseded += 1
                     tries.append(Try(c.id, c.attempts, now, DeliveryStatus.SUPERSEDED))
+                elif o.due is not None:
+                    self.store.outbox.release(conn, [c.id], self.owner, o.due)
+                    stats.held += 1
                 elif o.status is DeliveryStatus.SENT and o.receipt is not None:
                     receipt = {
                         "receipt_id": o.receipt.receipt_id,

@@ -14,7 +14,10 @@ log = logging.getLogger("parkhub.dispatch")
 
 class FastLane:
     def __init__(self, dispatcher: Callable[[], Dispatcher], *, max_priority: int = 0) -> None:
-        self._dispatcher = dispatcher
+        """`dispatcher` gives the hub's dispatcher when first needed; the lane sends through
+        its own sibling (`Dispatcher.lane`): same platforms and limits, threads of its own."""
+        self._make = dispatcher
+        self._dispatcher: Dispatcher | None = None
         self.max_priority = max_priority
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -39,6 +42,14 @@ class FastLane:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+        if self._dispatcher is not None:
+            self._dispatcher.close()
+            self._dispatcher = None
+
+    def dispatcher(self) -> Dispatcher:
+        if self._dispatcher is None:
+            self._dispatcher = self._make().lane()
+        return self._dispatcher
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -47,6 +58,6 @@ class FastLane:
             if self._stop.is_set():
                 break
             try:
-                self._dispatcher().run_until_idle(max_priority=self.max_priority)
+                self.dispatcher().run_until_idle(max_priority=self.max_priority)
             except Exception:
                 log.exception("fast lane dispatch failed")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -15,6 +15,7 @@ import jsonschema
 from parkhub.adapters.platforms.base import Platform, ReportSpec
 from parkhub.config import HubConfig, PlatformConfig, platform_config
 from parkhub.errors import PermanentDeliveryError
+from parkhub.limits import PlatformLimits
 from parkhub.mappings import CompiledMapping, load_mapping
 from parkhub.schemas.loader import payload_validator
 
@@ -43,6 +44,7 @@ class PlatformRuntime:
     platform: Platform[Any]
     retry: RetrySettings
     reports: Mapping[str, ReportSpec]
+    limits: PlatformLimits = field(default_factory=PlatformLimits)
 
     def mapping(self, report: str) -> CompiledMapping:
         return load_mapping(self.reports[report].mapping)
@@ -74,7 +76,7 @@ def runtime(pc: PlatformConfig, *, http: httpx.Client | None = None) -> Platform
     retry = RetrySettings(
         r.short_retries, r.short_wait_seconds, r.base_seconds, r.max_backoff_seconds, r.max_attempts
     )
-    return PlatformRuntime(pc.name, platform, retry, reports)
+    return PlatformRuntime(pc.name, platform, retry, reports, pc.limits)
 
 
 def bind_mappings(platform: Platform[Any], reports: Mapping[str, ReportSpec]) -> None:

@@ -5,9 +5,11 @@ cursors, audit, console accounts and park alerts."""
 from .accounts import AccountError, Accounts, Session, User, check_password_strength
 from .alerts import AlertLog, PendingAlert, Problem
 from .attempts import REPLAYED, Try
+from .backup import BackupResult, backup_sqlite, restore_sqlite
 from .db import Database, database_url, make_engine, migrate
 from .keys import idempotency_key
 from .ledger import LedgerFilter
+from .limits import Limit, PlatformGate
 from .outbox import Claimed, DeliveryFilter, Sent
 from .provenance import Provenance
 from .records import Stored
@@ -24,6 +26,7 @@ __all__ = [
     "Accounts",
     "AlertLog",
     "AlertStatus",
+    "BackupResult",
     "Claimed",
     "Database",
     "DeliveryFilter",
@@ -32,8 +35,10 @@ __all__ = [
     "Held",
     "HoldStatus",
     "LedgerFilter",
+    "Limit",
     "Page",
     "PendingAlert",
+    "PlatformGate",
     "Problem",
     "Provenance",
     "RawStatus",
@@ -48,6 +53,7 @@ __all__ = [
     "UpsertResult",
     "User",
     "Written",
+    "backup_sqlite",
     "check_password_strength",
     "database_url",
     "hold_doc",
@@ -55,4 +61,5 @@ __all__ = [
     "make_engine",
     "migrate",
     "operator_summary",
+    "restore_sqlite",
 ]

@@ -19,12 +19,15 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from .keys import IDEMPOTENCY_KEY_SQL, idempotency_key
 
 DEFAULT_URL = "sqlite:///var/parkhub.db"
 CHECKPOINT_EVERY = 0.1  # seconds between background WAL checkpoints while the WAL grows
 CHECKPOINT_IDLE = 1.0  # ... and while it does not
+
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: lock_timeout passed
 
 log = logging.getLogger(__name__)
 
@@ -192,21 +195,36 @@ class Database:
         return value if value.tzinfo is dt.UTC else value.astimezone(dt.UTC)
 
     @contextlib.contextmanager
-    def leader_lock(self, name: str) -> Iterator[bool]:
+    def leader_lock(self, name: str, *, wait: float = 0.0) -> Iterator[bool]:
         """Whether this process may run job `name` now: a PostgreSQL advisory lock held while
-        the block runs (always True on SQLite, one process)."""
+        the block runs, waiting up to `wait` seconds for another holder (always True on
+        SQLite, one process). The server releases the lock of a worker that died."""
         if self.dialect != "postgresql":
             yield True
             return
+        key = lock_key(name)
         with self.engine.connect() as conn:
-            got = bool(
-                conn.execute(
-                    text("SELECT pg_try_advisory_lock(:k)"), {"k": lock_key(name)}
-                ).scalar()
-            )
+            if wait > 0:
+                got = _wait_for_lock(conn, key, wait)
+            else:
+                tried = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})
+                got = bool(tried.scalar())
+            conn.commit()  # the session's lock outlives the transaction
             try:
                 yield got
             finally:
                 if got:
-                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock_key(name)})
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                 conn.commit()
+
+
+def _wait_for_lock(conn: Connection, key: int, wait: float) -> bool:
+    conn.execute(text(f"SET LOCAL lock_timeout = {max(1, int(wait * 1000))}"))
+    try:
+        conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        conn.rollback()
+        return False
+    return True

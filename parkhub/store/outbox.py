@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, case, func, or_, select, update
 
 from parkhub.canonical import jsonutil
 from parkhub.canonical.timeutil import utcnow
@@ -22,6 +22,7 @@ from .attempts import Attempts
 from .audit import Audit
 from .db import Database
 from .keys import IDEMPOTENCY_KEY_SQL, KEY_COLUMNS, with_key
+from .limits import PlatformGate
 from .records import IN_CHUNK
 from .status import DeliveryStatus as S
 
@@ -172,11 +173,13 @@ class Outbox:
         lease_seconds: float = 60.0,
         platforms: Sequence[str] | None = None,
         max_priority: int | None = None,
+        gate: PlatformGate | None = None,
     ) -> list[Claimed]:
         """Claim due deliveries (pending, failed and due, or in flight with an expired lease).
 
         PostgreSQL: FOR UPDATE SKIP LOCKED, so many workers claim disjoint rows. SQLite: the
-        BEGIN IMMEDIATE write lock makes the claim single-writer.
+        BEGIN IMMEDIATE write lock makes the claim single-writer. A `gate` (one platform's
+        limits, parkhub.store.limits) bounds the claim inside the same transaction.
         """
         now = utcnow()
         d = t.deliveries.c
@@ -203,7 +206,14 @@ class Outbox:
             claimed["idempotency_key"] = func.coalesce(d.idempotency_key, derived)
         rc = t.records.c
         with self.db.begin() as conn:
-            ids = [r[0] for r in conn.execute(pick)]
+            if gate is not None:
+                room = gate.room(conn)
+                if room < limit:
+                    pick = pick.limit(room)
+                ids = [r[0] for r in conn.execute(pick)] if room > 0 else []
+                gate.take(conn, len(ids))
+            else:
+                ids = [r[0] for r in conn.execute(pick)]
             if not ids:
                 return []
             conn.execute(update(t.deliveries).where(d.id.in_(ids)).values(claimed))
@@ -269,6 +279,23 @@ class Outbox:
             .values(**values)
         )
         return status
+
+    def release(self, conn: Connection, ids: Sequence[int], owner: str, until: dt.datetime) -> None:
+        """Give claimed rows back unsent (their platform paused): the claim's attempt is not
+        counted, and they are due again at `until`."""
+        d = t.deliveries.c
+        conn.execute(
+            update(t.deliveries)
+            .where(d.id.in_(list(ids)), d.lease_owner == owner, d.status == S.IN_FLIGHT)
+            .values(
+                status=case((d.attempts <= 1, S.PENDING), else_=S.FAILED),
+                attempts=d.attempts - 1,
+                next_attempt_at=until,
+                lease_owner=None,
+                lease_until=None,
+                updated_at=utcnow(),
+            )
+        )
 
     def mark_superseded(self, conn: Connection, delivery_id: int, owner: str) -> None:
         d = t.deliveries.c

@@ -25,7 +25,9 @@ from .audit import Audit
 from .cursors import Cursors
 from .db import Database, WalCheckpointer, make_engine, migrate, sqlite_file
 from .inbox import Inbox
+from .jobs import JobRuns
 from .ledger import Ledger
+from .limits import Limit, PlatformGate, reserve_one
 from .outbox import Outbox
 from .provenance import Provenances
 from .records import Records
@@ -54,6 +56,7 @@ class Store:
         self.alerts = AlertLog(self.db)
         self.provenance = Provenances(self.db)
         self.reviews = Reviews(self.db, self.provenance)
+        self.job_runs = JobRuns(self.db)
         self.writer: Writer = (
             SqliteWriter(self.db, self.inbox, self.cursors, self.reviews)
             if self.dialect == "sqlite"
@@ -85,6 +88,14 @@ class Store:
         if self._checkpointer is not None:
             self._checkpointer.stop()
         self.engine.dispose()
+
+    def gate(self, platform: str, limit: Limit) -> PlatformGate:
+        """The limit of `platform` for one claim (`outbox.claim(..., gate=...)`)."""
+        return PlatformGate(self.db, platform, limit)
+
+    def reserve_one(self, platform: str, limit: Limit) -> float:
+        """Seconds to wait before one more request to `platform` (a quick retry)."""
+        return reserve_one(self.db, platform, limit)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:

@@ -17,7 +17,7 @@ from parkhub.sandbox.server import ServerHandle
 from parkhub.scheduler.dispatcher import Dispatcher
 from parkhub.scheduler.platforms import PlatformRuntime, RetrySettings
 from parkhub.testing import MockPlatform
-from tests.helpers import PERIOD, make_config, make_failed_due
+from tests.helpers import NO_PAUSE, PERIOD, make_config, make_failed_due
 
 Sims = tuple[ProvincialSim, ServerHandle]
 
@@ -43,7 +43,24 @@ def test_full_cycle_delivers_report_and_roster_with_receipts(hub: Hub, provincia
     assert report.payload == __import__("orjson").loads(monthly["payload"])
 
 
-def test_outage_is_retried_with_backoff_then_delivered(hub: Hub, provincial: Sims) -> None:
+def test_outage_is_retried_with_backoff_then_delivered(
+    db_url: str,
+    qisheng: tuple[QishengSim, ServerHandle],
+    provincial: Sims,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each delivery meets the outage on its own (no pause: tests/scheduler/test_faults.py
+    proves the pause) and backs off."""
+    monkeypatch.setattr("parkhub.adapters.vendors.qisheng.previous_period", lambda now: PERIOD)
+    config = make_config(qisheng[1].url, provincial[1].url, db_url, limits=NO_PAUSE)
+    hub = Hub.open(config, url=db_url)
+    try:
+        _outage_then_delivered(hub, provincial)
+    finally:
+        hub.close()
+
+
+def _outage_then_delivered(hub: Hub, provincial: Sims) -> None:
     hub.sync()
     provincial[0].outage(3600)
     stats = hub.dispatch()
@@ -68,7 +85,9 @@ def test_dead_after_the_cap_visible_in_status_and_replayable(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("parkhub.adapters.vendors.qisheng.previous_period", lambda now: PERIOD)
-    config = make_config(qisheng[1].url, provincial[1].url, db_url, max_attempts=3, short_retries=0)
+    config = make_config(
+        qisheng[1].url, provincial[1].url, db_url, NO_PAUSE, max_attempts=3, short_retries=0
+    )
     hub = Hub.open(config, url=db_url)
     try:
         hub.sync()

@@ -166,6 +166,8 @@ class MockPlatform(Platform[AdapterConfig]):
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 UNKNOWN_CODE = ("未知错误 (unknown code)", False)
+RECEIPT_MAX = 128
+"""The longest receipt id kept (deliveries.receipt_id)."""
 
 
 def post(
@@ -247,11 +249,21 @@ class AnswerSpec:
     def receipt(
         self, answer: Mapping[str, Any], platform: str, detail: Mapping[str, Any] | None = None
     ) -> Receipt:
-        """The receipt in a success answer; a success without a receipt id is permanent."""
+        """The receipt in a success answer; a success without a receipt id, or with one that
+        is no receipt id (not text or a number, or past RECEIPT_MAX characters), is permanent."""
         receipt_id = _at(answer, self.receipt_at)
         if receipt_id is None or receipt_id == "":
             raise PermanentDeliveryError(
                 f"{platform}: 成功应答缺少回执号 (success without {self.receipt_at})"
+            )
+        if (
+            isinstance(receipt_id, bool)
+            or not isinstance(receipt_id, str | int)
+            or len(str(receipt_id)) > RECEIPT_MAX
+        ):
+            raise PermanentDeliveryError(
+                f"{platform}: 成功应答的回执号无效 (success with an invalid {self.receipt_at}: "
+                f"{str(receipt_id)[:80]!r})"
             )
         duplicate = bool(_at(answer, self.duplicate_at)) if self.duplicate_at else False
         kept = answer if detail is None else detail

@@ -17,11 +17,29 @@ from pydantic import BaseModel, ValidationError
 
 from parkhub.adapters.common import ConfigT, HttpOwner
 from parkhub.canonical import Record
+from parkhub.canonical.jsonutil import JSONDecodeError, loads
 from parkhub.canonical.timeutil import utcnow
 from parkhub.errors import InputError, InputWarning
 
 Parsed = Record | InputError
 """What `parse` yields: a canonical record, or an InputError (an InputWarning) about one."""
+
+
+def json_object(source: str, raw: RawMessage, *keys: str) -> dict[str, Any]:
+    """The body of `raw` as a JSON object holding `keys`, or the InputError that fails the
+    message as a whole (not JSON, not an object, a key missing): a parser's first line."""
+    try:
+        doc = loads(raw.body)
+    except JSONDecodeError as exc:
+        reason = f"无法解析: 不是 JSON (unparseable: not JSON: {exc})"
+        raise InputError(source, f"{raw.stream}#raw", None, reason) from None
+    if not isinstance(doc, dict):
+        reason = f"应为 JSON 对象 (not an object: {type(doc).__name__})"
+        raise InputError(source, f"{raw.stream}#raw", None, reason)
+    for key in keys:
+        if key not in doc:
+            raise InputError(source, f"{raw.stream}#raw", key, f"缺少 {key} (missing {key})")
+    return doc
 
 
 @dataclass(frozen=True, slots=True)

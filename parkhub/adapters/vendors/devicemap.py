@@ -279,6 +279,14 @@ class MapSession:
             )
         return DeviceRef(vid, f"{self.mapper.source}:{vid}")
 
+    def time_ok(self, ts_ms: int, ref: str) -> bool:
+        """True if `ts_ms` (epoch milliseconds) is a time a record can hold (years 1-9999,
+        as Python's datetime); else an error about the record."""
+        if _MIN_MS <= ts_ms <= _MAX_MS:
+            return True
+        self.error(ref, "time", f"时间超出范围 (time out of range: {ts_ms!r} ms)")
+        return False
+
     def event_id(self, dev: DeviceRef, ts_ms: int, key: str) -> str:
         return f"{self.mapper.source}:{dev.device_id}:{ts_ms}:{key}"
 
@@ -292,6 +300,8 @@ class MapSession:
         extra: dict[str, Any] | None = None,
     ) -> None:
         """Map one reported value by the device map; unmapped keys become `<vendor>:<key>`."""
+        if not self.time_ok(ts_ms, ref):
+            return
         km = self.mapper.key_map(dev.entry, key)
         if km is None:
             self.keep(dev, key, value, ts_ms, ref, "未映射的数据项 (unmapped key)", extra)
@@ -343,6 +353,8 @@ class MapSession:
         detail: str | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
+        if not self.time_ok(ts_ms, ref):
+            return
         data: dict[str, Any] = {
             **_located(dev, ts_ms),
             "event_id": self.event_id(dev, ts_ms, key),
@@ -432,6 +444,8 @@ class MapSession:
 
         Nothing says it is a measurement, so text stays text (`extra.raw`), also text that
         looks like a number (an IMEI, a serial number); numbers sent as numbers are values."""
+        if not self.time_ok(ts_ms, ref):
+            return
         if self._first("key", f"{dev.device_id}|{key}"):
             self.warn(
                 ref,
@@ -447,6 +461,10 @@ class MapSession:
         metric = f"{self.mapper.vendor}:{key}"
         data = {**_located(dev, ts_ms), "metric": metric, "value": number, "extra": flags}
         self.items += self.mapper.build(Measurement, ref, data)
+
+
+_MIN_MS = -62135596800000 + 86_400_000  # 0001-01-02 UTC: a day's margin for any offset
+_MAX_MS = 253402300799999 - 86_400_000  # 9999-12-30 UTC
 
 
 def _located(dev: DeviceRef, ts_ms: int) -> dict[str, Any]:

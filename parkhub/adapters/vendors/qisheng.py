@@ -6,15 +6,21 @@ real spec replaces it here and nowhere else.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from itertools import chain, count
+from collections.abc import Callable, Iterable, Iterator
+from itertools import chain, count, repeat
 from typing import Any, ClassVar
 
 import httpx
 from pydantic import Field
 
 from parkhub.adapters.common import AdapterConfig
-from parkhub.adapters.vendors.base import Parsed, RawBatch, RawMessage, VendorAdapter
+from parkhub.adapters.vendors.base import (
+    Parsed,
+    RawBatch,
+    RawMessage,
+    VendorAdapter,
+    json_object,
+)
 from parkhub.canonical import (
     Enterprise,
     EnterpriseMonthly,
@@ -221,8 +227,8 @@ class QishengAdapter(VendorAdapter[QishengConfig]):
     # -- parse ------------------------------------------------------------------------------
 
     def parse(self, raw: RawMessage) -> Iterable[Parsed]:
-        answer = jsonutil.loads(raw.body)
-        rows = (answer.get("data") or {}).get("records")
+        data = json_object(self.source.name, raw).get("data")
+        rows = data.get("records") if isinstance(data, dict) else None
         if not isinstance(rows, list):
             raise InputError(
                 self.source.name,
@@ -238,8 +244,21 @@ class QishengAdapter(VendorAdapter[QishengConfig]):
         }.get(raw.stream)
         if parse_row is None:
             raise InputError(self.source.name, raw.stream, None, "unknown stream")
+        if not all(map(isinstance, rows, repeat(dict))):  # in C: ~20 ns a row
+            return self._mixed(raw.stream, rows, parse_row)
         # chained in C, not a generator: readings are the ingest hot path
         return chain.from_iterable(map(parse_row, rows, count()))
+
+    def _mixed(
+        self, stream: str, rows: list[Any], parse_row: Callable[[Any, int], list[Parsed]]
+    ) -> Iterator[Parsed]:
+        """A page with rows that are not objects: an error for each of those."""
+        for index, row in enumerate(rows):
+            if isinstance(row, dict):
+                yield from parse_row(row, index)
+            else:
+                reason = f"记录应为对象 (a record must be an object, got {row!r:.80})"
+                yield InputError(self.source.name, f"{stream}#{index}", None, reason)
 
     def _enterprise(self, row: dict[str, Any], index: int) -> list[Parsed]:
         ref = f"enterprises#{row.get('entId', index)}"
@@ -319,7 +338,11 @@ class QishengAdapter(VendorAdapter[QishengConfig]):
             ts = parse_local(str(row["alarmTime"]), "%Y-%m-%d %H:%M:%S")
         except (KeyError, ValueError):
             return self._bad_time(ref, "alarmTime", row.get("alarmTime"))
-        level = int(row.get("level") or 1)
+        try:
+            level = int(row.get("level") or 1)
+        except (TypeError, ValueError):
+            reason = f"告警级别应为整数 (level must be an integer, got {row.get('level')!r:.80})"
+            return [InputError(self.source.name, ref, "level", reason)]
         data = {
             "event_id": f"{self.source.name}:{row.get('alarmId')}",
             "event_kind": kind,

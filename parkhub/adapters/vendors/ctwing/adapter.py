@@ -22,13 +22,13 @@ from parkhub.adapters.vendors.base import (
     PushVerdict,
     RawMessage,
     SourceContext,
+    json_object,
 )
 from parkhub.adapters.vendors.devicemap import DeviceRef, MapSession, Severity
 from parkhub.adapters.vendors.iot import refuse
 from parkhub.canonical import EventKind
 from parkhub.canonical.jsonutil import JSONDecodeError, dumps_str, loads
 from parkhub.canonical.timeutil import utcnow
-from parkhub.errors import InputError
 
 from .appdata import registered_codec
 from .config import CtwingConfig
@@ -138,10 +138,7 @@ class CtwingAdapter(CtwingPulls):
         if raw.decoded is not None:
             decoded: dict[str, Any] = raw.decoded
             return decoded
-        doc = loads(raw.body)
-        if not isinstance(doc, dict):
-            raise InputError(self.source.name, "push#raw", None, "应为 JSON 对象 (not an object)")
-        return doc
+        return json_object(self.source.name, raw)
 
     def _push_message(self, msg: dict[str, Any], session: MapSession) -> None:
         mtype = msg.get("messageType")
@@ -180,7 +177,7 @@ class CtwingAdapter(CtwingPulls):
         self, session: MapSession, dev: DeviceRef, msg: dict[str, Any], ts: int, ref: str
     ) -> None:
         etype = msg.get("eventType")
-        if etype not in _EVENT_KINDS:
+        if not isinstance(etype, int) or etype not in _EVENT_KINDS:
             session.error(ref, "eventType", f"事件类型应为 1/2/3 (eventType: {etype!r})")
             return
         kind, severity = _EVENT_KINDS[etype]
@@ -271,12 +268,15 @@ class CtwingAdapter(CtwingPulls):
 
     def _page(self, raw: RawMessage, session: MapSession) -> None:
         """A pulled page: status history items of one device."""
-        page = loads(raw.body)
+        page = json_object(self.source.name, raw, "device", "items")
         ref = f"device_status#{page['device']}"
         dev = session.device(ref, page["device"])
         if dev is None:
             return
         product_id = str(page.get("product_id") or "")
+        if not isinstance(page["items"], list):
+            session.error(ref, "items", "items 应为列表 (items must be a list)")
+            return
         for item in page["items"]:
             ts = item.get("timestamp") if isinstance(item, dict) else None
             try:

@@ -17,9 +17,9 @@ from parkhub.adapters.vendors.base import (
     PushVerdict,
     RawMessage,
     SourceContext,
+    json_object,
 )
 from parkhub.adapters.vendors.devicemap import MapSession
-from parkhub.canonical.jsonutil import loads
 from parkhub.canonical.timeutil import to_epoch_ms, utcnow
 from parkhub.errors import InputError
 
@@ -103,7 +103,7 @@ class OneNetAdapter(OneNetPulls):
                 ref, "type", f"未处理的消息类型 {mtype} (message type {mtype!r} not handled)"
             )
             return
-        if not isinstance(at, int | str) or not str(at).isdigit():
+        if not isinstance(at, int | str) or not (str(at).isascii() and str(at).isdigit()):
             session.error(ref, "at", f"缺少时间戳 (missing or bad `at`: {at!r})")
             return
         dev = session.device(ref, msg.get("dev_id"), msg.get("imei"))
@@ -155,24 +155,29 @@ class OneNetAdapter(OneNetPulls):
         notify = msg.get("notifyType")
         extra = {"notify_type": notify} if notify == "event" else None
         for key, item in params.items():
-            if not isinstance(item, dict) or not isinstance(item.get("time"), int | str):
+            time = item.get("time") if isinstance(item, dict) else None
+            if isinstance(time, str) and time.isascii() and time.isdigit() and len(time) < 20:
+                time = int(time)
+            if not isinstance(time, int) or isinstance(time, bool):
                 session.error(
                     ref, key, f"缺少 value/time (property needs value and time: {item!r})"
                 )
                 continue
-            ts = int(item["time"])
-            session.value(dev, key, item.get("value"), ts, f"{ref}@{ts}", extra)
+            session.value(dev, key, item.get("value"), time, f"{ref}@{time}", extra)
 
     def _series(self, raw: RawMessage, session: MapSession) -> None:
         """A pulled page: the points of one series (device and key)."""
         field, read, what = _SERIES[raw.stream]
-        page = loads(raw.body)
+        page = json_object(self.source.name, raw, "device", "key", "points")
         ref = f"{raw.stream}#{page['device']}"
         dev = session.device(ref, page["device"])
         if dev is None:
             return
-        key = page["key"]
-        for point in page["points"]:
+        key, points = page["key"], page["points"]
+        if not isinstance(key, str) or not isinstance(points, list):
+            session.error(ref, "points", "应为数据流名与点列表 (key and a list of points expected)")
+            return
+        for point in points:
             try:
                 ts = read(point[field])
             except (KeyError, TypeError, ValueError):
