@@ -72,7 +72,7 @@ def csv_files(draw: st.DrawFn) -> tuple[bytes, str]:
         r = draw(st.integers(0, len(body_rows) - 1))
         action = draw(st.sampled_from(["cell", "cell", "drop", "double", "short"]))
         if action == "cell":
-            row = list(body_rows[r])
+            row = list(body_rows[r]) or [""]
             row[draw(st.integers(0, len(row) - 1))] = draw(cell).replace(",", "，")
             body_rows[r] = row
         elif action == "drop":
