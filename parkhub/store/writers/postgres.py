@@ -227,6 +227,7 @@ class PipelinedPages:
         self._stack = ExitStack()
         self._pipeline = self._stack.enter_context(self._conn.pipeline())
         self._pending: tuple[Any, Page[Any], int, RawStatus, dict[str, Any]] | None = None
+        self._failed: BaseException | None = None
         self._closed = False
 
     def send(self, page: Page[Any]) -> Iterator[tuple[Any, Written]]:
@@ -252,8 +253,21 @@ class PipelinedPages:
             "now": now,
         }
         done = self._confirm()
-        if page.review:  # rare (findings, holds, merged fields): stored without the pipeline
-            return iter([*done, (page.tag, self._write_reviewed(page, params, len(batch), status))])
+        try:
+            if page.review:  # rare (findings, holds, merged fields): stored without the pipeline
+                written = self._write_reviewed(page, params, len(batch), status)
+                return iter([*done, (page.tag, written)])
+            self._queue(page, params, len(batch), status)
+        except BaseException as exc:
+            if not done:
+                raise
+            # the message before committed: report it first, the failure comes next
+            self._failed = exc
+        return iter(done)
+
+    def _queue(
+        self, page: Page[Any], params: dict[str, Any], distinct: int, status: RawStatus
+    ) -> None:
         conn = self._conn
         conn.execute("BEGIN")
         result = conn.cursor()
@@ -262,11 +276,10 @@ class PipelinedPages:
             stream, value = page.cursor
             conn.execute(
                 self._cursor_sql,
-                {"source": raw.source, "stream": stream, "value": value, "now": now},
+                {"source": page.raw.source, "stream": stream, "value": value, "now": params["now"]},
             )
         conn.execute("COMMIT")
-        self._pending = (result, page, len(batch), status, params)
-        return iter(done)
+        self._pending = (result, page, distinct, status, params)
 
     def finish(self) -> Iterator[tuple[Any, Written]]:
         return iter(self._confirm())
@@ -297,6 +310,9 @@ class PipelinedPages:
         return Written(int(raw_id), bool(duplicate), status, new, changed, unchanged, deliveries)
 
     def _confirm(self) -> list[tuple[Any, Written]]:
+        if self._failed is not None:  # a message's statements failed as it was queued
+            failed, self._failed = self._failed, None
+            raise failed
         if self._pending is None:
             return []
         result, page, distinct, status, params = self._pending
