@@ -199,9 +199,10 @@ def _check_once_per_period(
     # worker running the one before overran it on a loaded machine, or died in it)
     assert covered >= 0.7 * len(periods), (covered, len(periods))
     assert len(pulls) <= len(periods) + 4 + len(workers.kills)
-    # the ledger: one run per period, by several workers over the run
-    owners = {r.owner for r in _runs(hub)}
-    assert len(owners) >= 2
+    # the ledger (one row per period: its key) names a run for every period pulled, but
+    # those whose worker died mid-run; which worker ran it is a race, often the same one
+    ran = {r.period for r in _runs(hub)}
+    assert len(ran) >= covered - len(workers.kills), (len(ran), covered)
 
 
 def _runs(hub: Hub) -> list[Any]:
