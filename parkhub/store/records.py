@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, false, func, or_, select
+from sqlalchemy import Connection, Select, false, func, or_, select
 
 from parkhub.canonical import jsonutil
 from parkhub.canonical.models import TIME_SERIES_KEYS
@@ -163,31 +163,15 @@ class Records:
     def stored(self, kind: str, keys: Iterable[str]) -> dict[str, Stored]:
         """The stored records of `kind` among `keys`, with their field sources, by key (absent
         keys are left out): one query a page, not one a record."""
-        rc, rs = t.records.c, record_sources.c
+        rc = t.records.c
         wanted = sorted(set(keys))
         out: dict[str, Stored] = {}
         with self.db.connect() as conn:
             for start in range(0, len(wanted), IN_CHUNK):
-                q = (
-                    select(
-                        rc.key, rc.doc, rc.source, rc.revision, rc.raw_id, rs.fields, rs.conflicts
-                    )
-                    .select_from(
-                        t.records.outerjoin(
-                            record_sources, (rs.kind == rc.kind) & (rs.key == rc.key)
-                        )
-                    )
-                    .where(rc.kind == kind, rc.key.in_(wanted[start : start + IN_CHUNK]))
+                q = _stored_query().where(
+                    rc.kind == kind, rc.key.in_(wanted[start : start + IN_CHUNK])
                 )
-                for key, doc, source, revision, raw_id, fields, conflicts in conn.execute(q):
-                    out[key] = Stored(
-                        jsonutil.loads(doc),
-                        source,
-                        int(revision),
-                        raw_id,
-                        jsonutil.loads(fields) if fields else None,
-                        jsonutil.loads(conflicts) if conflicts else None,
-                    )
+                out.update(_stored_rows(conn.execute(q)))
         return out
 
     def stored_in(
@@ -195,28 +179,12 @@ class Records:
     ) -> dict[str, Stored]:
         """Every stored record of a kind in a park (keys ending `key_suffix`), with its
         revision and field sources, by key: what an evaluation shows as its inputs."""
-        rc, rs = t.records.c, record_sources.c
-        q = (
-            select(rc.key, rc.doc, rc.source, rc.revision, rc.raw_id, rs.fields, rs.conflicts)
-            .select_from(
-                t.records.outerjoin(record_sources, (rs.kind == rc.kind) & (rs.key == rc.key))
-            )
-            .where(rc.kind == kind, rc.park_id == park_id)
-        )
+        rc = t.records.c
+        q = _stored_query().where(rc.kind == kind, rc.park_id == park_id)
         if key_suffix:
             q = q.where(rc.key.endswith(key_suffix, autoescape=True))
         with self.db.connect() as conn:
-            return {
-                key: Stored(
-                    jsonutil.loads(doc),
-                    source,
-                    int(revision),
-                    raw_id,
-                    jsonutil.loads(fields) if fields else None,
-                    jsonutil.loads(conflicts) if conflicts else None,
-                )
-                for key, doc, source, revision, raw_id, fields, conflicts in conn.execute(q)
-            }
+            return dict(_stored_rows(conn.execute(q)))
 
     def docs_of(self, kind: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         """The documents of the stored records of `kind` among `keys`, by key."""
@@ -270,3 +238,26 @@ class Records:
             q = q.where(rc.park_id == park_id)
         with self.db.connect() as conn:
             return {kind: int(n) for kind, n in conn.execute(q).all()}
+
+
+def _stored_query() -> Select[Any]:
+    """Records with the sources of their merged fields (none for a record never merged)."""
+    rc, rs = t.records.c, record_sources.c
+    return select(
+        rc.key, rc.doc, rc.source, rc.revision, rc.raw_id, rs.fields, rs.conflicts
+    ).select_from(t.records.outerjoin(record_sources, (rs.kind == rc.kind) & (rs.key == rc.key)))
+
+
+def _stored_rows(rows: Iterable[Any]) -> Iterator[tuple[str, Stored]]:
+    for key, doc, source, revision, raw_id, fields, conflicts in rows:
+        yield (
+            key,
+            Stored(
+                jsonutil.loads(doc),
+                source,
+                int(revision),
+                raw_id,
+                jsonutil.loads(fields) if fields else None,
+                jsonutil.loads(conflicts) if conflicts else None,
+            ),
+        )
