@@ -159,13 +159,16 @@ def run_faults(db_url: str, sims: dict[str, Any], *, per_park: int) -> None:
         hub.close()
 
 
-def _until_settled(hub: Hub, rounds: int = 200) -> None:
+def _until_settled(hub: Hub, seconds: float = 300.0) -> None:
     """Dispatch, making the rows waiting for their backoff due at once, until every delivery
-    is sent or dead."""
-    for _ in range(rounds):
+    is sent or dead. A paused platform takes one row (its probe) a round, so the budget is
+    time, not rounds."""
+    deadline = time.monotonic() + seconds
+    counts: Counter[str] = Counter()
+    while time.monotonic() < deadline:
         if hub.dispatch().claimed == 0:
             time.sleep(0.05)  # every platform paused: its pause (at most 0.2 s here) runs out
-        counts: Counter[str] = Counter()
+        counts = Counter()
         for by_status in hub.store.outbox.status_counts().values():
             counts.update(by_status)
         if counts.keys() <= {DeliveryStatus.SENT, DeliveryStatus.DEAD}:
@@ -177,7 +180,7 @@ def _until_settled(hub: Hub, rounds: int = 200) -> None:
                 .where(d.status.in_([DeliveryStatus.FAILED, DeliveryStatus.PENDING]))
                 .values(next_attempt_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
             )
-    pytest.fail(f"not settled after {rounds} rounds: {counts}")
+    pytest.fail(f"not settled after {seconds:.0f} s: {counts}")
 
 
 def _check_effects(hub: Hub, platforms: dict[str, PlatformSim]) -> None:
