@@ -8,12 +8,10 @@ PLUGIN := tests/fixtures/plugin
 
 .PHONY: demo test lint typecheck imports pytest bench bench-province chaos serve clean schemas
 
-# editable_mode=compat: the project folder on a .pth line, so setuptools prints no "Editable
-# installation ... be careful with folders" notice to a newcomer running `make demo`.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]' --config-settings editable_mode=compat
+	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
 # The example plugin (tests/fixtures/plugin) is pip-installed as a third party's package would
@@ -47,7 +45,7 @@ chaos: $(STAMP) $(PLUGIN_STAMP)
 	PARKHUB_CHAOS=1 $(BIN)/pytest -q -m "chaos or fuzz" tests
 
 $(BENCH_STAMP): $(STAMP) pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]' --config-settings editable_mode=compat
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
